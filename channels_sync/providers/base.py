@@ -1,0 +1,86 @@
+"""The provider interface: one class per channel, bound to one channel's config."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from datetime import datetime
+from typing import ClassVar
+
+from channels_sync.normalized import (
+    AggregatedOrderData,
+    WebhookEvent,
+    WebhookRequest,
+    WritebackRequest,
+    WritebackResult,
+)
+from channels_sync.providers.http import ChannelHttpClient
+
+
+class ChannelProvider(ABC):
+    """What every channel integration implements. Instances are bound to one channel.
+
+    `config` is the channel's config dict (camelCase keys as in DESIGN.md, secrets included,
+    `baseUrl` optional); `webhook_secret` the channel's webhook secret, if any.
+    """
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    default_base_url: ClassVar[str] = ""
+    default_poll_minutes: ClassVar[int] = 5          # 15 for own stores
+    supports_webhooks: ClassVar[bool] = True
+    required_config: ClassVar[tuple[str, ...]] = ()   # keys a merchant must supply to connect
+    secret_config: ClassVar[tuple[str, ...]] = ()     # keys never returned by the API, masked in admin
+    # Header that names the channel account on a webhook, matched against config[identity_config_key].
+    webhook_identity_header: ClassVar[str | None] = None
+    identity_config_key: ClassVar[str | None] = None
+
+    def __init__(self, config: dict, *, webhook_secret: str | None = None, channel_id: str | None = None,
+                 http: ChannelHttpClient | None = None):
+        self.config = dict(config or {})
+        self.webhook_secret = webhook_secret
+        self.channel_id = channel_id
+        self.http = http or ChannelHttpClient(self.base_url)
+
+    @property
+    def base_url(self) -> str:
+        return (self.config.get("baseUrl") or self.default_base_url).rstrip("/")
+
+    @classmethod
+    def validate_config(cls, config: dict) -> dict[str, str]:
+        """Field errors for a connect form/API: {key: message}. Empty when the config is usable."""
+        return {key: "This field is required." for key in cls.required_config if not config.get(key)}
+
+    # --- reading ---------------------------------------------------------------------------
+    @abstractmethod
+    def fetch_orders(self, since: datetime | None, until: datetime | None, status: str | None = None) -> Iterator[dict]:
+        """Raw orders modified in [since, until), every page, as the channel sends them."""
+
+    def fetch_order(self, channel_order_id: str) -> dict:
+        """One raw order by id (for notifications that only name the order)."""
+        raise NotImplementedError(f"{self.name} does not fetch single orders")
+
+    @staticmethod
+    @abstractmethod
+    def normalize(raw: dict) -> AggregatedOrderData:
+        """Pure: raw channel order -> AggregatedOrderData. No DB, no HTTP."""
+
+    # --- webhooks ----------------------------------------------------------------------------
+    def verify_webhook(self, request: WebhookRequest) -> None:
+        """Raise WebhookRejected unless the delivery is authentic (constant-time compare)."""
+        raise NotImplementedError(f"{self.name} has no webhooks")
+
+    def parse_webhook(self, request: WebhookRequest) -> WebhookEvent:
+        raise NotImplementedError(f"{self.name} has no webhooks")
+
+    def register_webhooks(self, callback_url: str) -> list[dict]:
+        """Subscribe the channel to order events at `callback_url`; returns what was registered."""
+        return []
+
+    def unregister_webhooks(self, callback_url: str) -> None:
+        return None
+
+    # --- writing -----------------------------------------------------------------------------
+    @abstractmethod
+    def write_back(self, request: WritebackRequest) -> WritebackResult:
+        """Tell the channel the order's new status (and tracking). Raises Retryable/PermanentChannelError."""

@@ -1,0 +1,112 @@
+"""The one HTTP client every channel provider uses: timeouts, 429 / Retry-After, paging, error kinds."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import urljoin
+
+import requests
+
+from channels_sync.providers.errors import PermanentChannelError, RetryableChannelError
+
+DEFAULT_TIMEOUT = (5, 30)  # connect, read (seconds)
+
+
+class RateLimiter(Protocol):
+    def acquire(self, key: str) -> None: ...
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class ChannelHttpClient:
+    """A requests session bound to one channel's base URL.
+
+    A 429 is waited out in place when the channel asks for a short pause (`max_inline_wait`),
+    up to `max_429_retries` times; a longer pause, a 5xx or a network error raises
+    RetryableChannelError (carrying `retry_after`) so the task retries later; any other 4xx
+    raises PermanentChannelError.
+    """
+
+    def __init__(self, base_url: str, *, timeout=DEFAULT_TIMEOUT, session: requests.Session | None = None,
+                 max_429_retries: int = 3, max_inline_wait: float = 10.0,
+                 sleep: Callable[[float], None] = time.sleep,
+                 rate_limiter: RateLimiter | None = None, user_agent: str = "ordershub/1.0"):
+        self.base_url = base_url.rstrip("/") + "/"
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.session.headers.setdefault("User-Agent", user_agent)
+        self.max_429_retries = max_429_retries
+        self.max_inline_wait = max_inline_wait
+        self.sleep = sleep
+        self.rate_limiter = rate_limiter
+
+    def url(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            return path_or_url
+        return urljoin(self.base_url, path_or_url.lstrip("/"))
+
+    def request(self, method: str, path_or_url: str, *, rate_key: str | None = None,
+                **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        url = self.url(path_or_url)
+        for attempt in range(self.max_429_retries + 1):
+            if self.rate_limiter is not None and rate_key:
+                self.rate_limiter.acquire(rate_key)
+            try:
+                response = self.session.request(method, url, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise RetryableChannelError(f"{method} {url}: {type(exc).__name__}") from exc
+            if response.status_code == 429:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                wait = 1.0 * (2 ** attempt) if retry_after is None else retry_after
+                if attempt < self.max_429_retries and wait <= self.max_inline_wait:
+                    self.sleep(wait)
+                    continue
+                raise RetryableChannelError(f"{method} {url}: 429 rate limited", status_code=429,
+                                            retry_after=wait, response_body=response.text[:2000])
+            if response.status_code >= 500:
+                raise RetryableChannelError(f"{method} {url}: {response.status_code}", status_code=response.status_code,
+                                            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                                            response_body=response.text[:2000])
+            if response.status_code >= 400:
+                raise PermanentChannelError(f"{method} {url}: {response.status_code}", status_code=response.status_code,
+                                            response_body=response.text[:2000])
+            return response
+        raise AssertionError("unreachable")  # the loop either returns or raises
+
+    def get_json(self, path_or_url: str, **kwargs: Any) -> Any:
+        return self.request("GET", path_or_url, **kwargs).json()
+
+    def post_json(self, path_or_url: str, body: Any, **kwargs: Any) -> Any:
+        response = self.request("POST", path_or_url, json=body, **kwargs)
+        return response.json() if response.content else None
+
+
+def iter_pages(fetch_page: Callable[[Any], tuple[list, Any]], first_cursor: Any = None) -> Iterator[Any]:
+    """Yield items page by page: `fetch_page(cursor)` returns (items, next_cursor or None)."""
+    cursor = first_cursor
+    while True:
+        items, cursor = fetch_page(cursor)
+        yield from items
+        if not cursor:
+            return

@@ -12,4 +12,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include("accounts.api.urls")),
+    path("", include("orders.api.urls")),
+    path("", include("channels_sync.api.urls")),
+    path("", include("tracking.api.urls")),
+    path("", include("subscriptions.api.urls")),
 ]

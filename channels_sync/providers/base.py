@@ -66,6 +66,18 @@ class ChannelProvider(ABC):
         """Pure: raw channel order -> AggregatedOrderData. No DB, no HTTP."""
 
     # --- webhooks ----------------------------------------------------------------------------
+    @classmethod
+    def webhook_identity(cls, request: WebhookRequest) -> str | None:
+        """Which channel account a delivery belongs to, read before verification (the secret is per
+        channel). Default: the `webhook_identity_header`; providers whose identity is in the body
+        (TikTok shop id, Amazon seller id) override. Matched against config[identity_config_key].
+        Receivers also accept `?channel=<channelId>`, which registration adds to the URL it gives."""
+        return request.header(cls.webhook_identity_header) if cls.webhook_identity_header else None
+
+    def webhook_challenge(self, request: WebhookRequest) -> dict | None:
+        """Answer to a channel's endpoint-ownership challenge (eBay's GET challenge_code), else None."""
+        return None
+
     def verify_webhook(self, request: WebhookRequest) -> None:
         """Raise WebhookRejected unless the delivery is authentic (constant-time compare)."""
         raise NotImplementedError(f"{self.name} has no webhooks")

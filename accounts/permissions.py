@@ -35,10 +35,10 @@ def org_slug_from(request) -> str:
 
 
 class IsOrgMember(BasePermission):
-    """Authenticated member of the org named by `orgid`; writes need `write_role` (manager) or more.
+    """Authenticated member of the org named by `orgid`; writes need the manager role or more.
 
-    Views raise the bar with `required_role = Role.OWNER`, or lower it for reads they allow
-    viewers to make with POST by listing the action in `read_actions`.
+    A view raises the bar for its writes with `write_role = Role.OWNER`, or for every method
+    with `required_role`.
     """
 
     write_role = Role.MANAGER
@@ -53,7 +53,7 @@ class IsOrgMember(BasePermission):
         request.membership = membership
         required = getattr(view, "required_role", None)
         if required is None and request.method not in SAFE_METHODS:
-            required = self.write_role
+            required = getattr(view, "write_role", self.write_role)
         if required and not membership.has_role(required):
             raise exceptions.PermissionDenied(f"This needs the {required} role; you are {membership.role}.")
         return True

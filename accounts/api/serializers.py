@@ -30,3 +30,7 @@ class OrgSerializer(serializers.ModelSerializer):
 
     def get_role(self, org) -> str:
         return self.context["membership"].role
+
+
+class OrgUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, allow_blank=False, trim_whitespace=True)

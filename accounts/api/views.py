@@ -4,8 +4,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from accounts.api.serializers import MeSerializer, OrgSerializer
+from accounts.api.serializers import MeSerializer, OrgSerializer, OrgUpdateSerializer
+from accounts.models import Role
 from accounts.permissions import IsAuthenticatedNoOrg
+from accounts.services import org_rename
 
 ORG_HEADER_PARAM = OpenApiParameter("orgid", str, OpenApiParameter.HEADER, required=True,
                                     description="Slug of the org the request acts on.")
@@ -38,8 +40,17 @@ class MeView(APIView):
 
 
 class OrgView(APIView):
-    """The org named by the `orgid` header, with the caller's role in it."""
+    """The org named by the `orgid` header, with the caller's role in it; owners may rename it."""
+
+    write_role = Role.OWNER  # renaming the org is the owner's call; reading it is every member's
 
     @extend_schema(parameters=[ORG_HEADER_PARAM], responses=OrgSerializer)
     def get(self, request):
         return Response(OrgSerializer(request.org, context={"membership": request.membership}).data)
+
+    @extend_schema(parameters=[ORG_HEADER_PARAM], request=OrgUpdateSerializer, responses=OrgSerializer)
+    def patch(self, request):
+        serializer = OrgUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        org = org_rename(org=request.org, name=serializer.validated_data["name"])
+        return Response(OrgSerializer(org, context={"membership": request.membership}).data)

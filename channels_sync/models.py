@@ -1,2 +1,326 @@
+"""Channels, the orders aggregated from them, and the history of every sync, delivery and writeback.
 
-# Create your models here.
+History is rows (one per sync run, webhook delivery, writeback and writeback attempt), so sync
+history and the admin read the same tables the workers write.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Org
+from channels_sync.normalized import CommonStatus
+
+OWN_STORE_POLL_MINUTES = 15
+MARKETPLACE_POLL_MINUTES = 5
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def new_public_id(prefix: str) -> str:
+    """`agg_` + 20 random base32 characters: opaque, URL-safe, never a sequence that leaks volume."""
+    return prefix + "".join(secrets.choice(_CROCKFORD) for _ in range(20))
+
+
+def new_aggregated_order_id() -> str:
+    return new_public_id("agg_")
+
+
+def new_sync_run_id() -> str:
+    return new_public_id("run_")
+
+
+def new_delivery_id() -> str:
+    return new_public_id("whd_")
+
+
+def new_writeback_id() -> str:
+    return new_public_id("wbk_")
+
+
+def normalize_identity(value) -> str:
+    """How a channel account is compared: a shop domain, a store URL, a seller id, case- and slash-blind."""
+    if value is None:
+        return ""
+    text = str(value).strip().lower()
+    for scheme in ("https://", "http://"):
+        if text.startswith(scheme):
+            text = text[len(scheme):]
+    return text.rstrip("/")
+
+
+class Channel(models.Model):
+    """One connected sales channel account of an org (a Shopify shop, a WooCommerce store, ...)."""
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="channels")
+    channel_id = models.SlugField(max_length=64, help_text="The org's name for the channel, used in URLs.")
+    provider = models.CharField(max_length=32)
+    enabled = models.BooleanField(default=False)
+    config = models.JSONField(default=dict, blank=True, help_text="baseUrl and credentials; secrets are write-only.")
+    poll_interval_minutes = models.PositiveIntegerField(null=True, blank=True,
+                                                        help_text="Empty: the provider's default (15 own stores, "
+                                                                  "5 marketplaces).")
+    cursor = models.DateTimeField(null=True, blank=True, help_text="Polling resumes from here (minus an overlap).")
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    webhook_secret = models.CharField(max_length=255, blank=True, default="")
+    create_local_orders = models.BooleanField(default=False,
+                                              help_text="Also create a storefront order for each new channel order.")
+    # config[provider.identity_config_key], normalized: webhooks are routed by one indexed lookup.
+    account_identity = models.CharField(max_length=255, blank=True, default="")
+    webhooks_registered = models.JSONField(default=list, blank=True)
+    # A lease instead of a lock held across HTTP calls: a dead worker's lease simply expires.
+    poll_lease_until = models.DateTimeField(null=True, blank=True)
+    poll_lease_token = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org", "channel_id"], name="unique_channel_id_per_org")]
+        indexes = [models.Index(fields=["provider", "account_identity"], name="channel_identity_idx")]
+        ordering = ["org_id", "channel_id"]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id} ({self.provider})"
+
+    def save(self, *args, **kwargs):
+        # Derived, not a business rule: the identity column must always match the config it comes from.
+        self.refresh_identity()
+        if self.poll_interval_minutes is None:
+            self.poll_interval_minutes = self.effective_poll_minutes
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "config" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "account_identity"}
+        super().save(*args, **kwargs)
+
+    def provider_cls(self):
+        from channels_sync.providers import provider_class
+
+        return provider_class(self.provider)
+
+    def provider_instance(self, **kwargs):
+        return self.provider_cls()(self.config, webhook_secret=self.webhook_secret or None,
+                                   channel_id=self.channel_id, **kwargs)
+
+    @property
+    def effective_poll_minutes(self) -> int:
+        if self.poll_interval_minutes:
+            return self.poll_interval_minutes
+        try:
+            return self.provider_cls().default_poll_minutes
+        except Exception:  # provider module missing: own-store default
+            return OWN_STORE_POLL_MINUTES
+
+    def refresh_identity(self) -> None:
+        try:
+            key = self.provider_cls().identity_config_key
+        except Exception:
+            key = None
+        self.account_identity = normalize_identity((self.config or {}).get(key)) if key else ""
+
+
+class AggregatedOrder(models.Model):
+    """A channel's order in the common shape. Written only by `services.ingest` (and the status PUT)."""
+
+    STATUSES = [(s.value, s.value.title()) for s in CommonStatus]
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_aggregated_order_id, editable=False)
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="aggregated_orders")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="orders")
+    channel_order_id = models.CharField(max_length=128)
+    channel_order_number = models.CharField(max_length=128, blank=True, default="")
+    status = models.CharField(max_length=16, choices=STATUSES)
+    raw_status = models.CharField(max_length=64, blank=True, default="")
+    customer_email = models.CharField(max_length=254, blank=True, default="")
+    customer_name = models.CharField(max_length=255, blank=True, default="")
+    shipping_address = models.JSONField(null=True, blank=True)
+    lines = models.JSONField(default=list, blank=True)
+    subtotal = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    tax = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    shipping = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    grand_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(help_text="When the order was placed on the channel.")
+    channel_updated_at = models.DateTimeField(help_text="The channel's last change; older updates are ignored.")
+    tracking_number = models.CharField(max_length=128, blank=True, default="")
+    carrier = models.CharField(max_length=64, blank=True, default="")
+    channel_metadata = models.JSONField(default=dict, blank=True)
+    data = models.JSONField(default=dict, blank=True, help_text="Our own links, e.g. localOrderId.")
+    raw = models.JSONField(default=dict, blank=True, help_text="The order as last fetched, for writeback.")
+    ingested_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "channel", "channel_order_id"], name="unique_channel_order"),
+        ]
+        indexes = [
+            models.Index(fields=["org", "-created_at", "-id"], name="agg_org_created_idx"),
+            models.Index(fields=["org", "status", "-created_at", "-id"], name="agg_org_status_idx"),
+            models.Index(fields=["org", "channel", "status", "-created_at", "-id"], name="agg_org_ch_status_idx"),
+            models.Index(fields=["org", "channel", "-created_at", "-id"], name="agg_org_ch_created_idx"),
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.channel_order_id}"
+
+
+class OrderSummary(models.Model):
+    """Running counts and totals per org, channel, status and currency, kept by every status writer.
+
+    The stats endpoint reads these few rows instead of aggregating every order on each call.
+    """
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="summaries")
+    status = models.CharField(max_length=16)
+    currency = models.CharField(max_length=3)
+    order_count = models.BigIntegerField(default=0)
+    grand_total = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "channel", "status", "currency"], name="unique_order_summary"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id} {self.status} {self.currency}: {self.order_count}"
+
+
+class Outcome(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class SyncRun(models.Model):
+    class Kind(models.TextChoices):
+        POLL = "poll", "Poll"
+        ONE_SHOT = "one_shot", "One-shot"
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_sync_run_id, editable=False)
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="sync_runs")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.QUEUED)
+    window_from = models.DateTimeField(null=True, blank=True)
+    window_to = models.DateTimeField(null=True, blank=True)
+    status_filter = models.CharField(max_length=32, blank=True, default="")
+    fetched = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "-queued_at"], name="syncrun_org_time_idx")]
+        ordering = ["-queued_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.kind} {self.status}"
+
+
+class WebhookDelivery(models.Model):
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        FAILED = "failed", "Failed"
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_delivery_id, editable=False)
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    delivery_id = models.CharField(max_length=255)
+    topic = models.CharField(max_length=128, blank=True, default="")
+    body = models.BinaryField(help_text="The raw bytes as received: signatures are over these.")
+    headers = models.JSONField(default=dict)
+    query = models.JSONField(default=dict, blank=True)
+    url = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    attempts = models.PositiveIntegerField(default=0)
+    orders_count = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    next_retry_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "delivery_id"], name="unique_delivery_per_channel")]
+        indexes = [models.Index(fields=["org", "-received_at"], name="delivery_org_time_idx"),
+                   models.Index(fields=["status", "next_retry_at"], name="delivery_retry_idx")]
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} {self.topic} {self.status}"
+
+
+class WebhookRejection(models.Model):
+    """Deliveries refused for a bad signature, counted per channel and day; their bodies are not kept."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="webhook_rejections")
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+    last_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "day"], name="unique_rejection_day")]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id} {self.day}: {self.count}"
+
+
+class Writeback(models.Model):
+    """Telling the channel an order's new status; retried with backoff, every try kept as an attempt."""
+
+    class Source(models.TextChoices):
+        API = "api", "Status API"
+        STOREFRONT = "storefront", "Storefront shipment"
+        ADMIN = "admin", "Admin"
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_writeback_id, editable=False)
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="writebacks")
+    order = models.ForeignKey(AggregatedOrder, on_delete=models.CASCADE, related_name="writebacks")
+    target_status = models.CharField(max_length=16)
+    tracking_number = models.CharField(max_length=128, blank=True, default="")
+    carrier = models.CharField(max_length=64, blank=True, default="")
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.API)
+    status = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=5)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    channel_reference = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "-created_at"], name="writeback_org_time_idx")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.target_status} {self.status}"
+
+
+class WritebackAttempt(models.Model):
+    writeback = models.ForeignKey(Writeback, on_delete=models.CASCADE, related_name="attempt_rows")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.PositiveIntegerField(default=0)
+    request_summary = models.TextField(blank=True, default="")
+    response_code = models.PositiveIntegerField(null=True, blank=True)
+    succeeded = models.BooleanField(default=False)
+    retryable = models.BooleanField(default=False)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return f"{self.writeback_id} #{self.number}"

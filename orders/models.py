@@ -1,2 +1,338 @@
+"""Storefront orders: the order and its state machine, lines, inventory, money and history.
 
-# Create your models here.
+The `@transition` methods on `Order` are pure (state and conditions only). Every verb is run by
+a service in `orders/services/` that locks the row, calls the method, saves, records Activity
+and publishes the `order.*` event after commit. Never call a transition method directly.
+"""
+
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+
+from accounts.models import Org
+
+ZERO = Decimal("0.00")
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class OrderStatus(models.TextChoices):
+    NEW = "new", "New"
+    PROCESSING = "processing", "Processing"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    COMPLETED = "completed", "Completed"
+    ON_HOLD = "on-hold", "On hold"
+    CANCELLED = "cancelled", "Cancelled"
+    REFUNDED = "refunded", "Refunded"
+
+
+S = OrderStatus
+# Terminal or locked states: `update` is refused; only `refund` may still act on completed/cancelled.
+LOCKED_STATES = {S.COMPLETED, S.CANCELLED, S.REFUNDED}
+FROZEN_STATES = {S.REFUNDED}
+
+
+def new_customer_sk() -> str:
+    return f"cus_{secrets.token_hex(10)}"
+
+
+class Customer(models.Model):
+    """A storefront buyer. `sk` is the opaque id customers use as `:author` in lookup URLs."""
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="customers")
+    sk = models.CharField(max_length=40, default=new_customer_sk, unique=True)
+    email = models.EmailField()
+    name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org", "email"], name="customer_unique_email_per_org")]
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class OrderNumberCounter(models.Model):
+    """Last order sequence used per org and year; locked on use so numbers are never reused."""
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveIntegerField()
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org", "year"], name="order_counter_unique_org_year")]
+
+    def __str__(self) -> str:
+        return f"{self.org_id}/{self.year}: {self.last_value}"
+
+
+class Order(ConcurrentTransitionMixin, models.Model):
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="orders")
+    order_number = models.CharField(max_length=32)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    status = FSMField(max_length=16, choices=OrderStatus.choices, default=S.NEW, protected=True, db_index=True)
+    prior_status = models.CharField(max_length=16, choices=OrderStatus.choices, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    subtotal = models.DecimalField(**MONEY, default=ZERO)
+    shipping_total = models.DecimalField(**MONEY, default=ZERO)
+    tax_total = models.DecimalField(**MONEY, default=ZERO)
+    grand_total = models.DecimalField(**MONEY, default=ZERO)
+    # Denormalised from Payment/Refund rows so transition conditions stay pure (no queries).
+    captured_total = models.DecimalField(**MONEY, default=ZERO)
+    refunded_total = models.DecimalField(**MONEY, default=ZERO)
+    shipping_address = models.JSONField(default=dict, blank=True)
+    billing_address = models.JSONField(default=dict, blank=True)
+    customer_note = models.TextField(blank=True)
+    internal_notes = models.TextField(blank=True)
+    hold_reason = models.CharField(max_length=500, blank=True)
+    cancel_reason = models.CharField(max_length=500, blank=True)
+    is_test = models.BooleanField(default=False)
+    source = models.CharField(max_length=32, default="storefront")
+    metadata = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "order_number"], name="order_unique_number_per_org"),
+            models.UniqueConstraint(
+                fields=["org", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="order_unique_idempotency_key_per_org",
+            ),
+            models.CheckConstraint(condition=Q(refunded_total__gte=0), name="order_refunded_total_non_negative"),
+            models.CheckConstraint(
+                condition=Q(refunded_total__lte=F("captured_total")), name="order_refund_within_captured"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_number
+
+    @property
+    def is_locked(self) -> bool:
+        """Completed, cancelled or refunded: details can no longer be edited."""
+        return self.status in LOCKED_STATES
+
+    @property
+    def is_frozen(self) -> bool:
+        """Refunded: nothing may change any more."""
+        return self.status in FROZEN_STATES
+
+    @property
+    def refundable_total(self) -> Decimal:
+        return max(ZERO, min(self.captured_total, self.grand_total) - self.refunded_total)
+
+    def has_refundable_balance(self) -> bool:
+        return self.refundable_total > ZERO
+
+    # --- transitions: pure, called only by orders.services.transitions -------------------
+
+    @transition(field=status, source=S.NEW, target=S.PROCESSING, custom={"admin": True, "label": "Process"})
+    def process(self):
+        pass
+
+    @transition(field=status, source=S.PROCESSING, target=RETURN_VALUE(S.PROCESSING, S.SHIPPED),
+                custom={"admin": True, "label": "Ship", "form": "orders.admin_forms.ShipForm"})
+    def ship(self, *, fully_shipped: bool = True):
+        return S.SHIPPED if fully_shipped else S.PROCESSING
+
+    @transition(field=status, source=S.SHIPPED, target=S.DELIVERED, custom={"admin": True, "label": "Deliver"})
+    def deliver(self):
+        pass
+
+    @transition(field=status, source=S.DELIVERED, target=S.COMPLETED, custom={"admin": True, "label": "Complete"})
+    def complete(self):
+        pass
+
+    @transition(field=status, source=[S.NEW, S.PROCESSING], target=S.ON_HOLD,
+                custom={"admin": True, "label": "Hold", "form": "orders.admin_forms.HoldForm"})
+    def hold(self):
+        self.prior_status = self.status
+
+    @transition(field=status, source=S.ON_HOLD, target=RETURN_VALUE(S.NEW, S.PROCESSING),
+                custom={"admin": True, "label": "Release"})
+    def release(self):
+        prior, self.prior_status = self.prior_status or S.NEW, ""
+        return prior
+
+    @transition(field=status, source=[S.NEW, S.PROCESSING, S.ON_HOLD], target=S.CANCELLED,
+                custom={"admin": True, "label": "Cancel", "form": "orders.admin_forms.CancelForm"})
+    def cancel(self):
+        self.prior_status = ""
+
+    @transition(field=status, source=[S.SHIPPED, S.DELIVERED, S.COMPLETED, S.CANCELLED],
+                target=RETURN_VALUE(S.SHIPPED, S.DELIVERED, S.COMPLETED, S.CANCELLED, S.REFUNDED),
+                conditions=[has_refundable_balance],
+                custom={"admin": True, "label": "Refund", "form": "orders.admin_forms.RefundForm"})
+    def refund(self, *, fully_refunded: bool = False):
+        """Money only for cancelled orders; otherwise `refunded` once the whole total is back."""
+        if fully_refunded and self.status != S.CANCELLED:
+            return S.REFUNDED
+        return self.status
+
+
+class OrderTag(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tag_rows")
+    name = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["order", "name"], name="order_tag_unique")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField(max_length=100)
+    name = models.CharField(max_length=255, blank=True)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(**MONEY)
+    quantity_shipped = models.PositiveIntegerField(default=0)
+    quantity_refunded = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "sku"], name="order_line_unique_sku"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(quantity_shipped__lte=F("quantity")), name="order_line_ship_le_qty"),
+            models.CheckConstraint(condition=Q(quantity_refunded__lte=F("quantity")), name="order_line_refund_le_qty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} x{self.quantity}"
+
+    @property
+    def quantity_unshipped(self) -> int:
+        return self.quantity - self.quantity_shipped
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class InventoryItem(models.Model):
+    """Stock of one SKU: `reserved` is held by open orders, `available` = on_hand - reserved."""
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="inventory_items")
+    sku = models.CharField(max_length=100)
+    name = models.CharField(max_length=255, blank=True)
+    unit_price = models.DecimalField(**MONEY, null=True, blank=True)
+    on_hand = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sku"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "sku"], name="inventory_unique_sku_per_org"),
+            models.CheckConstraint(condition=Q(on_hand__gte=0), name="inventory_on_hand_non_negative"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="inventory_reserved_non_negative"),
+            models.CheckConstraint(condition=Q(reserved__lte=F("on_hand")), name="inventory_reserved_le_on_hand"),
+        ]
+
+    def __str__(self) -> str:
+        return self.sku
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+class Payment(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payments")
+    gateway = models.CharField(max_length=32)
+    reference = models.CharField(max_length=255, blank=True)
+    amount_captured = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3, default="USD")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.reference or ''} {self.amount_captured}"
+
+
+class Refund(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="refunds")
+    amount = models.DecimalField(**MONEY)
+    items = models.JSONField(default=list, blank=True)
+    reason = models.CharField(max_length=500)
+    gateway = models.CharField(max_length=32)
+    gateway_reference = models.CharField(max_length=255, blank=True)
+    idempotency_key = models.CharField(max_length=255)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "idempotency_key"], name="refund_unique_idempotency_key"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} ({self.reason})"
+
+
+class Activity(models.Model):
+    """One row per transition or edit: who did what, from which state to which."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="activities")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_label = models.CharField(max_length=64, blank=True, help_text="customer, system, or a user name")
+    verb = models.CharField(max_length=32)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name_plural = "activities"
+
+    def __str__(self) -> str:
+        return f"{self.verb} {self.from_status}->{self.to_status}"
+
+
+class EmailLog(models.Model):
+    """Every email the hub sent (or failed to send); `dedupe_key` makes a retried task send once."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails")
+    kind = models.CharField(max_length=32)
+    to = models.EmailField()
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    status = models.CharField(max_length=8, choices=Status.choices)
+    error = models.TextField(blank=True)
+    dedupe_key = models.CharField(max_length=255)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["org", "dedupe_key"], name="email_log_unique_dedupe_key")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to}"

@@ -1,0 +1,28 @@
+"""Simulator registry: provider name -> module exposing `Simulator`. Add one line per channel."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from channels_sync.simulator.base import ChannelSimulator
+
+SIMULATOR_MODULES = {
+    "shopify": "channels_sync.simulator.shopify",
+    "woocommerce": "channels_sync.simulator.woocommerce",
+}
+
+
+def simulator_class(name: str) -> type[ChannelSimulator]:
+    return import_module(SIMULATOR_MODULES[name]).Simulator
+
+
+def available_simulators() -> list[str]:
+    """Registered names whose module imports (a half-written module must not break the others)."""
+    names = []
+    for name in SIMULATOR_MODULES:
+        try:
+            simulator_class(name)
+        except ImportError:
+            continue
+        names.append(name)
+    return names

@@ -273,3 +273,11 @@ LOGGING = {
 
 # Tests and the demo need services on localhost; a running hub only needs them when set.
 REQUIRE_SERVICES = env_bool("REQUIRE_SERVICES", False)
+
+# --- storefront orders ---
+# Stripe refunds (orders/payments/stripe_gateway.py); STRIPE_API_BASE lets a local stub stand in.
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 0)
+# Customer order lookups (no auth): requests per client address, counted in the cache (Redis when REDIS_URL).
+ORDERS_CUSTOMER_RATE_LIMIT = os.environ.get("ORDERS_CUSTOMER_RATE_LIMIT", "30/min")

@@ -1,0 +1,27 @@
+"""The payment gateway interface: every gateway refunds the same way, the service never cares which."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+class GatewayError(Exception):
+    """The gateway refused or could not be reached; the caller rolls back and answers 502."""
+
+    def __init__(self, message: str, *, gateway: str, status: int | None = None, code: str = ""):
+        super().__init__(message)
+        self.gateway, self.status, self.code = gateway, status, code
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    reference: str
+    status: str
+
+
+class PaymentGateway:
+    name: str = ""
+
+    def refund(self, *, payment, amount: Decimal, currency: str, idempotency_key: str, reason: str,
+               metadata: dict) -> RefundResult:
+        """Refund `amount` of `payment`; the same idempotency_key must never refund twice."""
+        raise NotImplementedError

@@ -1,0 +1,52 @@
+"""Stripe: refunds against the captured PaymentIntent (Payment.reference = "pi_..."), through the
+official `stripe` package. The idempotency key goes in Stripe's Idempotency-Key header, so a
+retried refund (for instance after our commit failed) returns the first refund, never a second."""
+
+from decimal import Decimal
+
+import stripe
+from django.conf import settings
+
+from orders.payments.base import GatewayError, PaymentGateway, RefundResult
+
+# Stripe only accepts these reasons; ours goes to metadata instead.
+STRIPE_REASONS = {"duplicate", "fraudulent", "requested_by_customer"}
+ZERO_DECIMAL_CURRENCIES = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd",
+                           "vuv", "xaf", "xof", "xpf"}
+
+
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    factor = 1 if currency.lower() in ZERO_DECIMAL_CURRENCIES else 100
+    return int((amount * factor).to_integral_value())
+
+
+class StripeGateway(PaymentGateway):
+    name = "stripe"
+
+    def _client(self) -> stripe.StripeClient:
+        if not settings.STRIPE_SECRET_KEY:
+            raise GatewayError("STRIPE_SECRET_KEY is not set.", gateway=self.name)
+        return stripe.StripeClient(
+            settings.STRIPE_SECRET_KEY,
+            base_addresses={"api": settings.STRIPE_API_BASE},
+            max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+        )
+
+    def refund(self, *, payment, amount, currency, idempotency_key, reason, metadata) -> RefundResult:
+        if not payment.reference.startswith("pi_"):
+            raise GatewayError(f"Payment reference {payment.reference!r} is not a PaymentIntent id.", gateway=self.name)
+        params = {
+            "payment_intent": payment.reference,
+            "amount": to_minor_units(amount, currency),
+            "metadata": {**{k: str(v) for k, v in metadata.items()}, "reason": reason[:500]},
+        }
+        if reason in STRIPE_REASONS:
+            params["reason"] = reason
+        try:
+            refund = self._client().v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
+        except stripe.StripeError as exc:
+            raise GatewayError(exc.user_message or str(exc) or "Stripe refused the refund.", gateway=self.name,
+                               status=exc.http_status, code=getattr(exc, "code", "") or "") from exc
+        if refund.status in {"failed", "canceled"}:
+            raise GatewayError(f"Stripe refund {refund.id} is {refund.status}.", gateway=self.name, code=refund.status)
+        return RefundResult(reference=refund.id, status=refund.status)

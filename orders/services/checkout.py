@@ -1,0 +1,140 @@
+"""Checkout: a cart becomes an order with its stock reserved, in one transaction.
+
+Lock order (the same in every service): inventory rows by SKU, then the org's order counter,
+then the new rows. A retried checkout with the same Idempotency-Key returns the first order.
+"""
+
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orders import events
+from orders.models import ZERO, Activity, Customer, Order, OrderLine, OrderNumberCounter, OrderTag, Payment
+from orders.payments import get_gateway
+from orders.services.errors import InvalidRequest
+from orders.services.inventory import inventory_reserve
+
+CENT = Decimal("0.01")
+
+
+def next_order_number(*, org, year: int | None = None) -> str:
+    """ORD-<year>-<seq>: the per-org counter row is locked, so numbers are unique and never reused."""
+    year = year or timezone.now().year
+    counter = OrderNumberCounter.objects.select_for_update().filter(org=org, year=year).first()
+    if counter is None:
+        OrderNumberCounter.objects.bulk_create([OrderNumberCounter(org=org, year=year)], ignore_conflicts=True)
+        counter = OrderNumberCounter.objects.select_for_update().get(org=org, year=year)
+    counter.last_value += 1
+    counter.save(update_fields=["last_value"])
+    return f"ORD-{year}-{counter.last_value:04d}"
+
+
+def customer_get_or_create(*, org, email: str, name: str = "") -> Customer:
+    email = email.strip().lower()
+    customer, created = Customer.objects.get_or_create(org=org, email=email, defaults={"name": name})
+    if not created and name and customer.name != name:
+        customer.name = name
+        customer.save(update_fields=["name"])
+    return customer
+
+
+def _merge_lines(lines: list[dict]) -> dict[str, dict]:
+    merged: dict[str, dict] = {}
+    for line in lines:
+        sku = line["sku"]
+        if sku in merged:
+            merged[sku]["quantity"] += line["quantity"]
+        else:
+            merged[sku] = dict(line)
+    return merged
+
+
+def checkout_cart(
+    *,
+    org,
+    customer: dict,
+    lines: list[dict],
+    shipping_address: dict,
+    billing_address: dict | None = None,
+    payment: dict | None = None,
+    currency: str = "USD",
+    shipping_total: Decimal = ZERO,
+    tax_total: Decimal = ZERO,
+    customer_note: str = "",
+    tags: list[str] | None = None,
+    is_test: bool = False,
+    idempotency_key: str | None = None,
+    source: str = "storefront",
+    metadata: dict | None = None,
+    actor=None,
+    actor_label: str = "customer",
+) -> tuple[Order, bool]:
+    """Create the order and reserve its stock; returns (order, created). 409 naming short SKUs.
+
+    Line prices come from the inventory row when it has one (the cart cannot set its own price);
+    otherwise the cart's `unit_price` is used and is required.
+    """
+    if idempotency_key:
+        existing = Order.objects.filter(org=org, idempotency_key=idempotency_key).first()
+        if existing:
+            return existing, False
+    if not lines:
+        raise InvalidRequest("A cart needs at least one line.", field="lines", errors="This list may not be empty.")
+    wanted = _merge_lines(lines)
+    buyer = customer_get_or_create(org=org, email=customer["email"], name=customer.get("name", ""))
+    try:
+        with transaction.atomic():
+            items = inventory_reserve(org=org, quantities={sku: row["quantity"] for sku, row in wanted.items()})
+            order_lines, missing_price = [], []
+            for sku in sorted(wanted):
+                item, row = items[sku], wanted[sku]
+                price = item.unit_price if item.unit_price is not None else row.get("unit_price")
+                if price is None:
+                    missing_price.append(sku)
+                    continue
+                order_lines.append(OrderLine(sku=sku, name=row.get("name") or item.name, quantity=row["quantity"],
+                                             unit_price=Decimal(price).quantize(CENT)))
+            if missing_price:
+                raise InvalidRequest("Every line needs a price.", field="lines",
+                                     errors=[f"{sku}: unitPrice is required (the SKU has no list price)."
+                                             for sku in missing_price])
+            subtotal = sum((line.line_total for line in order_lines), ZERO)
+            grand_total = subtotal + shipping_total + tax_total
+            order = Order(
+                org=org, order_number=next_order_number(org=org), customer=buyer, currency=currency.upper(),
+                subtotal=subtotal, shipping_total=shipping_total, tax_total=tax_total, grand_total=grand_total,
+                shipping_address=shipping_address, billing_address=billing_address or shipping_address,
+                customer_note=customer_note, is_test=is_test, source=source, metadata=metadata or {},
+                idempotency_key=idempotency_key or None,
+            )
+            if payment:
+                gateway = get_gateway(payment.get("gateway") or "manual")
+                amount = payment.get("amount")
+                order.captured_total = (Decimal(amount) if amount is not None else grand_total).quantize(CENT)
+            order.save(force_insert=True)
+            for line in order_lines:
+                line.order = order
+            OrderLine.objects.bulk_create(order_lines)
+            if tags:
+                OrderTag.objects.bulk_create([OrderTag(order=order, name=t) for t in sorted(set(tags))])
+            if payment:
+                Payment.objects.create(order=order, gateway=gateway.name, reference=payment.get("reference") or "",
+                                       amount_captured=order.captured_total, currency=order.currency)
+            Activity.objects.create(order=order, actor=actor, actor_label=_label(actor, actor_label), verb="checkout",
+                                    from_status="", to_status=order.status,
+                                    data={"lines": {sku: wanted[sku]["quantity"] for sku in sorted(wanted)}})
+            events.publish("order.created", order=order, to_status=order.status, actor=_label(actor, actor_label),
+                           data={"source": source, "isTest": is_test})
+    except IntegrityError:
+        # Two retries of one checkout raced: the loser answers with the winner's order.
+        if idempotency_key:
+            existing = Order.objects.filter(org=org, idempotency_key=idempotency_key).first()
+            if existing:
+                return existing, False
+        raise
+    return order, True
+
+
+def _label(actor, fallback: str) -> str:
+    return getattr(actor, "username", "") or fallback

@@ -1,0 +1,36 @@
+"""Errors the order services raise; the API renders them as {"error": {code, message, details}}."""
+
+from core.api.exceptions import ApiError, Conflict
+
+
+class InvalidTransition(Conflict):
+    default_code = "invalid_transition"
+
+    def __init__(self, *, verb: str, current: str, allowed: list[str]):
+        allowed_text = ", ".join(allowed) if allowed else "none"
+        super().__init__(
+            f"Cannot {verb} an order that is {current}; allowed from {current}: {allowed_text}.",
+            details={"verb": verb, "currentState": current, "allowedVerbs": allowed},
+        )
+
+
+class InsufficientStock(Conflict):
+    default_code = "insufficient_stock"
+
+    def __init__(self, short: list[dict]):
+        skus = [row["sku"] for row in short]
+        super().__init__(f"Not enough stock for: {', '.join(skus)}.", details={"skus": skus, "lines": short})
+
+
+class OrderLocked(Conflict):
+    default_code = "order_locked"
+
+
+class InvalidRequest(ApiError):
+    """400 with field errors in details, like a serializer validation error."""
+
+    default_code = "invalid"
+
+    def __init__(self, message: str, *, field: str, errors: list[str] | str):
+        errors = [errors] if isinstance(errors, str) else errors
+        super().__init__(message, details={field: errors})

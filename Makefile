@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
-PYTEST_ARGS ?=
+# Two processes on two cores; tests that start Celery workers share one (loadgroup).
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 
 .PHONY: run test install migrate lint check-deploy clean
 

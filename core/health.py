@@ -23,8 +23,9 @@ def check_database() -> dict:
 
 def check_broker() -> dict:
     try:
-        with celery_app.connection_for_write() as conn:
+        with celery_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
+            _ = conn.default_channel  # Redis connects lazily: opening a channel proves the server answers
         return {"ok": True}
     except Exception as exc:
         return {"ok": False, "error": type(exc).__name__}

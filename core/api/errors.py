@@ -44,10 +44,14 @@ def exception_handler(exc, context):
         body = error_body("invalid", "The request has invalid fields.", details)
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-        code = getattr(detail, "code", None) or _CODES.get(response.status_code, "error")
+        details = {}
+        if isinstance(detail, dict):  # e.g. simplejwt: {"detail", "code", "messages"}
+            details = {k: v for k, v in detail.items() if k not in {"detail", "code"}}
+            code, message = detail.get("code"), str(detail.get("detail", "Request failed."))
+        else:
+            code, message = getattr(detail, "code", None), str(detail)
+        code = code or _CODES.get(response.status_code, "error")
         code = _RENAMED_CODES.get(code, code)
-        message = str(detail) if not isinstance(detail, (dict, list)) else "Request failed."
-        details = detail if isinstance(detail, dict) else {}
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
             details = {"retryAfterSeconds": int(exc.wait)}
         body = error_body(code, message, details)

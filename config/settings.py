@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "channels_sync",
     "tracking",
     "subscriptions",
+    "workflows",
 ]
 
 MIDDLEWARE = [

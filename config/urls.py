@@ -16,4 +16,6 @@ urlpatterns = [
     path("", include("channels_sync.api.urls")),
     path("", include("tracking.api.urls")),
     path("", include("subscriptions.api.urls")),
+    path("", include("workflows.api.urls")),
+    path("", include("orders.pages.urls")),
 ]

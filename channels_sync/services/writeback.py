@@ -1,0 +1,152 @@
+"""Changing an aggregated order's status here and writing it back to the channel, with retries."""
+
+from __future__ import annotations
+
+import logging
+import time
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from channels_sync.conf import retry_max_delay_seconds, writeback_backoff_seconds, writeback_max_attempts
+from channels_sync.models import AggregatedOrder, Outcome, Writeback, WritebackAttempt
+from channels_sync.normalized import CommonStatus, OrderLineData, WritebackRequest
+from channels_sync.providers.errors import ChannelError, RetryableChannelError
+from channels_sync.services.backoff import retry_delay
+from channels_sync.services.summary import SummaryDelta
+from core.api.exceptions import ApiError
+
+logger = logging.getLogger(__name__)
+
+
+def _validate(status: str, tracking_number: str | None) -> CommonStatus:
+    try:
+        common = CommonStatus(status)
+    except ValueError:
+        raise ApiError("Unknown status.", code="invalid", status_code=400,
+                       details={"status": [f"Choose one of: {', '.join(s.value for s in CommonStatus)}."]})
+    if common == CommonStatus.SHIPPED and not (tracking_number or "").strip():
+        raise ApiError("A shipped order needs a tracking number.", code="invalid", status_code=400,
+                       details={"trackingNumber": ["Required when status is shipped."]})
+    return common
+
+
+def order_status_update(*, order: AggregatedOrder, status: str, tracking_number: str | None = None,
+                        carrier: str | None = None, source: str = Writeback.Source.API) -> Writeback:
+    """Save the new status now and queue its writeback once that is committed."""
+    common = _validate(status, tracking_number)
+    with transaction.atomic():
+        locked = AggregatedOrder.objects.select_for_update().get(pk=order.pk)
+        delta = SummaryDelta(locked.org_id)
+        delta.remove(locked.channel_id, locked.status, locked.currency, locked.grand_total)
+        locked.status = common.value
+        if tracking_number:
+            locked.tracking_number = tracking_number.strip()[:128]
+        if carrier:
+            locked.carrier = carrier.strip()[:64]
+        locked.updated_at = timezone.now()
+        locked.save(update_fields=["status", "tracking_number", "carrier", "updated_at"])
+        delta.add(locked.channel_id, locked.status, locked.currency, locked.grand_total)
+        delta.apply()
+        writeback = Writeback.objects.create(
+            org_id=locked.org_id, channel_id=locked.channel_id, order=locked, target_status=common.value,
+            tracking_number=locked.tracking_number, carrier=locked.carrier, source=source,
+            max_attempts=writeback_max_attempts(),
+        )
+        _schedule(writeback.pk)
+    order.refresh_from_db()
+    return writeback
+
+
+def _schedule(writeback_pk: int, countdown: float | None = None) -> None:
+    from channels_sync.tasks import run_writeback
+
+    transaction.on_commit(lambda: run_writeback.apply_async(args=[writeback_pk], countdown=countdown), robust=True)
+
+
+def _request_for(writeback: Writeback) -> WritebackRequest:
+    order = writeback.order
+    lines = [
+        OrderLineData(sku=line.get("sku"), channel_sku=line.get("channelSku"), quantity=int(line.get("quantity") or 0),
+                      unit_price=Decimal(str(line.get("unitPrice") or "0")), name=line.get("name"),
+                      channel_line_id=line.get("channelLineId"))
+        for line in order.lines or []
+    ]
+    return WritebackRequest(
+        channel_order_id=order.channel_order_id, status=CommonStatus(writeback.target_status), lines=lines,
+        raw=order.raw or {}, tracking_number=writeback.tracking_number or None, carrier=writeback.carrier or None,
+        ship_date=timezone.now() if writeback.target_status == CommonStatus.SHIPPED else None,
+    )
+
+
+def writeback_attempt(*, writeback_pk: int) -> float | None:
+    """One try. Returns the delay before the next try when a retryable failure leaves attempts, else None.
+
+    Each try is a WritebackAttempt row (time, request summary, response code, duration, error).
+    """
+    with transaction.atomic():
+        writeback = (Writeback.objects.select_for_update()
+                     .select_related("order", "channel").get(pk=writeback_pk))
+        if writeback.status in (Outcome.SUCCEEDED, Outcome.FAILED):
+            return None
+        number = writeback.attempts + 1
+        request = _request_for(writeback)
+        attempt = WritebackAttempt(writeback=writeback, number=number, started_at=timezone.now(),
+                                   request_summary=f"{writeback.target_status} {writeback.order.channel_order_id}"
+                                                   + (f" tracking {writeback.tracking_number}"
+                                                      if writeback.tracking_number else ""))
+        started = time.monotonic()
+        delay = None
+        try:
+            result = writeback.channel.provider_instance().write_back(request)
+        except ChannelError as exc:
+            attempt.response_code = exc.status_code
+            attempt.error = f"{type(exc).__name__}: {exc}"[:2000]
+            attempt.retryable = isinstance(exc, RetryableChannelError)
+            writeback.last_error = attempt.error
+            if attempt.retryable and number < writeback.max_attempts:
+                delay = retry_delay(attempt=number, base=writeback_backoff_seconds(), cap=retry_max_delay_seconds(),
+                                    retry_after=exc.retry_after)
+                writeback.status = Outcome.QUEUED
+                writeback.next_attempt_at = timezone.now() + timezone.timedelta(seconds=delay)
+            else:
+                writeback.status = Outcome.FAILED
+                writeback.next_attempt_at = None
+                writeback.finished_at = timezone.now()
+        except Exception as exc:  # a provider bug: not worth retrying blindly, visible in history
+            logger.exception("writeback %s crashed", writeback.pk)
+            attempt.error = f"{type(exc).__name__}: {exc}"[:2000]
+            writeback.last_error = attempt.error
+            writeback.status = Outcome.FAILED
+            writeback.finished_at = timezone.now()
+        else:
+            attempt.succeeded = True
+            attempt.response_code = result.response_code
+            if result.request_summary:
+                attempt.request_summary = result.request_summary[:2000]
+            writeback.status = Outcome.SUCCEEDED
+            writeback.channel_reference = (result.channel_reference or "")[:255]
+            writeback.last_error = ""
+            writeback.next_attempt_at = None
+            writeback.finished_at = timezone.now()
+        attempt.duration_ms = int((time.monotonic() - started) * 1000)
+        attempt.save()
+        writeback.attempts = number
+        writeback.save()
+        return delay
+
+
+def writeback_retry(*, writeback: Writeback) -> bool:
+    """Admin's retry of a failed writeback: a fresh allowance of attempts, queued now."""
+    if writeback.status != Outcome.FAILED:
+        return False
+    with transaction.atomic():
+        Writeback.objects.filter(pk=writeback.pk).update(
+            status=Outcome.QUEUED, max_attempts=writeback.attempts + writeback_max_attempts(),
+            next_attempt_at=None, finished_at=None)
+        _schedule(writeback.pk)
+    return True
+
+
+__all__ = ["order_status_update", "writeback_attempt", "writeback_retry"]

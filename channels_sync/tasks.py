@@ -1,0 +1,57 @@
+"""Thin Celery tasks: load by id, call a service, schedule the retry the service asks for."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from channels_sync.models import WebhookDelivery
+from channels_sync.services import polling, webhooks, writeback
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="channels_sync.process_webhook_delivery", bind=True, max_retries=None, ignore_result=True,
+             acks_late=True)
+def process_webhook_delivery(self, delivery_pk: int) -> None:
+    try:
+        delay = webhooks.webhook_process(delivery_pk=delivery_pk)
+    except webhooks.DeliveryNotFound:
+        return
+    if delay is not None:
+        raise self.retry(countdown=delay)
+
+
+@shared_task(name="channels_sync.run_writeback", bind=True, max_retries=None, ignore_result=True, acks_late=True)
+def run_writeback(self, writeback_pk: int) -> None:
+    delay = writeback.writeback_attempt(writeback_pk=writeback_pk)
+    if delay is not None:
+        raise self.retry(countdown=delay)
+
+
+@shared_task(name="channels_sync.poll_channel", ignore_result=True)
+def poll_channel(channel_pk: int) -> None:
+    polling.channel_poll(channel_pk=channel_pk)
+
+
+@shared_task(name="channels_sync.run_sync", ignore_result=True)
+def run_sync(run_pk: int) -> None:
+    polling.sync_run(run_pk=run_pk)
+
+
+@shared_task(name="channels_sync.poll_due_channels", ignore_result=True)
+def poll_due_channels() -> int:
+    """Beat, every minute: one poll task per enabled channel whose interval has elapsed, and a sweep for
+    deliveries whose processing task was lost (stored but never picked up)."""
+    due = polling.channels_due_for_poll()
+    for channel_pk in due:
+        poll_channel.delay(channel_pk)
+    stale = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.RECEIVED, received_at__lt=timezone.now() - timedelta(minutes=10),
+    ).values_list("pk", flat=True)[:500]
+    for delivery_pk in stale:
+        process_webhook_delivery.delay(delivery_pk)
+    return len(due)

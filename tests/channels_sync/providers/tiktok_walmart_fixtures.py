@@ -1,0 +1,18 @@
+"""Load the shared real channel payloads (read-only, outside the repo) for the TikTok and Walmart tests."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+FIXTURES_DIR = Path(os.environ.get("CHANNEL_FIXTURES_DIR")
+                    or Path(__file__).resolve().parents[3].parent / "shared" / "fixtures")
+
+
+def fixture_bytes(channel: str, name: str) -> bytes:
+    return (FIXTURES_DIR / channel / name).read_bytes()
+
+
+def fixture(channel: str, name: str):
+    return json.loads(fixture_bytes(channel, name))

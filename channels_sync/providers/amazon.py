@@ -1,0 +1,477 @@
+"""Amazon Selling Partner API (Orders API v0, Notifications API v1), bound to one seller account.
+
+Auth is a Login with Amazon refresh token exchanged for an hour-long access token (cached in the
+Django cache, sent as `x-amz-access-token`; no AWS signature since SP-API dropped SigV4). Orders
+come from getOrders, then getOrderItems per order; each raw order handed to `normalize` is the
+v0 Order object plus an `OrderItems` list. Every call goes through a token bucket shared by all
+workers at the rate Amazon documents for the operation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from channels_sync.normalized import (
+    Address,
+    AggregatedOrderData,
+    CommonStatus,
+    OrderLineData,
+    WebhookEvent,
+    WebhookRequest,
+    WritebackRequest,
+    WritebackResult,
+)
+from channels_sync.providers.base import ChannelProvider
+from channels_sync.providers.errors import PermanentChannelError, WebhookRejected
+from channels_sync.providers.http import ChannelHttpClient
+from channels_sync.providers.oauth import CachedToken, token_cache_key
+from channels_sync.providers.ratelimit import BucketSpec, TokenBucketLimiter
+
+DEFAULT_BASE_URL = "https://sellingpartnerapi-na.amazon.com"
+DEFAULT_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+DEFAULT_RELAY_SECRET_HEADER = "X-Relay-Secret"
+INITIAL_LOOKBACK_DAYS = 30
+PAGE_SIZE = 100
+
+# Orders API v0 usage plans (requests per second, burst) as the models repository publishes them.
+RATE_LIMITS = {
+    "getOrders": BucketSpec(rate=0.0167, burst=20),
+    "getOrder": BucketSpec(rate=0.5, burst=30),
+    "getOrderItems": BucketSpec(rate=0.5, burst=30),
+    "confirmShipment": BucketSpec(rate=2.0, burst=10),
+    "createSubscription": BucketSpec(rate=1.0, burst=5),
+}
+
+STATUS_MAP = {
+    "Pending": CommonStatus.PENDING,               # not yet paid / authorized
+    "PendingAvailability": CommonStatus.PENDING,   # pre-order, not yet available
+    "Unshipped": CommonStatus.PROCESSING,          # paid, ready to ship
+    "PartiallyShipped": CommonStatus.PROCESSING,   # some items still to ship
+    "Shipped": CommonStatus.SHIPPED,
+    "InvoiceUnconfirmed": CommonStatus.SHIPPED,    # shipped; invoice confirmation still missing
+    "Canceled": CommonStatus.CANCELLED,
+    "Unfulfillable": CommonStatus.CANCELLED,       # multi-channel order that cannot be fulfilled
+}
+# One-shot sync `status` filter: common status -> getOrders OrderStatuses.
+ORDER_STATUSES_FOR = {
+    CommonStatus.PENDING: ["Pending", "PendingAvailability"],
+    CommonStatus.PROCESSING: ["Unshipped", "PartiallyShipped"],
+    CommonStatus.SHIPPED: ["Shipped", "InvoiceUnconfirmed"],
+    CommonStatus.DELIVERED: ["Shipped"],
+    CommonStatus.CANCELLED: ["Canceled", "Unfulfillable"],
+}
+# Pending orders carry no OrderTotal: their currency follows from the marketplace.
+MARKETPLACE_CURRENCY = {
+    "ATVPDKIKX0DER": "USD", "A2EUQ1WTGCTBG2": "CAD", "A1AM78C64UM0Y8": "MXN", "A2Q3Y263D00KWC": "BRL",
+    "A1F83G8C2ARO7P": "GBP", "A1PA6795UKMFR9": "EUR", "A13V1IB3VIYZZH": "EUR", "APJ6JRA9NG5V4": "EUR",
+    "A1RKKUPIHCS9HS": "EUR", "A1805IZSGTT6HS": "EUR", "AMEN7PMS3EDWL": "EUR", "A2NODRKZP88ZB9": "SEK",
+    "A1C3SOZRARQ6R3": "PLN", "A33AVAJ2PDY3EV": "TRY", "A21TJRUUN4KGV": "INR", "A1VC38T7YXB528": "JPY",
+    "A39IBJ37TRP1C6": "AUD", "A19VAU5U5O7RUS": "SGD", "A2VIGQ35RCS4UG": "AED", "A17E79C6D8DWNP": "SAR",
+    "ARBP9OOSHTCHU": "EGP",
+}
+# confirmShipment carrierCode values for common carriers; anything else is "Other" + carrierName.
+CARRIER_CODES = {
+    "usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL", "dhl ecommerce": "DHL eCommerce",
+    "ontrac": "OnTrac", "royal mail": "Royal Mail", "royalmail": "Royal Mail", "canada post": "Canada Post",
+    "dpd": "DPD", "yodel": "Yodel", "amazon shipping": "Amazon Shipping", "lasership": "Lasership",
+}
+ORDER_CHANGE_TYPES = ["OrderStatusChange", "BuyerRequestedChange"]
+# Order fields normalize maps onto columns; everything else goes to channelMetadata as Amazon names it.
+_MAPPED_ORDER_FIELDS = {"AmazonOrderId", "PurchaseDate", "LastUpdateDate", "OrderStatus", "OrderTotal",
+                        "ShippingAddress", "OrderItems", "BuyerInfo", "BuyerEmail", "BuyerName"}
+_MAPPED_ITEM_FIELDS = {"OrderItemId", "SellerSKU", "ASIN", "Title", "QuantityOrdered", "ItemPrice", "ItemTax",
+                       "ShippingPrice", "ShippingTax", "ShippingDiscount", "ShippingDiscountTax",
+                       "PromotionDiscount", "PromotionDiscountTax"}
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+
+
+class Provider(ChannelProvider):
+    name = "amazon"
+    label = "Amazon Selling Partner API"
+    default_base_url = DEFAULT_BASE_URL
+    default_poll_minutes = 5
+    required_config = ("clientId", "clientSecret", "refreshToken", "marketplaceIds", "sellerId")
+    secret_config = ("clientSecret", "refreshToken")
+    identity_config_key = "sellerId"
+
+    def __init__(self, config: dict, *, webhook_secret: str | None = None, channel_id: str | None = None,
+                 http: ChannelHttpClient | None = None):
+        super().__init__(config, webhook_secret=webhook_secret, channel_id=channel_id, http=http)
+        account = self.config.get("sellerId") or hashlib.sha256(
+            (self.config.get("refreshToken") or "").encode()).hexdigest()[:16]
+        self.rate_limiter = TokenBucketLimiter(f"amazon:{self.config.get('clientId', '')}:{account}", RATE_LIMITS)
+        if self.http.rate_limiter is None:
+            self.http.rate_limiter = self.rate_limiter
+        self.token = CachedToken(
+            token_cache_key("amazon", self.token_url, self.config.get("clientId"), self.config.get("refreshToken")),
+            self._exchange_refresh_token)
+
+    # --- auth --------------------------------------------------------------------------------
+    @property
+    def token_url(self) -> str:
+        return self.config.get("tokenUrl") or DEFAULT_TOKEN_URL
+
+    @property
+    def marketplace_ids(self) -> list[str]:
+        ids = self.config.get("marketplaceIds") or []
+        if isinstance(ids, str):
+            ids = [part.strip() for part in ids.split(",")]
+        return [str(part) for part in ids if part]
+
+    def _exchange_refresh_token(self) -> dict:
+        response = self.http.request("POST", self.token_url, data={
+            "grant_type": "refresh_token",
+            "refresh_token": self.config.get("refreshToken", ""),
+            "client_id": self.config.get("clientId", ""),
+            "client_secret": self.config.get("clientSecret", ""),
+        })
+        return response.json()
+
+    def _call(self, method: str, path: str, *, rate_key: str, **kwargs):
+        """One SP-API call; an access token that expired mid-run (403 Unauthorized) is renewed once."""
+        for attempt in (1, 2):
+            headers = {"x-amz-access-token": self.token.get(), "Accept": "application/json"}
+            try:
+                return self.http.request(method, path, rate_key=rate_key, headers=headers, **kwargs)
+            except PermanentChannelError as exc:
+                if attempt == 1 and _is_unauthorized(exc):
+                    self.token.invalidate()
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    # --- reading -----------------------------------------------------------------------------
+    def fetch_orders(self, since: datetime | None, until: datetime | None, status: str | None = None) -> Iterator[dict]:
+        params = self._order_filters(since, until, status)
+        while True:
+            response = self._call("GET", "/orders/v0/orders", rate_key="getOrders", params=params)
+            payload = response.json().get("payload") or {}
+            for order in payload.get("Orders") or []:
+                yield self._with_items(order)
+            next_token = payload.get("NextToken")
+            if not next_token:
+                return
+            # With NextToken Amazon ignores the filters; MarketplaceIds stays (the spec marks it required).
+            params = {"MarketplaceIds": ",".join(self.marketplace_ids), "NextToken": next_token}
+
+    def _order_filters(self, since: datetime | None, until: datetime | None, status: str | None) -> dict:
+        now = datetime.now(UTC)
+        params: dict = {"MarketplaceIds": ",".join(self.marketplace_ids), "MaxResultsPerPage": PAGE_SIZE}
+        # Amazon refuses a *Before less than two minutes before the request.
+        latest = now - timedelta(minutes=2)
+        before = min(until, latest) if until else None
+        if since:
+            params["LastUpdatedAfter"] = _iso(since)
+            if before and before > since:
+                params["LastUpdatedBefore"] = _iso(before)
+        else:
+            after = now - timedelta(days=int(self.config.get("initialLookbackDays") or INITIAL_LOOKBACK_DAYS))
+            params["CreatedAfter"] = _iso(after)
+            if before and before > after:
+                params["CreatedBefore"] = _iso(before)
+        if status:
+            try:
+                params["OrderStatuses"] = ",".join(ORDER_STATUSES_FOR[CommonStatus(status)])
+            except (KeyError, ValueError):
+                raise PermanentChannelError(f"Amazon cannot filter orders by status {status!r}") from None
+        return params
+
+    def _with_items(self, order: dict) -> dict:
+        order_id = order["AmazonOrderId"]
+        items: list[dict] = []
+        params: dict = {}
+        while True:
+            payload = self._call("GET", f"/orders/v0/orders/{order_id}/orderItems", rate_key="getOrderItems",
+                                 params=params).json().get("payload") or {}
+            items.extend(payload.get("OrderItems") or [])
+            if not payload.get("NextToken"):
+                break
+            params = {"NextToken": payload["NextToken"]}
+        return {**order, "OrderItems": items}
+
+    def fetch_order(self, channel_order_id: str) -> dict:
+        payload = self._call("GET", f"/orders/v0/orders/{channel_order_id}", rate_key="getOrder").json().get("payload")
+        if not payload:
+            raise PermanentChannelError(f"Amazon returned no order {channel_order_id}")
+        return self._with_items(payload)
+
+    @staticmethod
+    def normalize(raw: dict) -> AggregatedOrderData:
+        return normalize_order(raw)
+
+    # --- notifications -----------------------------------------------------------------------
+    @classmethod
+    def webhook_identity(cls, request: WebhookRequest) -> str | None:
+        """The seller id inside the notification (the relay adds no account header)."""
+        try:
+            notifications = _notifications(request.body)
+        except ValueError:
+            return None
+        sellers = {_order_notification(n).get("SellerId") for n in notifications}
+        return sellers.pop() if len(sellers) == 1 else None
+
+    def verify_webhook(self, request: WebhookRequest) -> None:
+        """SQS messages carry no signature from Amazon; what reaches us is the relay's POST, so the
+        relay's shared secret is what can be verified. Anything without it is refused."""
+        if not self.webhook_secret:
+            raise WebhookRejected("no relay secret configured for this Amazon channel")
+        header = self.config.get("relaySecretHeader") or DEFAULT_RELAY_SECRET_HEADER
+        supplied = request.header(header) or ""
+        if not hmac.compare_digest(supplied.encode(), self.webhook_secret.encode()):
+            raise WebhookRejected(f"missing or wrong {header}")
+        try:
+            notifications = _notifications(request.body)
+        except ValueError as exc:
+            raise WebhookRejected(str(exc)) from None
+        seller = self.config.get("sellerId")
+        for notification in notifications:
+            if seller and _order_notification(notification).get("SellerId") != seller:
+                raise WebhookRejected("notification is for another seller")
+
+    def parse_webhook(self, request: WebhookRequest) -> WebhookEvent:
+        notifications = _notifications(request.body)
+        refs: list[str] = []
+        for notification in notifications:
+            order_id = _order_notification(notification).get("AmazonOrderId")
+            if order_id and order_id not in refs:
+                refs.append(order_id)
+        ids = sorted(str((n.get("NotificationMetadata") or {}).get("NotificationId") or "") for n in notifications)
+        if len(ids) == 1 and ids[0]:
+            delivery_id = ids[0]
+        else:  # a relay batch (or ids missing): stable over the same content, so a replay dedupes
+            delivery_id = "sha256:" + hashlib.sha256("|".join(ids).encode() if any(ids) else request.body).hexdigest()
+        topic = notifications[0].get("NotificationType", "") if notifications else ""
+        return WebhookEvent(delivery_id=delivery_id, topic=topic, order_refs=refs)
+
+    def register_webhooks(self, callback_url: str) -> list[dict]:
+        """Subscribe the seller to ORDER_CHANGE on the app's SQS destination (`notificationDestinationId`).
+
+        Amazon delivers only to SQS; the relay that forwards the queue to `callback_url` is set up
+        once per application, so without a destination id there is nothing to register."""
+        destination_id = self.config.get("notificationDestinationId")
+        if not destination_id:
+            return []
+        body = {
+            "payloadVersion": "1.0",
+            "destinationId": destination_id,
+            "processingDirective": {"eventFilter": {"eventFilterType": "ORDER_CHANGE",
+                                                    "orderChangeTypes": ORDER_CHANGE_TYPES}},
+        }
+        try:
+            response = self._call("POST", "/notifications/v1/subscriptions/ORDER_CHANGE",
+                                  rate_key="createSubscription", json=body)
+        except PermanentChannelError as exc:
+            if exc.status_code == 409:  # already subscribed: the existing subscription stands
+                return [{"notificationType": "ORDER_CHANGE", "destinationId": destination_id, "existing": True}]
+            raise
+        payload = (response.json() or {}).get("payload") or {}
+        return [{"notificationType": "ORDER_CHANGE", "destinationId": destination_id,
+                 "subscriptionId": payload.get("subscriptionId")}]
+
+    # --- writeback ---------------------------------------------------------------------------
+    def write_back(self, request: WritebackRequest) -> WritebackResult:
+        if request.status in (CommonStatus.PENDING, CommonStatus.PROCESSING, CommonStatus.DELIVERED):
+            return WritebackResult(request_summary=f"nothing to send: Amazon tracks {request.status} itself")
+        if request.status != CommonStatus.SHIPPED:
+            raise PermanentChannelError(
+                f"Amazon's Orders API cannot set {request.status}; cancel or refund in Seller Central")
+        body = confirm_shipment_body(request, default_marketplace=(self.marketplace_ids or [None])[0])
+        response = self._call("POST", f"/orders/v0/orders/{request.channel_order_id}/shipmentConfirmation",
+                              rate_key="confirmShipment", json=body)
+        package = body["packageDetail"]
+        return WritebackResult(
+            channel_reference=package["packageReferenceId"], response_code=response.status_code,
+            request_summary=(f"confirmShipment {request.channel_order_id}: {package['carrierCode']} "
+                             f"{package['trackingNumber']}, {len(package['orderItems'])} item(s)"))
+
+
+# --- pure helpers ----------------------------------------------------------------------------
+def confirm_shipment_body(request: WritebackRequest, *, default_marketplace: str | None = None) -> dict:
+    """The confirmShipment request body for a shipped writeback."""
+    if not request.tracking_number:
+        raise PermanentChannelError("Amazon needs a tracking number to confirm a shipment")
+    raw = request.raw or {}
+    marketplace_id = raw.get("MarketplaceId") or default_marketplace
+    if not marketplace_id:
+        raise PermanentChannelError("no marketplaceId for this order")
+    items = [{"orderItemId": line.channel_line_id, "quantity": int(line.quantity)}
+             for line in request.lines if line.channel_line_id and line.quantity > 0]
+    if not items:
+        items = [{"orderItemId": item["OrderItemId"], "quantity": int(item.get("QuantityOrdered") or 0)}
+                 for item in raw.get("OrderItems") or [] if int(item.get("QuantityOrdered") or 0) > 0]
+    if not items:
+        raise PermanentChannelError("no order items to confirm")
+    carrier = (request.carrier or "").strip()
+    code = CARRIER_CODES.get(carrier.lower()) if carrier else None
+    package = {
+        "packageReferenceId": package_reference_id(request.tracking_number),
+        "carrierCode": code or "Other",
+        "trackingNumber": request.tracking_number,
+        "shipDate": _iso(request.ship_date or datetime.now(UTC)),
+        "orderItems": items,
+    }
+    if not code:
+        package["carrierName"] = carrier or "Other"
+    if request.shipping_method:
+        package["shippingMethod"] = request.shipping_method
+    return {"marketplaceId": marketplace_id, "packageDetail": package}
+
+
+def package_reference_id(tracking_number: str) -> str:
+    """Positive numeric and unique per order, as Amazon requires; derived from the tracking number
+    so a retried writeback sends the same package, not a second one."""
+    return str(int(hashlib.sha256(tracking_number.encode()).hexdigest()[:12], 16) % 10**9 + 1)
+
+
+def normalize_order(raw: dict) -> AggregatedOrderData:
+    items = raw.get("OrderItems") or []
+    order_total = raw.get("OrderTotal") or {}
+    currency = (order_total.get("CurrencyCode") or _first_currency(items)
+                or MARKETPLACE_CURRENCY.get(raw.get("MarketplaceId", "")) or "")
+    lines, subtotal, tax, shipping = [], ZERO, ZERO, ZERO
+    item_metadata = {}
+    for item in items:
+        quantity = int(item.get("QuantityOrdered") or 0)
+        item_price = _money(item.get("ItemPrice"))
+        subtotal += item_price - abs(_money(item.get("PromotionDiscount")))
+        shipping += _money(item.get("ShippingPrice")) - abs(_money(item.get("ShippingDiscount")))
+        tax += (_money(item.get("ItemTax")) + _money(item.get("ShippingTax"))
+                - abs(_money(item.get("PromotionDiscountTax"))) - abs(_money(item.get("ShippingDiscountTax"))))
+        unit = (item_price / quantity).quantize(CENT, ROUND_HALF_UP) if quantity else item_price
+        lines.append(OrderLineData(sku=item.get("SellerSKU"), channel_sku=item.get("ASIN"), quantity=quantity,
+                                   unit_price=unit, name=item.get("Title"), channel_line_id=item.get("OrderItemId")))
+        extra = {key: value for key, value in item.items() if key not in _MAPPED_ITEM_FIELDS}
+        if extra:
+            item_metadata[item.get("OrderItemId") or str(len(item_metadata))] = extra
+    grand_total = _money(order_total) if order_total.get("Amount") is not None else subtotal + shipping + tax
+
+    raw_status = raw.get("OrderStatus") or ""
+    status = STATUS_MAP.get(raw_status, CommonStatus.PENDING)
+    if status == CommonStatus.SHIPPED and raw.get("EasyShipShipmentStatus") == "Delivered":
+        status = CommonStatus.DELIVERED
+    buyer = raw.get("BuyerInfo") or {}
+    metadata = {key: value for key, value in raw.items() if key not in _MAPPED_ORDER_FIELDS}
+    buyer_rest = {key: value for key, value in buyer.items() if key not in {"BuyerEmail", "BuyerName"}}
+    if buyer_rest:
+        metadata["BuyerInfo"] = buyer_rest
+    if item_metadata:
+        metadata["OrderItems"] = item_metadata
+    return AggregatedOrderData(
+        channel_order_id=raw["AmazonOrderId"],
+        channel_order_number=raw["AmazonOrderId"],
+        status=status,
+        raw_status=raw_status,
+        currency=currency,
+        created_at=_parse_time(raw.get("PurchaseDate")),
+        updated_at=_parse_time(raw.get("LastUpdateDate") or raw.get("PurchaseDate")),
+        subtotal=subtotal, tax=tax, shipping=shipping, grand_total=grand_total,
+        lines=lines,
+        customer_email=buyer.get("BuyerEmail") or raw.get("BuyerEmail") or None,
+        customer_name=buyer.get("BuyerName") or raw.get("BuyerName") or None,
+        shipping_address=_address(raw.get("ShippingAddress")),
+        channel_metadata=metadata,
+    )
+
+
+def _address(data: dict | None) -> Address | None:
+    if not data:
+        return None
+    line2 = ", ".join(part for part in (data.get("AddressLine2"), data.get("AddressLine3")) if part) or None
+    return Address(name=data.get("Name"), company=data.get("CompanyName"), line1=data.get("AddressLine1"),
+                   line2=line2, city=data.get("City"), region=data.get("StateOrRegion") or None,
+                   postal_code=data.get("PostalCode"), country=data.get("CountryCode"), phone=data.get("Phone"))
+
+
+def _money(value: dict | None) -> Decimal:
+    if not value or value.get("Amount") in (None, ""):
+        return ZERO
+    try:
+        return Decimal(str(value["Amount"]))
+    except InvalidOperation:
+        return ZERO
+
+
+def _first_currency(items: list[dict]) -> str | None:
+    for item in items:
+        for key in ("ItemPrice", "ItemTax", "ShippingPrice"):
+            code = (item.get(key) or {}).get("CurrencyCode")
+            if code:
+                return code
+    return None
+
+
+def _parse_time(value) -> datetime:
+    if isinstance(value, int | float):  # epoch milliseconds (ORDER_STATUS_CHANGE payloads)
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    if not value:
+        return datetime(1970, 1, 1, tzinfo=UTC)
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _iso(moment: datetime) -> str:
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _is_unauthorized(exc: PermanentChannelError) -> bool:
+    if exc.status_code not in (401, 403):
+        return False
+    try:
+        errors = json.loads(exc.response_body or "{}").get("errors") or []
+    except (ValueError, AttributeError):
+        return False
+    return any(isinstance(error, dict) and error.get("code") == "Unauthorized" for error in errors)
+
+
+def _notifications(body: bytes) -> list[dict]:
+    """The SP-API notifications in a relay's POST: the notification itself, or wrapped by the relay
+    as an SQS record (`body`/`Body`), a Lambda SQS event (`Records`), an SNS message (`Message`),
+    an EventBridge event (`detail`), or a list of any of these."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("notification body is not JSON") from None
+    found: list[dict] = []
+
+    def walk(node, depth: int = 0) -> None:
+        if depth > 4:
+            raise ValueError("notification wrapped too deeply")
+        if isinstance(node, list):
+            for element in node:
+                walk(element, depth + 1)
+            return
+        if not isinstance(node, dict):
+            raise ValueError("not an SP-API notification")
+        if "NotificationType" in node and "Payload" in node:
+            found.append(node)
+            return
+        for key in ("Records", "detail", "Message", "body", "Body"):
+            if key in node:
+                inner = node[key]
+                if isinstance(inner, str):
+                    try:
+                        inner = json.loads(inner)
+                    except ValueError:
+                        raise ValueError(f"{key} is not JSON") from None
+                walk(inner, depth + 1)
+                return
+        raise ValueError("not an SP-API notification")
+
+    walk(document)
+    if not found:
+        raise ValueError("no notification in the body")
+    return found
+
+
+def _order_notification(notification: dict) -> dict:
+    """The order part of ORDER_CHANGE (or the retired ORDER_STATUS_CHANGE) notification payload."""
+    payload = notification.get("Payload") or {}
+    return payload.get("OrderChangeNotification") or payload.get("OrderStatusChangeNotification") or {}

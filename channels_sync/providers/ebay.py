@@ -1,0 +1,448 @@
+"""eBay Sell Fulfillment API v1 and Notification API v1 push notifications, bound to one seller.
+
+Auth is the seller's OAuth user token, renewed from the refresh token (basic auth with the app's
+client id and secret) and cached until it expires. Orders come from getOrders filtered by
+`lastmodifieddate`, paged with limit/offset. Notifications are signed with ECDSA over the body;
+the public key for the signature's `kid` comes from the Notification API (or from config).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.core.cache import cache
+
+from channels_sync.normalized import (
+    Address,
+    AggregatedOrderData,
+    CommonStatus,
+    OrderLineData,
+    WebhookEvent,
+    WebhookRequest,
+    WritebackRequest,
+    WritebackResult,
+)
+from channels_sync.providers.base import ChannelProvider
+from channels_sync.providers.errors import ChannelError, PermanentChannelError, WebhookRejected
+from channels_sync.providers.oauth import CachedToken, token_cache_key
+
+DEFAULT_BASE_URL = "https://api.ebay.com"
+DEFAULT_TOKEN_URL = "https://api.ebay.com/identity/v1/oauth2/token"
+FULFILLMENT_SCOPE = "https://api.ebay.com/oauth/api_scope/sell.fulfillment"
+APP_SCOPE = "https://api.ebay.com/oauth/api_scope"   # client-credentials scope getPublicKey accepts
+ORDERS_PATH = "/sell/fulfillment/v1/order"
+PUBLIC_KEY_PATH = "/commerce/notification/v1/public_key/"
+PAGE_LIMIT = 200          # getOrders maximum
+PUBLIC_KEY_CACHE_SECONDS = 24 * 3600
+SIGNATURE_HEADER = "X-EBAY-SIGNATURE"
+ORDER_TOPICS = {"ORDER_CONFIRMATION", "ITEM_MARKED_SHIPPED"}
+# One-shot `status` filter -> orderfulfillmentstatus values (refined after normalizing).
+FULFILLMENT_FILTER = {
+    CommonStatus.PENDING: "NOT_STARTED|IN_PROGRESS",
+    CommonStatus.PROCESSING: "NOT_STARTED|IN_PROGRESS",
+    CommonStatus.SHIPPED: "FULFILLED",
+    CommonStatus.DELIVERED: "FULFILLED",
+}
+# shippingCarrierCode for common carrier names; other names are sent as given.
+CARRIER_CODES = {"usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL", "royal mail": "RoyalMail",
+                 "royalmail": "RoyalMail", "canada post": "CanadaPost", "ontrac": "OnTrac", "dpd": "DPD",
+                 "hermes": "Hermes", "evri": "Evri", "parcelforce": "Parcelforce", "australia post": "AustraliaPost"}
+_MAPPED_ORDER_FIELDS = {"orderId", "creationDate", "lastModifiedDate", "orderFulfillmentStatus",
+                        "orderPaymentStatus", "pricingSummary", "lineItems", "paymentSummary"}
+_MAPPED_LINE_FIELDS = {"lineItemId", "sku", "legacyItemId", "title", "quantity", "lineItemCost"}
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+
+
+class Provider(ChannelProvider):
+    name = "ebay"
+    label = "eBay"
+    default_base_url = DEFAULT_BASE_URL
+    default_poll_minutes = 5
+    required_config = ("clientId", "clientSecret", "refreshToken", "verificationToken")
+    secret_config = ("clientSecret", "refreshToken", "verificationToken")
+
+    def __init__(self, config: dict, **kwargs):
+        super().__init__(config, **kwargs)
+        client_id = self.config.get("clientId")
+        self.user_token = CachedToken(
+            token_cache_key("ebay-user", self.token_url, client_id, self.config.get("refreshToken"), self.scopes),
+            self._exchange_refresh_token, default_ttl=7200)
+        self.app_token = CachedToken(token_cache_key("ebay-app", self.token_url, client_id, APP_SCOPE),
+                                     self._client_credentials, default_ttl=7200)
+
+    # --- auth --------------------------------------------------------------------------------
+    @property
+    def token_url(self) -> str:
+        return self.config.get("tokenUrl") or DEFAULT_TOKEN_URL
+
+    @property
+    def scopes(self) -> str:
+        scopes = self.config.get("scopes") or FULFILLMENT_SCOPE
+        return " ".join(scopes) if isinstance(scopes, list | tuple) else str(scopes)
+
+    def _token_request(self, form: dict) -> dict:
+        credentials = f"{self.config.get('clientId', '')}:{self.config.get('clientSecret', '')}"
+        headers = {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode(),
+                   "Content-Type": "application/x-www-form-urlencoded"}
+        return self.http.request("POST", self.token_url, data=form, headers=headers).json()
+
+    def _exchange_refresh_token(self) -> dict:
+        return self._token_request({"grant_type": "refresh_token", "refresh_token": self.config.get("refreshToken", ""),
+                                    "scope": self.scopes})
+
+    def _client_credentials(self) -> dict:
+        return self._token_request({"grant_type": "client_credentials", "scope": APP_SCOPE})
+
+    def _call(self, method: str, path: str, *, token: CachedToken | None = None, **kwargs):
+        """One API call; a token rejected as expired (401) is renewed once and the call repeated."""
+        token = token or self.user_token
+        extra_headers = kwargs.pop("headers", {})
+        for attempt in (1, 2):
+            headers = {"Authorization": f"Bearer {token.get()}", "Accept": "application/json", **extra_headers}
+            if self.config.get("marketplaceId"):
+                headers["X-EBAY-C-MARKETPLACE-ID"] = self.config["marketplaceId"]
+            try:
+                return self.http.request(method, path, headers=headers, **kwargs)
+            except PermanentChannelError as exc:
+                if attempt == 1 and exc.status_code == 401:
+                    token.invalidate()
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    # --- reading -----------------------------------------------------------------------------
+    def fetch_orders(self, since: datetime | None, until: datetime | None, status: str | None = None) -> Iterator[dict]:
+        try:
+            wanted = CommonStatus(status) if status else None
+        except ValueError:
+            raise PermanentChannelError(f"unknown status filter {status!r}") from None
+        filters = []
+        if since or until:
+            start = since or datetime.now(UTC) - timedelta(days=90)
+            filters.append(f"lastmodifieddate:[{_iso(start)}..{_iso(until) if until else ''}]")
+        if wanted in FULFILLMENT_FILTER:
+            filters.append(f"orderfulfillmentstatus:{{{FULFILLMENT_FILTER[wanted]}}}")
+        limit = min(int(self.config.get("pageSize") or PAGE_LIMIT), PAGE_LIMIT)
+        params: dict | None = {"limit": limit, "offset": 0}
+        if filters:
+            params["filter"] = ",".join(filters)
+        url = ORDERS_PATH
+        while True:
+            page = self._call("GET", url, params=params).json() or {}
+            orders = page.get("orders") or []
+            for order in orders:
+                if wanted is None or normalize_order(order).status == wanted:
+                    yield order
+            if not orders or not page.get("next"):
+                return
+            url, params = self._same_origin(page["next"]), None
+
+    def _same_origin(self, next_url: str) -> str:
+        """eBay's `next` is absolute; keep its path and query but never send the token to another host."""
+        parts = urlsplit(next_url)
+        return self.http.url(parts.path + (f"?{parts.query}" if parts.query else ""))
+
+    def fetch_order(self, channel_order_id: str) -> dict:
+        return self._call("GET", f"{ORDERS_PATH}/{channel_order_id}").json()
+
+    @staticmethod
+    def normalize(raw: dict) -> AggregatedOrderData:
+        return normalize_order(raw)
+
+    # --- notifications -----------------------------------------------------------------------
+    def webhook_challenge(self, request: WebhookRequest) -> dict | None:
+        """eBay proves the endpoint is ours with GET ?challenge_code=: answer sha256(code + token + endpoint)."""
+        code = request.query.get("challenge_code")
+        if not code:
+            return None
+        token = self.config.get("verificationToken")
+        if not token:
+            raise WebhookRejected("no verificationToken configured for this eBay channel")
+        endpoint = self.config.get("notificationEndpoint") or _without_query_param(request.url, "challenge_code")
+        return {"challengeResponse": challenge_response(code, token, endpoint)}
+
+    def verify_webhook(self, request: WebhookRequest) -> None:
+        header = request.header(SIGNATURE_HEADER)
+        if not header:
+            raise WebhookRejected(f"missing {SIGNATURE_HEADER}")
+        signature = decode_signature_header(header)
+        try:
+            key = self.public_key(signature["kid"])
+        except ChannelError as exc:
+            raise WebhookRejected(f"no public key for kid {signature['kid']}: {exc}") from None
+        if not verify_signature(key, signature, request.body):
+            raise WebhookRejected("X-EBAY-SIGNATURE does not match the body")
+
+    def public_key(self, kid: str) -> dict:
+        """{key, algorithm, digest} for a key id: from config `publicKeys`, the cache, or getPublicKey."""
+        configured = (self.config.get("publicKeys") or {}).get(kid)
+        if configured:
+            return configured if isinstance(configured, dict) else {"key": configured, "algorithm": "ECDSA",
+                                                                     "digest": "SHA1"}
+        cache_key = token_cache_key("ebay-public-key", self.base_url, kid)
+        key = cache.get(cache_key)
+        if key is None:
+            key = self._call("GET", PUBLIC_KEY_PATH + kid, token=self.app_token).json()
+            cache.set(cache_key, key, timeout=PUBLIC_KEY_CACHE_SECONDS)
+        return key
+
+    def parse_webhook(self, request: WebhookRequest) -> WebhookEvent:
+        document = json.loads(request.body)
+        topic = (document.get("metadata") or {}).get("topic") or ""
+        notification = document.get("notification") or {}
+        delivery_id = notification.get("notificationId") or "sha256:" + hashlib.sha256(request.body).hexdigest()
+        refs = _order_ids(notification.get("data")) if topic in ORDER_TOPICS else []
+        return WebhookEvent(delivery_id=str(delivery_id), topic=topic, order_refs=refs)
+
+    # --- writeback ---------------------------------------------------------------------------
+    def write_back(self, request: WritebackRequest) -> WritebackResult:
+        if request.status in (CommonStatus.PENDING, CommonStatus.PROCESSING, CommonStatus.DELIVERED):
+            return WritebackResult(request_summary=f"nothing to send: eBay tracks {request.status} itself")
+        if request.status != CommonStatus.SHIPPED:
+            raise PermanentChannelError(f"the Fulfillment API cannot set {request.status}; "
+                                        "cancel or refund in Seller Hub")
+        body = shipping_fulfillment_body(request)
+        response = self._call("POST", f"{ORDERS_PATH}/{request.channel_order_id}/shipping_fulfillment", json=body,
+                              headers={"Content-Type": "application/json"})
+        location = response.headers.get("Location") or ""
+        fulfillment_id = location.rstrip("/").rsplit("/", 1)[-1] or None
+        if not fulfillment_id and response.content:
+            fulfillment_id = (response.json() or {}).get("fulfillmentId")
+        return WritebackResult(
+            channel_reference=fulfillment_id, response_code=response.status_code,
+            request_summary=(f"createShippingFulfillment {request.channel_order_id}: {body['shippingCarrierCode']} "
+                             f"{body['trackingNumber']}, {len(body['lineItems'])} line(s)"))
+
+
+# --- pure helpers ----------------------------------------------------------------------------
+def challenge_response(challenge_code: str, verification_token: str, endpoint: str) -> str:
+    digest = hashlib.sha256()
+    for part in (challenge_code, verification_token, endpoint):
+        digest.update(part.encode())
+    return digest.hexdigest()
+
+
+def decode_signature_header(header: str) -> dict:
+    try:
+        signature = json.loads(base64.b64decode(header, validate=True))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise WebhookRejected("X-EBAY-SIGNATURE is not base64 JSON") from None
+    if not isinstance(signature, dict) or not signature.get("kid") or not signature.get("signature"):
+        raise WebhookRejected("X-EBAY-SIGNATURE lacks kid or signature")
+    if str(signature.get("alg", "")).lower() != "ecdsa":
+        raise WebhookRejected(f"unsupported signature algorithm {signature.get('alg')!r}")
+    return signature
+
+
+def _pem(key: str) -> bytes:
+    """getPublicKey answers the PEM on one line; put the armour lines back on their own lines."""
+    body = key.replace("-----BEGIN PUBLIC KEY-----", "").replace("-----END PUBLIC KEY-----", "")
+    body = "".join(body.split())
+    return f"-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----\n".encode()
+
+
+def verify_signature(public_key: dict, signature: dict, body: bytes) -> bool:
+    """ECDSA over the body as received, or over its compact JSON form, which is what eBay's own
+    SDKs hash (JSON.stringify of the parsed message)."""
+    digest_name = str(signature.get("digest") or public_key.get("digest") or "SHA1").upper()
+    digest = {"SHA1": hashes.SHA1(), "SHA256": hashes.SHA256()}.get(digest_name)
+    if digest is None:
+        return False
+    try:
+        key = serialization.load_pem_public_key(_pem(public_key.get("key") or ""))
+        der = base64.b64decode(signature["signature"], validate=True)
+    except (ValueError, binascii.Error, UnsupportedAlgorithm):
+        return False
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        return False
+    candidates = [body]
+    try:
+        compact = json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False).encode()
+        if compact != body:
+            candidates.append(compact)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    for candidate in candidates:
+        try:
+            key.verify(der, candidate, ec.ECDSA(digest))
+            return True
+        except InvalidSignature:
+            continue
+    return False
+
+
+def shipping_fulfillment_body(request: WritebackRequest) -> dict:
+    if not request.tracking_number:
+        raise PermanentChannelError("eBay needs a tracking number for a shipping fulfillment")
+    raw = request.raw or {}
+    line_items = [{"lineItemId": line.channel_line_id, "quantity": int(line.quantity)}
+                  for line in request.lines if line.channel_line_id and line.quantity > 0]
+    if not line_items:
+        line_items = [{"lineItemId": item["lineItemId"], "quantity": int(item.get("quantity") or 0)}
+                      for item in raw.get("lineItems") or [] if int(item.get("quantity") or 0) > 0]
+    if not line_items:
+        raise PermanentChannelError("no line items to fulfil")
+    carrier = (request.carrier or "").strip()
+    code = CARRIER_CODES.get(carrier.lower(), carrier) if carrier else _buyer_selected_carrier(raw) or "Other"
+    return {
+        "lineItems": line_items,
+        "shippedDate": _iso(request.ship_date or datetime.now(UTC)),
+        "shippingCarrierCode": code,
+        "trackingNumber": request.tracking_number,
+    }
+
+
+def _buyer_selected_carrier(raw: dict) -> str | None:
+    for instruction in raw.get("fulfillmentStartInstructions") or []:
+        code = ((instruction.get("shippingStep") or {}).get("shippingCarrierCode"))
+        if code:
+            return code
+    return None
+
+
+def map_status(raw: dict) -> CommonStatus:
+    """Cancellation wins, then a full refund, then how far fulfillment got (paid or not)."""
+    if (raw.get("cancelStatus") or {}).get("cancelState") == "CANCELED":
+        return CommonStatus.CANCELLED
+    payment = raw.get("orderPaymentStatus")
+    if payment == "FULLY_REFUNDED":
+        return CommonStatus.REFUNDED
+    fulfillment = raw.get("orderFulfillmentStatus")
+    if fulfillment == "FULFILLED":
+        return CommonStatus.SHIPPED
+    if fulfillment == "IN_PROGRESS":
+        return CommonStatus.PROCESSING
+    return CommonStatus.PROCESSING if payment in ("PAID", "PARTIALLY_REFUNDED") else CommonStatus.PENDING
+
+
+def normalize_order(raw: dict) -> AggregatedOrderData:
+    pricing = raw.get("pricingSummary") or {}
+    currency = ((pricing.get("total") or {}).get("currency")
+                or (pricing.get("priceSubtotal") or {}).get("currency") or "")
+    lines, line_metadata, line_taxes = [], {}, ZERO
+    for item in raw.get("lineItems") or []:
+        quantity = int(item.get("quantity") or 0)
+        cost = _money(item.get("lineItemCost"))   # unit price x quantity, before discounts
+        unit = (cost / quantity).quantize(CENT, ROUND_HALF_UP) if quantity else cost
+        lines.append(OrderLineData(sku=item.get("sku") or None, channel_sku=item.get("legacyItemId"),
+                                   quantity=quantity, unit_price=unit, name=item.get("title"),
+                                   channel_line_id=item.get("lineItemId")))
+        line_taxes += sum((_money(tax.get("amount")) for tax in item.get("taxes") or []), ZERO)
+        line_metadata[item.get("lineItemId") or str(len(line_metadata))] = {
+            key: value for key, value in item.items() if key not in _MAPPED_LINE_FIELDS}
+    # Discounts are negative amounts; the subtotal is after them, as the other channels report it.
+    subtotal = _money(pricing.get("priceSubtotal")) - abs(_money(pricing.get("priceDiscount")))
+    subtotal += _money(pricing.get("adjustment"))
+    shipping = _money(pricing.get("deliveryCost")) - abs(_money(pricing.get("deliveryDiscount")))
+    tax = _money(pricing.get("tax")) if pricing.get("tax") else line_taxes
+    grand_total = _money(pricing.get("total")) if pricing.get("total") else subtotal + shipping + tax
+
+    ship_to = _ship_to(raw)
+    registration = (raw.get("buyer") or {}).get("buyerRegistrationAddress") or {}
+    payment_summary = raw.get("paymentSummary") or {}
+    metadata = {key: value for key, value in raw.items() if key not in _MAPPED_ORDER_FIELDS}
+    metadata["paymentMethods"] = sorted({p["paymentMethod"] for p in payment_summary.get("payments") or []
+                                         if p.get("paymentMethod")})
+    metadata["paymentSummary"] = payment_summary
+    metadata["pricingSummary"] = pricing
+    metadata["orderPaymentStatus"] = raw.get("orderPaymentStatus")
+    metadata["orderFulfillmentStatus"] = raw.get("orderFulfillmentStatus")
+    collect_and_remit = sum((_money(tax.get("amount")) for item in raw.get("lineItems") or []
+                             for tax in item.get("ebayCollectAndRemitTaxes") or []), ZERO)
+    if collect_and_remit:
+        metadata["ebayCollectAndRemitTax"] = f"{collect_and_remit:.2f}"
+    metadata["lineItems"] = line_metadata
+    raw_status = "/".join(part or "-" for part in (raw.get("orderFulfillmentStatus"), raw.get("orderPaymentStatus"),
+                                                   (raw.get("cancelStatus") or {}).get("cancelState")))
+    return AggregatedOrderData(
+        channel_order_id=raw["orderId"],
+        channel_order_number=raw["orderId"],
+        status=map_status(raw),
+        raw_status=raw_status,
+        currency=currency,
+        created_at=_parse_time(raw.get("creationDate")),
+        updated_at=_parse_time(raw.get("lastModifiedDate") or raw.get("creationDate")),
+        subtotal=subtotal, tax=tax, shipping=shipping, grand_total=grand_total,
+        lines=lines,
+        customer_email=registration.get("email") or (ship_to or {}).get("email") or None,
+        customer_name=registration.get("fullName") or (ship_to or {}).get("fullName") or None,
+        shipping_address=_address(ship_to),
+        channel_metadata=metadata,
+    )
+
+
+def _ship_to(raw: dict) -> dict | None:
+    for instruction in raw.get("fulfillmentStartInstructions") or []:
+        ship_to = (instruction.get("shippingStep") or {}).get("shipTo")
+        if ship_to:
+            return ship_to
+    return None
+
+
+def _address(ship_to: dict | None) -> Address | None:
+    if not ship_to:
+        return None
+    contact = ship_to.get("contactAddress") or {}
+    return Address(name=ship_to.get("fullName"), company=ship_to.get("companyName") or None,
+                   line1=contact.get("addressLine1"), line2=contact.get("addressLine2") or None,
+                   city=contact.get("city"), region=contact.get("stateOrProvince") or None,
+                   postal_code=contact.get("postalCode"), country=contact.get("countryCode"),
+                   phone=(ship_to.get("primaryPhone") or {}).get("phoneNumber"))
+
+
+def _order_ids(data) -> list[str]:
+    """Order ids named anywhere in a notification's data (`orderId`, or a list of them)."""
+    found: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("orderId", "orderID") and isinstance(value, str | int) and str(value) not in found:
+                    found.append(str(value))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for element in node:
+                walk(element)
+
+    walk(data)
+    return found
+
+
+def _without_query_param(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    query = urlencode([(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if key != name])
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def _money(value: dict | None) -> Decimal:
+    if not value or value.get("value") in (None, ""):
+        return ZERO
+    try:
+        return Decimal(str(value["value"]))
+    except InvalidOperation:
+        return ZERO
+
+
+def _parse_time(value: str | None) -> datetime:
+    if not value:
+        return datetime(1970, 1, 1, tzinfo=UTC)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _iso(moment: datetime) -> str:
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -1,0 +1,234 @@
+"""Request and response shapes for the storefront API (camelCase written out, money as strings)."""
+
+from rest_framework import serializers
+
+from orders.models import Order
+
+
+def Money(**kwargs):
+    return serializers.DecimalField(max_digits=12, decimal_places=2, **kwargs)
+
+
+# --- requests -----------------------------------------------------------------------------
+
+class ItemSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=100)
+    quantity = serializers.IntegerField(min_value=1)
+
+
+class CartLineSerializer(ItemSerializer):
+    name = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    unitPrice = Money(required=False, min_value=0, source="unit_price")
+
+
+class CartCustomerSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class CartPaymentSerializer(serializers.Serializer):
+    gateway = serializers.ChoiceField(choices=["manual", "stripe"], default="manual")
+    reference = serializers.CharField(max_length=255, required=False, allow_blank=True,
+                                      help_text="Stripe: the captured PaymentIntent id (pi_...).")
+    amount = Money(required=False, min_value=0, help_text="Captured amount; defaults to the order total.")
+
+
+class CheckoutSerializer(serializers.Serializer):
+    customer = CartCustomerSerializer()
+    lines = CartLineSerializer(many=True, allow_empty=False)
+    shippingAddress = serializers.DictField(source="shipping_address")
+    billingAddress = serializers.DictField(source="billing_address", required=False)
+    payment = CartPaymentSerializer(required=False)
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", default="USD")
+    shippingTotal = Money(source="shipping_total", required=False, min_value=0, default="0.00")
+    taxTotal = Money(source="tax_total", required=False, min_value=0, default="0.00")
+    note = serializers.CharField(source="customer_note", required=False, allow_blank=True, default="")
+    tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
+    isTest = serializers.BooleanField(source="is_test", required=False, default=False)
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class ShipSerializer(NoteSerializer):
+    carrier = serializers.CharField(max_length=32)
+    tracking = serializers.CharField(max_length=100, source="tracking_number")
+    service = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    cost = Money(required=False, min_value=0, default="0.00")
+    items = ItemSerializer(many=True, required=False, allow_empty=False,
+                           help_text="Omit to ship everything still unshipped.")
+    shipDate = serializers.DateTimeField(source="ship_date", required=False)
+
+
+class HoldSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class RefundSerializer(serializers.Serializer):
+    amount = Money(required=False, min_value=0, help_text="Defaults to the items' value, else to all that is left.")
+    items = ItemSerializer(many=True, required=False)
+    reason = serializers.CharField(max_length=500)
+
+
+class OrderUpdateSerializer(serializers.Serializer):
+    shippingAddress = serializers.DictField(source="shipping_address", required=False)
+    billingAddress = serializers.DictField(source="billing_address", required=False)
+    notes = serializers.CharField(source="internal_notes", required=False, allow_blank=True)
+    tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+
+
+class InventoryPutSerializer(serializers.Serializer):
+    onHand = serializers.IntegerField(min_value=0, source="on_hand")
+    name = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    unitPrice = Money(required=False, min_value=0, source="unit_price", allow_null=True)
+
+
+# --- responses ----------------------------------------------------------------------------
+
+class InventorySerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    unitPrice = Money(source="unit_price", allow_null=True)
+    onHand = serializers.IntegerField(source="on_hand")
+    reserved = serializers.IntegerField()
+    available = serializers.IntegerField()
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+
+class LineSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unitPrice = Money(source="unit_price")
+    quantityShipped = serializers.IntegerField(source="quantity_shipped")
+    quantityRefunded = serializers.IntegerField(source="quantity_refunded")
+
+
+class ShipmentLineSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+
+
+class CustomerShipmentSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    carrier = serializers.CharField()
+    trackingNumber = serializers.CharField(source="tracking_number")
+    trackingUrl = serializers.CharField(source="tracking_url")
+    service = serializers.CharField()
+    status = serializers.CharField()
+    shipDate = serializers.DateTimeField(source="ship_date")
+    items = ShipmentLineSerializer(source="lines", many=True)
+
+
+class StaffShipmentSerializer(CustomerShipmentSerializer):
+    cost = Money()
+    currency = serializers.CharField()
+
+
+class PaymentSerializer(serializers.Serializer):
+    gateway = serializers.CharField()
+    reference = serializers.CharField()
+    amountCaptured = Money(source="amount_captured")
+    currency = serializers.CharField()
+    createdAt = serializers.DateTimeField(source="created_at")
+
+
+class RefundOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    amount = Money()
+    items = ItemSerializer(many=True)
+    reason = serializers.CharField()
+    gateway = serializers.CharField()
+    gatewayReference = serializers.CharField(source="gateway_reference")
+    createdAt = serializers.DateTimeField(source="created_at")
+
+
+class ActivitySerializer(serializers.Serializer):
+    verb = serializers.CharField()
+    actor = serializers.CharField(source="actor_label")
+    fromStatus = serializers.CharField(source="from_status")
+    toStatus = serializers.CharField(source="to_status")
+    data = serializers.JSONField()
+    at = serializers.DateTimeField()
+
+
+class CustomerRefSerializer(serializers.Serializer):
+    id = serializers.CharField(source="sk")
+    email = serializers.EmailField()
+    name = serializers.CharField()
+
+
+class CustomerTotalsSerializer(serializers.Serializer):
+    subtotal = Money()
+    shipping = Money(source="shipping_total")
+    tax = Money(source="tax_total")
+    grandTotal = Money(source="grand_total")
+    refunded = Money(source="refunded_total")
+
+
+class StaffTotalsSerializer(CustomerTotalsSerializer):
+    captured = Money(source="captured_total")
+    refundable = Money(source="refundable_total")
+
+
+class CustomerOrderSerializer(serializers.Serializer):
+    """What a customer may see: no internal notes, costs, payments or staff names."""
+
+    orderNumber = serializers.CharField(source="order_number")
+    status = serializers.CharField()
+    currency = serializers.CharField()
+    totals = CustomerTotalsSerializer(source="*")
+    lines = LineSerializer(many=True)
+    shippingAddress = serializers.JSONField(source="shipping_address")
+    note = serializers.CharField(source="customer_note")
+    shipments = CustomerShipmentSerializer(many=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+
+
+class OrderListSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    orderNumber = serializers.CharField(source="order_number")
+    status = serializers.CharField()
+    customer = CustomerRefSerializer()
+    currency = serializers.CharField()
+    totals = StaffTotalsSerializer(source="*")
+    lines = LineSerializer(many=True)
+    tags = serializers.SerializerMethodField()
+    isTest = serializers.BooleanField(source="is_test")
+    locked = serializers.BooleanField(source="is_locked")
+    frozen = serializers.BooleanField(source="is_frozen")
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+    def get_tags(self, order: Order) -> list[str]:
+        return [row.name for row in order.tag_rows.all()]
+
+
+class OrderDetailSerializer(OrderListSerializer):
+    priorStatus = serializers.CharField(source="prior_status")
+    allowedVerbs = serializers.SerializerMethodField()
+    shippingAddress = serializers.JSONField(source="shipping_address")
+    billingAddress = serializers.JSONField(source="billing_address")
+    note = serializers.CharField(source="customer_note")
+    internalNotes = serializers.CharField(source="internal_notes")
+    holdReason = serializers.CharField(source="hold_reason")
+    cancelReason = serializers.CharField(source="cancel_reason")
+    shipments = StaffShipmentSerializer(many=True)
+    payments = PaymentSerializer(many=True)
+    refunds = RefundOutSerializer(many=True)
+    activity = ActivitySerializer(source="activities", many=True)
+    processedAt = serializers.DateTimeField(source="processed_at")
+    shippedAt = serializers.DateTimeField(source="shipped_at")
+    deliveredAt = serializers.DateTimeField(source="delivered_at")
+    completedAt = serializers.DateTimeField(source="completed_at")
+    cancelledAt = serializers.DateTimeField(source="cancelled_at")
+
+    def get_allowedVerbs(self, order: Order) -> list[str]:
+        from orders.services import allowed_verbs
+
+        return allowed_verbs(order)

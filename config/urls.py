@@ -19,3 +19,6 @@ urlpatterns = [
     path("", include("workflows.api.urls")),
     path("", include("orders.pages.urls")),
 ]
+
+handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"

@@ -1,0 +1,501 @@
+"""TikTok Shop provider: signing, fixtures normalized by hand, paging, 429 / token expiry, webhooks, ship."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import responses
+
+from channels_sync.normalized import (
+    Address,
+    CommonStatus,
+    WebhookRequest,
+    WritebackRequest,
+)
+from channels_sync.providers import provider_class
+from channels_sync.providers.errors import PermanentChannelError, RetryableChannelError, WebhookRejected
+from channels_sync.providers.http import ChannelHttpClient
+from channels_sync.providers.tiktok import Provider, sign_request, webhook_signature
+from tests.channels_sync.providers.tiktok_walmart_fixtures import fixture, fixture_bytes
+
+BASE = "https://tts.test"
+AUTH = "https://auth.tts.test"
+CONFIG = {"appKey": "68xu9ks5p4i8", "appSecret": "e59af819cc", "accessToken": "TTP_token_1",
+          "shopCipher": "ROW_xkMbgAAAeVAQra0eZWebFQq5aIK", "shopId": "7494049642642441621", "baseUrl": BASE}
+NOW = 1696909648
+
+
+def make_provider(**overrides) -> Provider:
+    sleeps: list[float] = []
+    http = ChannelHttpClient(BASE, sleep=sleeps.append)
+    provider = Provider({**CONFIG, **overrides}, http=http, clock=lambda: NOW)
+    provider.sleeps = sleeps
+    return provider
+
+
+def envelope(data=None, code=0, message="Success"):
+    return {"code": code, "message": message, "request_id": "202203070749000101890810281E8C70B7", "data": data or {}}
+
+
+def query_of(call) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(urlsplit(call.request.url).query).items()}
+
+
+def assert_signed(call, path: str, secret: str = CONFIG["appSecret"]):
+    """Recompute the sign of a request as TikTok would, from what went over the wire."""
+    query = query_of(call)
+    body = call.request.body or b""
+    body = body.decode() if isinstance(body, bytes) else body
+    canonical = secret + path + "".join(f"{k}{query[k]}" for k in sorted(query) if k not in ("sign", "access_token"))
+    canonical += body + secret
+    expected = hmac.new(secret.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+    assert query["sign"] == expected
+    assert query["app_key"] == CONFIG["appKey"]
+    assert query["shop_cipher"] == CONFIG["shopCipher"]
+    assert query["timestamp"] == str(NOW)
+
+
+def order_with(**changes) -> dict:
+    order = copy.deepcopy(fixture("tiktok", "get_order_detail_response.json")["data"]["orders"][0])
+    order.update(changes)
+    return order
+
+
+# --- signing ---------------------------------------------------------------------------------------
+def test_sign_matches_the_published_test_vectors():
+    """SKIT's RequestSigningTests values (fixtures SOURCES.md): a GET, and a PUT whose body is signed."""
+    params = {"app_key": "68xu9ks5p4i8", "timestamp": "1696909648", "shop_cipher": "ROW_xkMbgAAAeVAQra0eZWebFQq5aIK"}
+    assert sign_request("e59af819cc", "/event/202309/webhooks", params) == (
+        "ed58e1b5e59865c22a7b828c1cab65007441f43cc91a6cb2f2cdc638e0995a37")
+    body = '{"event_type":"PACKAGE_UPDATE","address":"https://partner.tiktokshop.com"}'
+    assert sign_request("e59af819cc", "/event/202309/webhooks", params, body) == (
+        "701dd6deb2389fe4c469b89bd37fc56f96a6da6afeb4d01c9077a65169752fa7")
+
+
+def test_sign_excludes_sign_and_access_token_and_sorts_the_rest():
+    params = {"timestamp": 1625484268, "page_size": 20, "app_key": "123abc", "shop_cipher": "ROW_c",
+              "sign": "old", "access_token": "tok"}
+    by_hand = ("s3cr3t/order/202309/orders/searchapp_key123abcpage_size20shop_cipherROW_ctimestamp1625484268"
+               '{"order_status":"UNPAID"}s3cr3t')
+    expected = hmac.new(b"s3cr3t", by_hand.encode(), hashlib.sha256).hexdigest()
+    assert sign_request("s3cr3t", "/order/202309/orders/search", params, b'{"order_status":"UNPAID"}') == expected
+
+
+def test_registered_under_its_name_with_the_design_config_keys():
+    cls = provider_class("tiktok")
+    assert cls is Provider
+    assert set(cls.required_config) == {"appKey", "appSecret", "accessToken", "shopCipher", "shopId"}
+    assert {"appSecret", "accessToken"} <= set(cls.secret_config)
+    assert cls.validate_config({"appKey": "k"}) == {key: "This field is required." for key in
+                                                    ("appSecret", "accessToken", "shopCipher", "shopId")}
+    assert Provider({}).base_url == "https://open-api.tiktokglobalshop.com"
+    assert Provider({}).http.rate_limiter is not None  # the Redis bucket shared by all workers
+
+
+# --- normalize: the three published orders, expectations written from the fixture by hand -------------
+@pytest.mark.parametrize("name", ["get_order_detail_response.json", "get_order_detail_202507_response.json",
+                                  "search_orders_response.json"])
+def test_fixture_orders_normalize(name):
+    order = Provider.normalize(fixture("tiktok", name)["data"]["orders"][0])
+    assert order.channel_order_id == "576461413038785752"
+    assert order.channel_order_number == "576461413038785752"
+    assert order.status == CommonStatus.PENDING and order.raw_status == "UNPAID"
+    assert order.currency == "IDR"
+    assert (order.subtotal, order.shipping, order.tax, order.grand_total) == (
+        Decimal("5000"), Decimal("5000"), Decimal("5000"), Decimal("5000"))
+    assert order.created_at == datetime(2021, 4, 28, 12, 6, 1, tzinfo=UTC)     # 1619611561
+    assert order.updated_at == datetime(2021, 4, 28, 14, 49, 15, tzinfo=UTC)   # 1619621355
+    assert len(order.lines) == 1
+    line = order.lines[0]
+    assert (line.sku, line.channel_sku, line.quantity, line.unit_price, line.name, line.channel_line_id) == (
+        "red_iphone_256", "2729382476852921560", 1, Decimal("0.01"), "Women's Winter Crochet Clothes",
+        "577086512123755123")
+    assert order.customer_email == "v2b2V5@chat.seller.tiktok.com"
+    assert order.customer_name == "David Kong"
+    assert order.tracking_number == "JX12345"
+    address = order.shipping_address
+    assert address.line1 == "TikTok 5800 bristol Pkwy"
+    assert address.postal_code == "95110" and address.country == "US"
+    assert address.phone == "(+1)213-***-1234"  # masked by TikTok, kept masked
+    assert address.region is None  # district_info names only the country (L0)
+    meta = order.channel_metadata
+    assert meta["delivery_option_id"] == "7091146663229654785"
+    assert meta["delivery_option_name"] == ("Standard Shipping" if name.startswith("search") else "Express shipping")
+    assert meta["fulfillment_type"] == "FULFILLMENT_BY_SELLER" and meta["shipping_type"] == "TIKTOK"
+    assert meta["package_ids"] == ["1152321127278713123"]
+    assert meta["payment"]["product_tax"] == "21.3" and meta["payment"]["shipping_fee_tax"] == "11"
+
+
+def test_202309_detail_blank_placeholders_and_no_post_town():
+    order = Provider.normalize(fixture("tiktok", "get_order_detail_response.json")["data"]["orders"][0])
+    # address_line3/4 are the literal '""' in this sample: absent, not text.
+    assert order.shipping_address == Address(name="David Kong", line1="TikTok 5800 bristol Pkwy", line2="Suite 100",
+                                             city=None, region=None, postal_code="95110", country="US",
+                                             phone="(+1)213-***-1234")
+
+
+def test_202507_detail_keeps_brazil_lines_and_uk_post_town():
+    order = Provider.normalize(fixture("tiktok", "get_order_detail_202507_response.json")["data"]["orders"][0])
+    assert order.shipping_address.line2 == "Suite 100, Vila Olímpia, Avenida Presidente Juscelino Kubitschek"
+    assert order.shipping_address.city == "Ribbleton"
+    assert order.channel_metadata["payment_method_code"] == "pm_pi_ccdc_visa_c_d"
+    assert order.channel_metadata["payment"]["shipping_fee_cofunded_discount"] == "7"
+
+
+def test_search_sample_has_blank_extra_lines_ignored():
+    order = Provider.normalize(fixture("tiktok", "search_orders_response.json")["data"]["orders"][0])
+    assert order.shipping_address.line2 == "Suite 100"  # address_line3/4 are " "
+    assert order.shipping_address.city == "Ribbleton"
+
+
+# --- normalize: variations the fixtures do not show ----------------------------------------------------
+@pytest.mark.parametrize("raw,common", [
+    ("UNPAID", "pending"), ("ON_HOLD", "pending"), ("AWAITING_SHIPMENT", "processing"),
+    ("PARTIALLY_SHIPPING", "processing"), ("AWAITING_COLLECTION", "shipped"), ("IN_TRANSIT", "shipped"),
+    ("DELIVERED", "delivered"), ("COMPLETED", "delivered"), ("CANCELLED", "cancelled"), ("CANCEL", "cancelled"),
+])
+def test_every_tiktok_status_maps_and_the_raw_one_is_kept(raw, common):
+    order = Provider.normalize(order_with(status=raw))
+    assert order.status == CommonStatus(common)
+    assert order.raw_status == raw
+
+
+def test_units_of_one_sku_become_one_line_with_a_quantity_and_other_skus_stay_apart():
+    base = order_with()
+    unit = base["line_items"][0]
+    second = {**unit, "id": "577086512123755124"}
+    other = {**unit, "id": "577086512123755125", "sku_id": "99", "seller_sku": "blue_case", "sale_price": "12.50",
+             "product_name": "Case"}
+    order = Provider.normalize({**base, "line_items": [unit, second, other]})
+    assert [(line.sku, line.quantity, line.unit_price, line.channel_line_id) for line in order.lines] == [
+        ("red_iphone_256", 2, Decimal("0.01"), "577086512123755123,577086512123755124"),
+        ("blue_case", 1, Decimal("12.50"), "577086512123755125"),
+    ]
+
+
+def test_unpaid_order_without_recipient_or_email_invents_nothing():
+    raw = order_with()
+    for key in ("recipient_address", "buyer_email", "tracking_number"):
+        raw.pop(key)
+    for item in raw["line_items"]:
+        item.pop("tracking_number")
+    order = Provider.normalize(raw)
+    assert order.shipping_address is None
+    assert order.customer_name is None and order.customer_email is None
+    assert order.tracking_number is None
+
+
+def test_tax_from_parts_when_total_tax_is_absent_and_tracking_from_a_line():
+    raw = order_with(tracking_number="")
+    raw["payment"] = {"currency": "USD", "sub_total": "20.00", "shipping_fee": "4.99", "product_tax": "1.65",
+                      "shipping_fee_tax": "0.35", "total_amount": "26.99"}
+    raw["line_items"][0]["tracking_number"] = "1Z999AA10123456784"
+    order = Provider.normalize(raw)
+    assert (order.currency, order.subtotal, order.shipping, order.tax, order.grand_total) == (
+        "USD", Decimal("20.00"), Decimal("4.99"), Decimal("2.00"), Decimal("26.99"))
+    assert order.tracking_number == "1Z999AA10123456784"
+
+
+def test_us_district_levels_give_state_and_city():
+    raw = order_with()
+    raw["recipient_address"]["district_info"] = [
+        {"address_level_name": "country", "address_name": "United States", "address_level": "L0"},
+        {"address_level_name": "State", "address_name": "California", "address_level": "L1"},
+        {"address_level_name": "County", "address_name": "Santa Clara", "address_level": "L2"},
+        {"address_level_name": "city", "address_name": "San Jose", "address_level": "L3"},
+    ]
+    address = Provider.normalize(raw).shipping_address
+    assert (address.city, address.region) == ("San Jose", "California")
+
+
+# --- fetching ---------------------------------------------------------------------------------------
+def search_page(orders, next_token=""):
+    return envelope({"next_page_token": next_token, "total_count": 3, "orders": orders})
+
+
+@responses.activate
+def test_fetch_pages_through_search_then_reads_details_signed():
+    since, until = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC)
+    detail = fixture("tiktok", "get_order_detail_response.json")["data"]["orders"][0]
+    token = "6AsPQsUMvH3RkchNUPPh22NROHkE0D8pmq/N5M1kHYcZmtRyv9aVrNv65W7Q6tFA+7D1ud64MPNz5OaT"
+    responses.post(f"{BASE}/order/202309/orders/search", json=search_page([{"id": "1"}, {"id": "2"}], token))
+    responses.get(f"{BASE}/order/202309/orders", json=envelope({"orders": [{**detail, "id": "1"},
+                                                                           {**detail, "id": "2"}]}))
+    responses.post(f"{BASE}/order/202309/orders/search", json=search_page([{"id": "3"}]))
+    responses.get(f"{BASE}/order/202309/orders", json=envelope({"orders": [{**detail, "id": "3"}]}))
+
+    orders = list(make_provider().fetch_orders(since, until))
+
+    assert [order["id"] for order in orders] == ["1", "2", "3"]
+    assert all(order["payment"]["currency"] == "IDR" for order in orders)  # the detail, not the summary
+    first, detail_1, second, detail_2 = responses.calls
+    for call in (first, second):
+        assert_signed(call, "/order/202309/orders/search")
+        assert json.loads(call.request.body) == {"update_time_ge": 1793491200, "update_time_lt": 1793577600}
+        assert call.request.headers["x-tts-access-token"] == "TTP_token_1"
+        assert call.request.headers["content-type"] == "application/json"
+        assert query_of(call)["page_size"] == "100"
+    assert "page_token" not in query_of(first)
+    assert query_of(second)["page_token"] == token  # '/' and '+' survived the URL encoding
+    assert "%2F" in second.request.url and "%2B" in second.request.url
+    assert query_of(detail_1)["ids"] == "1,2" and query_of(detail_2)["ids"] == "3"
+    assert_signed(detail_1, "/order/202309/orders")
+
+
+@responses.activate
+def test_details_are_read_fifty_ids_at_a_time():
+    summaries = [{"id": str(n)} for n in range(60)]
+    responses.post(f"{BASE}/order/202309/orders/search", json=search_page(summaries))
+    responses.get(f"{BASE}/order/202309/orders", json=envelope({"orders": summaries[:50]}))
+    responses.get(f"{BASE}/order/202309/orders", json=envelope({"orders": summaries[50:]}))
+    assert len(list(make_provider().fetch_orders(None, None))) == 60
+    ids = [query_of(call)["ids"].split(",") for call in responses.calls[1:]]
+    assert [len(batch) for batch in ids] == [50, 10]
+
+
+@responses.activate
+def test_a_429_in_the_middle_is_waited_out_and_paging_continues():
+    responses.post(f"{BASE}/order/202309/orders/search", json=search_page([{"id": "1"}], "next"))
+    responses.post(f"{BASE}/order/202309/orders/search", status=429, headers={"Retry-After": "2"})
+    responses.post(f"{BASE}/order/202309/orders/search", json=search_page([{"id": "2"}]))
+    provider = make_provider(fetchDetails=False)
+    assert [order["id"] for order in provider.fetch_orders(None, None)] == ["1", "2"]
+    assert provider.sleeps == [2.0]
+
+
+@responses.activate
+def test_a_long_429_is_a_retryable_error():
+    responses.post(f"{BASE}/order/202309/orders/search", status=429, headers={"Retry-After": "120"})
+    with pytest.raises(RetryableChannelError) as caught:
+        list(make_provider().fetch_orders(None, None))
+    assert caught.value.retry_after == 120
+
+
+@responses.activate
+def test_expired_access_token_mid_run_is_refreshed_once_and_the_call_repeated():
+    responses.post(f"{BASE}/order/202309/orders/search", json=search_page([{"id": "1"}], "next"))
+    responses.post(f"{BASE}/order/202309/orders/search",
+                   json=envelope(code=105002, message="Expired credentials"))
+    responses.get(f"{AUTH}/api/v2/token/refresh", json={"code": 0, "message": "success", "data": {
+        "access_token": "TTP_token_2", "access_token_expire_in": 1660556783, "refresh_token": "TTP_refresh_2"}})
+    responses.post(f"{BASE}/order/202309/orders/search", json=search_page([{"id": "2"}]))
+    provider = make_provider(fetchDetails=False, refreshToken="TTP_refresh_1", authUrl=AUTH)
+
+    assert [order["id"] for order in provider.fetch_orders(None, None)] == ["1", "2"]
+    refresh = responses.calls[2]
+    assert query_of(refresh) == {"app_key": CONFIG["appKey"], "app_secret": CONFIG["appSecret"],
+                                 "refresh_token": "TTP_refresh_1", "grant_type": "refresh_token"}
+    assert responses.calls[3].request.headers["x-tts-access-token"] == "TTP_token_2"
+    assert provider.config["refreshToken"] == "TTP_refresh_2"
+
+
+@responses.activate
+def test_expired_token_without_refresh_token_is_permanent():
+    responses.post(f"{BASE}/order/202309/orders/search", json=envelope(code=105002, message="Expired credentials"))
+    with pytest.raises(PermanentChannelError, match="105002"):
+        list(make_provider().fetch_orders(None, None))
+
+
+@pytest.mark.parametrize("status,body,error", [
+    (200, envelope(code=36009003, message="Internal error. Please try again."), RetryableChannelError),
+    (200, envelope(code=106001, message="Invalid signature"), PermanentChannelError),
+    (503, {"message": "unavailable"}, RetryableChannelError),
+    (400, envelope(code=11001002, message="invalid param."), PermanentChannelError),
+])
+@responses.activate
+def test_errors_are_classified(status, body, error):
+    responses.get(f"{BASE}/order/202309/orders", json=body, status=status)
+    with pytest.raises(error):
+        make_provider().fetch_order("576461413038785752")
+
+
+@responses.activate
+def test_status_filter_sends_tiktok_status_or_filters_common_status():
+    detail = fixture("tiktok", "get_order_detail_response.json")["data"]["orders"][0]
+    responses.post(f"{BASE}/order/202309/orders/search", json=search_page([{**detail, "id": "1"},
+                                                                           {**detail, "id": "2",
+                                                                            "status": "IN_TRANSIT"}]))
+    provider = make_provider(fetchDetails=False)
+    assert [order["id"] for order in provider.fetch_orders(None, None, "shipped")] == ["2"]
+    assert json.loads(responses.calls[0].request.body) == {}
+    list(provider.fetch_orders(None, None, "AWAITING_SHIPMENT"))
+    assert json.loads(responses.calls[1].request.body) == {"order_status": "AWAITING_SHIPMENT"}
+
+
+# --- webhooks -------------------------------------------------------------------------------------
+def webhook(body: bytes, signature: str | None) -> WebhookRequest:
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["Authorization"] = signature
+    return WebhookRequest(headers=headers, body=body, query={}, url="https://hub.test/upstream/webhooks/tiktok/orders")
+
+
+def test_webhook_signature_matches_the_published_vector():
+    body = fixture_bytes("tiktok", "webhook_order_status_change_ecomphp_test.json")
+    assert webhook_signature("fake_app_key", "fake_app_secret", body) == (
+        "21109834de72ec53c9959716d8514ae388ce1f123e5ffdcafc46713fcdf62b27")
+    provider = Provider({"appKey": "fake_app_key", "appSecret": "fake_app_secret", "shopId": "7494726673780148744"})
+    provider.verify_webhook(webhook(body, "21109834de72ec53c9959716d8514ae388ce1f123e5ffdcafc46713fcdf62b27"))
+
+
+@pytest.mark.parametrize("tamper", ["wrong-signature", "missing", "body-changed-by-one-byte", "other-app-secret"])
+def test_forged_webhooks_are_refused(tamper):
+    body = fixture_bytes("tiktok", "webhook_order_status_change.json")
+    provider = make_provider()
+    good = webhook_signature(CONFIG["appKey"], CONFIG["appSecret"], body)
+    request = {
+        "wrong-signature": webhook(body, "0" * 64),
+        "missing": webhook(body, None),
+        "body-changed-by-one-byte": webhook(body.replace(b"UNPAID", b"UNPAIE"), good),
+        "other-app-secret": webhook(body, webhook_signature(CONFIG["appKey"], "not-the-secret", body)),
+    }[tamper]
+    with pytest.raises(WebhookRejected):
+        provider.verify_webhook(request)
+
+
+def test_order_status_change_names_the_order_to_fetch_and_its_notification_id():
+    body = fixture_bytes("tiktok", "webhook_order_status_change.json")
+    request = webhook(body, webhook_signature(CONFIG["appKey"], CONFIG["appSecret"], body))
+    assert Provider.webhook_identity(request) == "7494049642642441621"  # matched against config shopId
+    assert Provider.identity_config_key == "shopId"
+    provider = make_provider()
+    provider.verify_webhook(request)
+    event = provider.parse_webhook(request)
+    assert (event.delivery_id, event.topic, event.order_refs, event.orders) == (
+        "7327112393057371910", "ORDER_STATUS_CHANGE", ["576486316948490001"], [])
+
+
+def test_a_replayed_push_carries_the_same_delivery_id_so_it_is_deduplicated():
+    provider = make_provider()
+    with_id = fixture_bytes("tiktok", "webhook_order_status_change.json")
+    assert provider.parse_webhook(webhook(with_id, "x")).delivery_id == provider.parse_webhook(
+        webhook(with_id, "x")).delivery_id
+    # A push without tts_notification_id (older format): the same bytes give the same id, others differ.
+    legacy = fixture_bytes("tiktok", "webhook_order_status_change_ecomphp_test.json")
+    first, again = provider.parse_webhook(webhook(legacy, "x")), provider.parse_webhook(webhook(legacy, "x"))
+    other = provider.parse_webhook(webhook(legacy.replace(b"1664095610", b"1664095611"), "x"))
+    assert first.delivery_id == again.delivery_id != other.delivery_id
+    assert first.order_refs == ["576684019603311365"]
+
+
+def test_a_non_order_notification_fetches_nothing():
+    body = json.dumps({"type": 6, "tts_notification_id": "n-6", "shop_id": "1", "timestamp": 1,
+                       "data": {"eventtime": 1}}).encode()
+    event = make_provider().parse_webhook(webhook(body, "x"))
+    assert (event.topic, event.order_refs) == ("SELLER_DEAUTHORIZATION", [])
+
+
+def test_identity_of_a_body_that_is_not_json_is_unknown():
+    assert Provider.webhook_identity(webhook(b"not json", "x")) is None
+
+
+@responses.activate
+def test_register_webhooks_subscribes_order_status_change_at_our_url():
+    responses.put(f"{BASE}/event/202309/webhooks", json=envelope())
+    url = "https://hub.test/upstream/webhooks/tiktok/orders?channel=tt-main"
+    assert make_provider().register_webhooks(url) == [{"event_type": "ORDER_STATUS_CHANGE", "address": url}]
+    call = responses.calls[0]
+    assert json.loads(call.request.body) == {"event_type": "ORDER_STATUS_CHANGE", "address": url}
+    assert_signed(call, "/event/202309/webhooks")
+
+
+# --- writeback ------------------------------------------------------------------------------------
+def ship_request(raw, *, carrier="6617675021119438849", tracking="JX12345", status=CommonStatus.SHIPPED):
+    return WritebackRequest(channel_order_id=str(raw.get("id", "576461413038785752")), status=status, lines=[],
+                            raw=raw, tracking_number=tracking, carrier=carrier)
+
+
+@responses.activate
+def test_ship_marks_each_package_shipped_with_tracking_and_provider_id():
+    responses.post(f"{BASE}/fulfillment/202309/packages/1152321127278713123/ship", json=fixture(
+        "tiktok", "ship_package_response.json"))
+    result = make_provider().write_back(ship_request(order_with()))
+
+    call = responses.calls[0]
+    assert_signed(call, "/fulfillment/202309/packages/1152321127278713123/ship")
+    body = json.loads(call.request.body)
+    documented = fixture("tiktok", "ship_package_request.json")["self_shipment"]
+    assert set(body) == {"self_shipment"}
+    assert set(body["self_shipment"]) == set(documented) == {"tracking_number", "shipping_provider_id"}
+    assert body["self_shipment"]["tracking_number"] == "JX12345"
+    assert body["self_shipment"]["shipping_provider_id"] == "6617675021119438849"
+    assert result.channel_reference == "1152321127278713123"
+    assert "ship package 1152321127278713123" in result.request_summary
+
+
+@responses.activate
+def test_carrier_name_is_resolved_through_the_delivery_options_providers():
+    responses.get(f"{BASE}/logistics/202309/delivery_options/7091146663229654785/shipping_providers",
+                  json=envelope({"shipping_providers": [{"id": "7117858858072016686", "name": "USPS"},
+                                                        {"id": "7117858858072016687", "name": "UPS"}]}))
+    responses.post(f"{BASE}/fulfillment/202309/packages/1152321127278713123/ship", json=envelope())
+    make_provider().write_back(ship_request(order_with(), carrier="ups"))
+    body = json.loads(responses.calls[1].request.body)
+    assert body["self_shipment"]["shipping_provider_id"] == "7117858858072016687"
+
+
+@responses.activate
+def test_carrier_name_from_the_config_map_needs_no_lookup():
+    responses.post(f"{BASE}/fulfillment/202309/packages/1152321127278713123/ship", json=envelope())
+    make_provider(shippingProviderIds={"FedEx": "7000000000000000001"}).write_back(
+        ship_request(order_with(), carrier="fedex"))
+    assert len(responses.calls) == 1
+    assert json.loads(responses.calls[0].request.body)["self_shipment"]["shipping_provider_id"] == (
+        "7000000000000000001")
+
+
+@responses.activate
+def test_an_already_shipped_package_gets_its_shipping_info_updated():
+    responses.post(f"{BASE}/fulfillment/202309/packages/1152321127278713123/ship",
+                   json=envelope(code=21011040, message="Package has already been shipped."))
+    responses.post(f"{BASE}/fulfillment/202309/packages/1152321127278713123/shipping_info/update",
+                   json=envelope())
+    result = make_provider().write_back(ship_request(order_with(), tracking="576460868968549926",
+                                                     carrier="6965352555291346690"))
+    body = json.loads(responses.calls[1].request.body)
+    assert body == fixture("tiktok", "update_package_shipping_info_request.json")
+    assert "update shipping info" in result.request_summary
+
+
+@responses.activate
+def test_package_ids_come_from_a_fresh_detail_when_the_stored_order_has_none():
+    raw = order_with()
+    raw.pop("packages")
+    raw["line_items"][0].pop("package_id")
+    fresh = order_with()
+    responses.get(f"{BASE}/order/202309/orders", json=envelope({"orders": [fresh]}))
+    responses.post(f"{BASE}/fulfillment/202309/packages/1152321127278713123/ship", json=envelope())
+    make_provider().write_back(ship_request(raw))
+    assert query_of(responses.calls[0])["ids"] == "576461413038785752"
+
+
+@responses.activate
+def test_a_rejected_ship_is_permanent_and_a_transient_one_retryable():
+    url = f"{BASE}/fulfillment/202309/packages/1152321127278713123/ship"
+    responses.post(url, json=envelope(code=21011022, message="Invalid tracking number or provider ID."))
+    with pytest.raises(PermanentChannelError):
+        make_provider().write_back(ship_request(order_with()))
+    responses.replace(responses.POST, url, json=envelope(code=21001008, message="System process error, please "
+                                                                                "try again later."))
+    with pytest.raises(RetryableChannelError):
+        make_provider().write_back(ship_request(order_with()))
+
+
+def test_shipping_without_a_tracking_number_is_refused_before_any_call():
+    with pytest.raises(PermanentChannelError, match="tracking number"):
+        make_provider().write_back(ship_request(order_with(), tracking=None))
+
+
+def test_statuses_tiktok_cannot_take_are_not_sent():
+    provider = make_provider()
+    assert "nothing sent" in provider.write_back(ship_request(order_with(), status=CommonStatus.PROCESSING)
+                                                 ).request_summary
+    with pytest.raises(PermanentChannelError, match="not supported"):
+        provider.write_back(ship_request(order_with(), status=CommonStatus.CANCELLED))

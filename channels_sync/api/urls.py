@@ -1,1 +1,27 @@
-urlpatterns: list = []
+from django.urls import path
+
+from channels_sync.api import views
+from channels_sync.webhook_views import webhook_receiver
+
+urlpatterns = [
+    path("sales-channel/channels", views.ChannelListView.as_view(), name="sales-channel-channels"),
+    path("sales-channel/channels/<slug:channel_id>", views.ChannelDetailView.as_view(), name="sales-channel-channel"),
+    path("sales-channel/channels/<slug:channel_id>/enable", views.ChannelToggleView.as_view(action="enable"),
+         name="sales-channel-enable"),
+    path("sales-channel/channels/<slug:channel_id>/disable", views.ChannelToggleView.as_view(action="disable"),
+         name="sales-channel-disable"),
+    path("sales-channel/orders/sync", views.SyncAllView.as_view(), name="sales-channel-sync-all"),
+    path("sales-channel/orders/sync/<slug:channel_id>", views.ChannelSyncView.as_view(), name="sales-channel-sync"),
+    path("sales-channel/orders/stats/summary", views.OrderSummaryView.as_view(), name="sales-channel-summary"),
+    path("sales-channel/orders", views.OrderListView.as_view(), name="sales-channel-orders"),
+    path("sales-channel/orders/<str:order_id>", views.OrderDetailView.as_view(), name="sales-channel-order"),
+    path("sales-channel/orders/<str:order_id>/status", views.OrderStatusView.as_view(), name="sales-channel-status"),
+    path("sales-channel/sync/history", views.SyncHistoryView.as_view(), name="sales-channel-history"),
+    # Channel webhooks: signature-checked, no JWT. DESIGN.md names these paths.
+    path("upstream/webhooks/shopify/orders", webhook_receiver, {"provider_name": "shopify"}),
+    path("upstream/webhooks/woocommerce/orders", webhook_receiver, {"provider_name": "woocommerce"}),
+    path("upstream/webhooks/amazon/notifications", webhook_receiver, {"provider_name": "amazon"}),
+    path("upstream/webhooks/ebay/notifications", webhook_receiver, {"provider_name": "ebay"}),
+    path("upstream/webhooks/tiktok/orders", webhook_receiver, {"provider_name": "tiktok"}),
+    path("upstream/webhooks/<slug:provider_name>/<slug:topic>", webhook_receiver, name="upstream-webhook"),
+]

@@ -26,3 +26,11 @@ def make_channel():
 @pytest.fixture
 def channel(org, make_channel):
     return make_channel(org)
+
+
+@pytest.fixture
+def responses_mock():
+    import responses
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock

@@ -1,0 +1,154 @@
+"""Channel sync JSON: camelCase, money as 2-place strings, secrets never returned."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from channels_sync.models import AggregatedOrder, Channel
+from channels_sync.normalized import CommonStatus
+
+STATUS_CHOICES = [s.value for s in CommonStatus]
+
+
+def public_config(channel: Channel) -> dict:
+    """The config without secret keys (each provider lists them in `secret_config`)."""
+    try:
+        secret = set(channel.provider_cls().secret_config)
+    except Exception:
+        secret = set()
+    return {key: value for key, value in (channel.config or {}).items() if key not in secret}
+
+
+class ChannelConnectSerializer(serializers.Serializer):
+    channelId = serializers.SlugField(max_length=64)
+    provider = serializers.CharField(max_length=32)
+    config = serializers.DictField()
+    webhookSecret = serializers.CharField(required=False, allow_blank=True, max_length=255, write_only=True)
+    pollIntervalMinutes = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=1440)
+    createLocalOrders = serializers.BooleanField(required=False, default=False)
+
+
+class ChannelSerializer(serializers.ModelSerializer):
+    channelId = serializers.CharField(source="channel_id")
+    config = serializers.SerializerMethodField()
+    pollIntervalMinutes = serializers.IntegerField(source="effective_poll_minutes")
+    lastPolledAt = serializers.DateTimeField(source="last_polled_at")
+    webhookSecretSet = serializers.SerializerMethodField()
+    createLocalOrders = serializers.BooleanField(source="create_local_orders")
+    webhooksRegistered = serializers.JSONField(source="webhooks_registered")
+    webhookUrl = serializers.SerializerMethodField()
+    lastRun = serializers.SerializerMethodField()
+    rejectedWebhooks = serializers.SerializerMethodField()
+    createdAt = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = Channel
+        fields = ["channelId", "provider", "enabled", "config", "pollIntervalMinutes", "cursor", "lastPolledAt",
+                  "webhookSecretSet", "createLocalOrders", "webhooksRegistered", "webhookUrl", "lastRun",
+                  "rejectedWebhooks", "createdAt"]
+
+    def get_config(self, channel) -> dict:
+        return public_config(channel)
+
+    def get_webhookSecretSet(self, channel) -> bool:
+        return bool(channel.webhook_secret)
+
+    def get_webhookUrl(self, channel) -> str:
+        from channels_sync.services.channels import webhook_callback_url
+
+        return webhook_callback_url(channel)
+
+    def get_lastRun(self, channel) -> dict | None:
+        run = self.context.get("last_runs", {}).get(channel.pk)
+        if run is None:
+            return None
+        return {"id": run.public_id, "kind": run.kind, "status": run.status,
+                "queuedAt": serializers.DateTimeField().to_representation(run.queued_at),
+                "finishedAt": serializers.DateTimeField().to_representation(run.finished_at)
+                if run.finished_at else None,
+                "fetched": run.fetched, "created": run.created, "updated": run.updated, "unchanged": run.unchanged,
+                "failed": run.failed, "error": run.error or None}
+
+    def get_rejectedWebhooks(self, channel) -> int:
+        return self.context.get("rejected", {}).get(channel.pk, 0)
+
+
+class SyncRequestSerializer(serializers.Serializer):
+    fromDate = serializers.DateTimeField(required=False, allow_null=True)
+    toDate = serializers.DateTimeField(required=False, allow_null=True)
+    status = serializers.ChoiceField(choices=STATUS_CHOICES, required=False, allow_null=True, allow_blank=True)
+
+    def validate(self, attrs):
+        start, end = attrs.get("fromDate"), attrs.get("toDate")
+        if start and end and start > end:
+            raise serializers.ValidationError({"toDate": ["Must not be before fromDate."]})
+        return attrs
+
+
+class OrderListQuerySerializer(SyncRequestSerializer):
+    channel = serializers.SlugField(required=False, max_length=64)
+
+
+class SyncRunSerializer(serializers.Serializer):
+    def to_representation(self, run):
+        from channels_sync.selectors import _run_item
+
+        return _run_item(run)
+
+
+class AggregatedOrderSerializer(serializers.ModelSerializer):
+    """Exactly DESIGN.md's shape; raw fields without a common home go into channelMetadata."""
+
+    orderId = serializers.CharField(source="public_id")
+    channel = serializers.CharField(source="channel.channel_id")
+    channelOrderId = serializers.CharField(source="channel_order_id")
+    customer = serializers.SerializerMethodField()
+    shippingAddress = serializers.JSONField(source="shipping_address")
+    lines = serializers.SerializerMethodField()
+    totals = serializers.SerializerMethodField()
+    createdAt = serializers.DateTimeField(source="created_at")
+    channelMetadata = serializers.SerializerMethodField()
+    data = serializers.JSONField()
+    trackingNumber = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AggregatedOrder
+        fields = ["orderId", "channel", "channelOrderId", "status", "customer", "shippingAddress", "lines", "totals",
+                  "currency", "createdAt", "channelMetadata", "data", "trackingNumber"]
+
+    def get_customer(self, order) -> dict:
+        return {"email": order.customer_email or None, "name": order.customer_name or None}
+
+    def get_lines(self, order) -> list[dict]:
+        return [{"sku": line.get("sku"), "channelSku": line.get("channelSku"), "quantity": line.get("quantity"),
+                 "unitPrice": line.get("unitPrice")} for line in order.lines or []]
+
+    def get_totals(self, order) -> dict:
+        return {"subtotal": f"{order.subtotal:.2f}", "tax": f"{order.tax:.2f}", "shipping": f"{order.shipping:.2f}",
+                "grandTotal": f"{order.grand_total:.2f}"}
+
+    def get_channelMetadata(self, order) -> dict:
+        extra = {"rawStatus": order.raw_status or None, "channelOrderNumber": order.channel_order_number or None,
+                 "channelUpdatedAt": serializers.DateTimeField().to_representation(order.channel_updated_at),
+                 "carrier": order.carrier or None}
+        return {**(order.channel_metadata or {}), **{k: v for k, v in extra.items() if v is not None}}
+
+    def get_trackingNumber(self, order) -> str | None:
+        return order.tracking_number or None
+
+
+class StatusUpdateSerializer(serializers.Serializer):
+    # Validated by the service too; here so the schema documents the body.
+    status = serializers.CharField(max_length=32)
+    trackingNumber = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=128)
+    carrier = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=64)
+
+
+class HistoryQuerySerializer(serializers.Serializer):
+    from channels_sync.selectors import HISTORY_KINDS, HISTORY_OUTCOMES
+
+    channel = serializers.SlugField(required=False, max_length=64)
+    kind = serializers.ChoiceField(choices=HISTORY_KINDS, required=False)
+    outcome = serializers.ChoiceField(choices=HISTORY_OUTCOMES, required=False)
+    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    pageSize = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)

@@ -1,0 +1,189 @@
+"""Read queries for channel sync: the orders list, the running summary and sync history."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import QuerySet, Sum
+
+from channels_sync.models import (
+    AggregatedOrder,
+    Channel,
+    OrderSummary,
+    Outcome,
+    SyncRun,
+    WebhookDelivery,
+    WebhookRejection,
+    Writeback,
+)
+
+
+def channels_of(*, org) -> QuerySet[Channel]:
+    return Channel.objects.filter(org=org).select_related("org")
+
+
+def last_runs(*, channel_ids: list[int]) -> dict[int, SyncRun]:
+    """The latest sync run per channel, in one query (DISTINCT ON where PostgreSQL offers it)."""
+    runs = SyncRun.objects.filter(channel_id__in=channel_ids).order_by("channel_id", "-queued_at", "-id")
+    found: dict[int, SyncRun] = {}
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        for run in runs.distinct("channel_id"):
+            found[run.channel_id] = run
+        return found
+    for run in runs:
+        found.setdefault(run.channel_id, run)
+    return found
+
+
+def rejected_counts(*, channel_ids: list[int]) -> dict[int, int]:
+    rows = (WebhookRejection.objects.filter(channel_id__in=channel_ids).values("channel_id")
+            .annotate(total=Sum("count")).order_by())
+    return {row["channel_id"]: row["total"] for row in rows}
+
+
+def orders_filtered(*, queryset: QuerySet[AggregatedOrder], channel: str | None = None, status: str | None = None,
+                    from_date: datetime | None = None, to_date: datetime | None = None) -> QuerySet[AggregatedOrder]:
+    """The list's filters: channel (channelId), status, and createdAt in [fromDate, toDate]."""
+    if channel:
+        queryset = queryset.filter(channel__channel_id=channel)
+    if status:
+        queryset = queryset.filter(status=status)
+    if from_date:
+        queryset = queryset.filter(created_at__gte=from_date)
+    if to_date:
+        queryset = queryset.filter(created_at__lte=to_date)
+    return queryset.select_related("channel").order_by("-created_at", "-id")
+
+
+def orders_count_from_summary(*, org, channel: str | None = None, status: str | None = None) -> int:
+    """Exact total for filters the summary covers (channel and status), without counting order rows."""
+    rows = OrderSummary.objects.filter(org=org)
+    if channel:
+        rows = rows.filter(channel__channel_id=channel)
+    if status:
+        rows = rows.filter(status=status)
+    return rows.aggregate(n=Sum("order_count"))["n"] or 0
+
+
+def _money(value) -> str:
+    return f"{Decimal(value):.2f}"
+
+
+def orders_summary(*, org, channel: str | None = None) -> dict:
+    """Counts and grand totals by channel and status, per currency, from the running summary rows."""
+    rows = OrderSummary.objects.filter(org=org, order_count__gt=0).values_list(
+        "channel__channel_id", "status", "currency", "order_count", "grand_total").order_by(
+        "channel__channel_id", "status", "currency")
+    if channel:
+        rows = rows.filter(channel__channel_id=channel)
+    by_channel_status, by_channel, by_status, totals = [], defaultdict(lambda: [0, Decimal(0)]), \
+        defaultdict(lambda: [0, Decimal(0)]), defaultdict(lambda: [0, Decimal(0)])
+    for channel_id, status, currency, count, total in rows:
+        by_channel_status.append({"channel": channel_id, "status": status, "currency": currency, "count": count,
+                                  "grandTotal": _money(total)})
+        for bucket, key in ((by_channel, (channel_id, currency)), (by_status, (status, currency)),
+                            (totals, (currency,))):
+            bucket[key][0] += count
+            bucket[key][1] += Decimal(total)
+    return {
+        "byChannelAndStatus": by_channel_status,
+        "byChannel": [{"channel": k[0], "currency": k[1], "count": v[0], "grandTotal": _money(v[1])}
+                      for k, v in sorted(by_channel.items())],
+        "byStatus": [{"status": k[0], "currency": k[1], "count": v[0], "grandTotal": _money(v[1])}
+                     for k, v in sorted(by_status.items())],
+        "totals": [{"currency": k[0], "count": v[0], "grandTotal": _money(v[1])} for k, v in sorted(totals.items())],
+    }
+
+
+# --- sync history --------------------------------------------------------------------------
+HISTORY_KINDS = ("sync", "poll", "one_shot", "webhook", "writeback")
+HISTORY_OUTCOMES = ("pending", "succeeded", "failed")
+_DELIVERY_OUTCOME = {WebhookDelivery.Status.RECEIVED: "pending", WebhookDelivery.Status.PROCESSED: "succeeded",
+                     WebhookDelivery.Status.FAILED: "failed"}
+_OUTCOME = {Outcome.QUEUED: "pending", Outcome.RUNNING: "pending", Outcome.SUCCEEDED: "succeeded",
+            Outcome.FAILED: "failed"}
+_PENDING = [Outcome.QUEUED, Outcome.RUNNING]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def _run_item(run: SyncRun) -> dict:
+    return {
+        "id": run.public_id, "kind": run.kind, "channel": run.channel.channel_id, "outcome": _OUTCOME[run.status],
+        "status": run.status, "at": _iso(run.queued_at), "finishedAt": _iso(run.finished_at),
+        "error": run.error or None,
+        "details": {"fromDate": _iso(run.window_from), "toDate": _iso(run.window_to),
+                    "statusFilter": run.status_filter or None, "fetched": run.fetched, "created": run.created,
+                    "updated": run.updated, "unchanged": run.unchanged, "failed": run.failed,
+                    "startedAt": _iso(run.started_at)},
+    }
+
+
+def _delivery_item(delivery: WebhookDelivery) -> dict:
+    return {
+        "id": delivery.public_id, "kind": "webhook", "channel": delivery.channel.channel_id,
+        "outcome": _DELIVERY_OUTCOME[delivery.status], "status": delivery.status, "at": _iso(delivery.received_at),
+        "finishedAt": _iso(delivery.processed_at), "error": delivery.last_error or None,
+        "details": {"deliveryId": delivery.delivery_id, "topic": delivery.topic, "attempts": delivery.attempts,
+                    "orders": delivery.orders_count, "nextRetryAt": _iso(delivery.next_retry_at)},
+    }
+
+
+def _writeback_item(writeback: Writeback) -> dict:
+    return {
+        "id": writeback.public_id, "kind": "writeback", "channel": writeback.channel.channel_id,
+        "outcome": _OUTCOME[writeback.status], "status": writeback.status, "at": _iso(writeback.created_at),
+        "finishedAt": _iso(writeback.finished_at), "error": writeback.last_error or None,
+        "details": {"orderId": writeback.order.public_id, "channelOrderId": writeback.order.channel_order_id,
+                    "targetStatus": writeback.target_status, "trackingNumber": writeback.tracking_number or None,
+                    "carrier": writeback.carrier or None, "source": writeback.source,
+                    "attempts": writeback.attempts, "maxAttempts": writeback.max_attempts,
+                    "nextAttemptAt": _iso(writeback.next_attempt_at),
+                    "channelReference": writeback.channel_reference or None,
+                    "attemptLog": [{"number": a.number, "at": _iso(a.started_at), "durationMs": a.duration_ms,
+                                    "responseCode": a.response_code, "request": a.request_summary,
+                                    "succeeded": a.succeeded, "error": a.error or None}
+                                   for a in writeback.attempt_rows.all()]},
+    }
+
+
+def sync_history(*, org, channel: str | None = None, kind: str | None = None, outcome: str | None = None,
+                 page: int = 1, page_size: int = 50) -> tuple[list[dict], int]:
+    """Runs, deliveries and writebacks merged newest first; each source is read only as deep as the page."""
+    sources = []
+    kinds = {kind} if kind else set(HISTORY_KINDS)
+    if kinds & {"sync", "poll", "one_shot"}:
+        runs = SyncRun.objects.filter(org=org).select_related("channel")
+        if kind in ("poll", "one_shot"):
+            runs = runs.filter(kind=kind)
+        if outcome:
+            runs = runs.filter(status__in=_PENDING if outcome == "pending" else [outcome])
+        sources.append((runs.order_by("-queued_at", "-id"), "queued_at", _run_item))
+    if "webhook" in kinds:
+        deliveries = WebhookDelivery.objects.filter(org=org).select_related("channel").defer("body", "headers")
+        if outcome:
+            wanted = {"pending": WebhookDelivery.Status.RECEIVED, "succeeded": WebhookDelivery.Status.PROCESSED,
+                      "failed": WebhookDelivery.Status.FAILED}[outcome]
+            deliveries = deliveries.filter(status=wanted)
+        sources.append((deliveries.order_by("-received_at", "-id"), "received_at", _delivery_item))
+    if "writeback" in kinds:
+        writebacks = (Writeback.objects.filter(org=org).select_related("channel", "order")
+                      .defer("order__raw", "order__lines").prefetch_related("attempt_rows"))
+        if outcome:
+            writebacks = writebacks.filter(status__in=_PENDING if outcome == "pending" else [outcome])
+        sources.append((writebacks.order_by("-created_at", "-id"), "created_at", _writeback_item))
+    depth = page * page_size
+    merged, total = [], 0
+    for queryset, time_field, render in sources:
+        if channel:
+            queryset = queryset.filter(channel__channel_id=channel)
+        total += queryset.count()
+        merged += [(getattr(row, time_field), render(row)) for row in queryset[:depth]]
+    merged.sort(key=lambda pair: pair[0], reverse=True)
+    return [item for _, item in merged[depth - page_size:depth]], total

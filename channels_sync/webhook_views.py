@@ -1,0 +1,62 @@
+"""Channel webhook receivers: route, verify, store, answer 200. Processing happens in a worker.
+
+A plain Django view rather than DRF: no JWT, no content negotiation, and the raw bytes must reach the
+signature check untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from channels_sync.conf import webhook_max_body_bytes
+from channels_sync.normalized import WebhookRequest
+from channels_sync.providers.errors import WebhookRejected
+from channels_sync.services.webhooks import UnknownChannel, webhook_route, webhook_store, webhook_verify
+
+logger = logging.getLogger(__name__)
+
+
+def _error(code: str, message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, "details": {}}}, status=status)
+
+
+def _as_webhook_request(request: HttpRequest, body: bytes) -> WebhookRequest:
+    return WebhookRequest(headers=dict(request.headers), body=body, query=request.GET.dict(),
+                          url=request.build_absolute_uri())
+
+
+@csrf_exempt
+def webhook_receiver(request: HttpRequest, provider_name: str, topic: str | None = None):
+    if request.method not in ("POST", "GET"):
+        return _error("method_not_allowed", "Use POST.", 405)
+    limit = webhook_max_body_bytes()
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return _error("payload_too_large", f"Webhook bodies are limited to {limit} bytes.", 413)
+    body = request.body if request.method == "POST" else b""
+    if len(body) > limit:
+        return _error("payload_too_large", f"Webhook bodies are limited to {limit} bytes.", 413)
+    hook = _as_webhook_request(request, body)
+    try:
+        candidates = webhook_route(provider_name=provider_name, request=hook)
+    except UnknownChannel:
+        return _error("not_found", "No channel matches this delivery.", 404)
+    if request.method == "GET":
+        # Endpoint-ownership challenges (eBay's challenge_code); nothing is stored.
+        for channel in candidates:
+            answer = channel.provider_instance().webhook_challenge(hook)
+            if answer is not None:
+                return JsonResponse(answer)
+        return _error("method_not_allowed", "Use POST.", 405)
+    try:
+        channel = webhook_verify(channels=candidates, request=hook)
+    except WebhookRejected:
+        return _error("invalid_signature", "The delivery's signature does not verify.", 401)
+    received = webhook_store(channel=channel, request=hook)
+    return JsonResponse({"received": True, "duplicate": received.duplicate})

@@ -1,0 +1,130 @@
+import json
+
+import pytest
+from django.test import override_settings
+
+from channels_sync.models import AggregatedOrder, WebhookDelivery, WebhookRejection
+from channels_sync.services.webhooks import webhook_process, webhook_retry
+from channels_sync.tasks import process_webhook_delivery
+from tests.channels_sync.conftest import SECRET
+from tests.channels_sync.fake_provider import raw_order, sign
+
+URL = "/upstream/webhooks/fakeshop/orders"
+
+
+def post(client, body: bytes, *, secret=SECRET, shop="main.fake.example", delivery="d-1", signature=None,
+         url=URL):
+    headers = {"HTTP_X_FAKE_SHOP": shop, "HTTP_X_FAKE_DELIVERY": delivery,
+               "HTTP_X_FAKE_HMAC": signature if signature is not None else sign(body, secret)}
+    return client.post(url, body, content_type="application/json", **headers)
+
+
+def body_of(order) -> bytes:
+    return json.dumps(order).encode()
+
+
+def test_signed_delivery_is_stored_answered_and_processed_by_the_task(client, channel,
+                                                                      django_capture_on_commit_callbacks):
+    body = body_of(raw_order(101))
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post(client, body)
+    assert response.status_code == 200 and response.json() == {"received": True, "duplicate": False}
+    delivery = WebhookDelivery.objects.get()
+    assert (bytes(delivery.body), delivery.delivery_id, delivery.status) == (body, "d-1", "received")
+    assert len(callbacks) == 1 and not AggregatedOrder.objects.exists()
+
+    process_webhook_delivery.run(delivery.pk)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.orders_count) == ("processed", 1, 1)
+    assert AggregatedOrder.objects.get().channel_order_id == "101"
+
+
+def test_duplicate_delivery_is_acknowledged_and_not_processed_twice(client, channel,
+                                                                     django_capture_on_commit_callbacks):
+    body = body_of(raw_order(101))
+    with django_capture_on_commit_callbacks() as first:
+        post(client, body)
+    with django_capture_on_commit_callbacks() as second:
+        response = post(client, body)
+    assert response.status_code == 200 and response.json()["duplicate"] is True
+    assert (len(first), len(second)) == (1, 0)
+    assert WebhookDelivery.objects.count() == 1
+    delivery = WebhookDelivery.objects.get()
+    webhook_process(delivery_pk=delivery.pk)
+    webhook_process(delivery_pk=delivery.pk)  # a redelivered task: no second processing
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1
+
+
+@pytest.mark.parametrize("case", ["wrong_secret", "missing", "body_changed_by_one_byte"])
+def test_forged_delivery_is_401_and_only_counted(client, channel, case):
+    body = body_of(raw_order(5))
+    signature = {"wrong_secret": sign(body, "other"), "missing": "", "body_changed_by_one_byte": sign(body, SECRET)}
+    sent = body[:-2] + b" }" if case == "body_changed_by_one_byte" else body
+    response = post(client, sent, signature=signature[case])
+    assert response.status_code == 401 and response.json()["error"]["code"] == "invalid_signature"
+    assert not WebhookDelivery.objects.exists()
+    assert WebhookRejection.objects.get(channel=channel).count == 1
+
+
+def test_unknown_or_disabled_channel_is_404_and_stores_nothing(client, channel, make_channel, org):
+    assert post(client, body_of(raw_order(1)), shop="nobody.fake.example").status_code == 404
+    make_channel(org, "off", shop="off.fake.example", enabled=False)
+    assert post(client, body_of(raw_order(1)), shop="off.fake.example").status_code == 404
+    assert post(client, body_of(raw_order(1)), url="/upstream/webhooks/nosuch/orders").status_code == 404
+    assert not WebhookDelivery.objects.exists() and not WebhookRejection.objects.exists()
+
+
+def test_channel_query_routes_between_orgs_by_signature(client, org, other_org, make_channel):
+    mine = make_channel(org, "shop", shop="a.fake.example")
+    theirs = make_channel(other_org, "shop", shop="b.fake.example")
+    theirs.webhook_secret = "their-secret"
+    theirs.save()
+    response = post(client, body_of(raw_order(7)), secret="their-secret", shop="", url=URL + "?channel=shop")
+    assert response.status_code == 200
+    assert WebhookDelivery.objects.get().channel == theirs
+    response = post(client, body_of(raw_order(8)), shop="", delivery="d-2",
+                    url=URL + f"?channel=shop&org={org.slug}")
+    assert response.status_code == 200
+    assert WebhookDelivery.objects.get(delivery_id="d-2").channel == mine
+
+
+@override_settings(CHANNEL_WEBHOOK_MAX_BODY_BYTES=1000)
+def test_oversized_body_is_413(client, channel):
+    big = body_of({**raw_order(1), "note": "x" * 2000})
+    assert post(client, big).status_code == 413
+    assert not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.postgres
+def test_failing_delivery_stays_stored_is_retried_with_backoff_then_by_admin(
+        client, channel, responses_mock, django_capture_on_commit_callbacks):
+    post(client, json.dumps({"ref": "555"}).encode())
+    delivery = WebhookDelivery.objects.get()
+    responses_mock.get("https://fake.example/orders/555.json", status=503, headers={"Retry-After": "90"})
+    delay = webhook_process(delivery_pk=delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == "failed" and delivery.attempts == 1 and "503" in delivery.last_error
+    assert delay >= 90 and delivery.next_retry_at is not None
+
+    responses_mock.replace("GET", "https://fake.example/orders/555.json", json={"order": raw_order(555)})
+    assert webhook_process(delivery_pk=delivery.pk) is None
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("processed", 2)
+    assert AggregatedOrder.objects.filter(channel_order_id="555").exists()
+
+
+@override_settings(CHANNEL_WEBHOOK_MAX_ATTEMPTS=2)
+def test_delivery_failing_for_good_stops_retrying_and_admin_retry_requeues(client, channel,
+                                                                           django_capture_on_commit_callbacks):
+    post(client, b'{"not": "an order"}')
+    delivery = WebhookDelivery.objects.get()
+    assert webhook_process(delivery_pk=delivery.pk) is not None
+    assert webhook_process(delivery_pk=delivery.pk) is None  # last attempt: no further retry
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.next_retry_at) == ("failed", 2, None)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert webhook_retry(delivery=delivery) is True
+    assert len(callbacks) == 1
+    delivery.refresh_from_db()
+    assert delivery.status == "received"

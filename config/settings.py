@@ -285,3 +285,16 @@ STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 0)
 # Customer order lookups (no auth): requests per client address, counted in the cache (Redis when REDIS_URL).
 ORDERS_CUSTOMER_RATE_LIMIT = os.environ.get("ORDERS_CUSTOMER_RATE_LIMIT", "30/min")
+
+# --- channel sync ---
+# Webhook receivers refuse bigger bodies with 413; failed deliveries are retried with backoff this many times.
+CHANNEL_WEBHOOK_MAX_BODY_BYTES = env_int("CHANNEL_WEBHOOK_MAX_BODY_BYTES", 2 * 1024 * 1024)
+CHANNEL_WEBHOOK_MAX_ATTEMPTS = env_int("CHANNEL_WEBHOOK_MAX_ATTEMPTS", 8)
+# Writeback: tries per status change (exponential backoff with jitter from the base, never before Retry-After).
+CHANNEL_WRITEBACK_MAX_ATTEMPTS = env_int("CHANNEL_WRITEBACK_MAX_ATTEMPTS", 5)
+CHANNEL_WRITEBACK_BACKOFF_SECONDS = env_int("CHANNEL_WRITEBACK_BACKOFF_SECONDS", 30)
+CHANNEL_RETRY_MAX_DELAY_SECONDS = env_int("CHANNEL_RETRY_MAX_DELAY_SECONDS", 3600)
+# Polling re-reads this much before the cursor (clock skew, late commits on the channel's side).
+CHANNEL_POLL_OVERLAP_SECONDS = env_int("CHANNEL_POLL_OVERLAP_SECONDS", 120)
+CHANNEL_POLL_LEASE_SECONDS = env_int("CHANNEL_POLL_LEASE_SECONDS", 900)
+CELERY_BEAT_SCHEDULE["channels-sync-poll-due"] = {"task": "channels_sync.poll_due_channels", "schedule": 60.0}

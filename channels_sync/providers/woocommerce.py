@@ -67,6 +67,8 @@ METADATA_KEYS = ("number", "order_key", "created_via", "version", "parent_id", "
                  "payment_method", "payment_method_title", "transaction_id", "discount_total", "discount_tax",
                  "shipping_tax", "cart_tax", "prices_include_tax", "date_paid_gmt", "date_completed_gmt",
                  "date_created", "date_modified", "billing", "fee_lines", "coupon_lines", "tax_lines")
+CARRIER_NAMES = {"ups": "UPS", "usps": "USPS", "fedex": "FedEx", "dhl": "DHL", "dpd": "DPD", "gls": "GLS",
+                 "royal_mail": "Royal Mail", "canada_post": "Canada Post", "australia_post": "Australia Post"}
 TRACKING_META_KEY = "_wc_shipment_tracking_items"  # WooCommerce Shipment Tracking extension
 
 
@@ -306,7 +308,8 @@ class Provider(ChannelProvider):
     def tracking_note(request: WritebackRequest) -> str | None:
         if not request.tracking_number:
             return None
-        parts = [f"Shipped via {request.carrier}" if request.carrier else "Shipped",
+        carrier = CARRIER_NAMES.get((request.carrier or "").strip().lower(), request.carrier)
+        parts = [f"Shipped via {carrier}" if carrier else "Shipped",
                  f"tracking number {request.tracking_number}"]
         note = ", ".join(parts) + "."
         if request.tracking_url:

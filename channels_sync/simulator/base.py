@@ -143,7 +143,7 @@ class TokenBucket(LeakyBucket):
 # --- outbound webhooks and demo wiring ------------------------------------------------------------
 @dataclass
 class OutboundWebhook:
-    path: str                       # on our app, e.g. /upstream/webhooks/shopify/orders
+    path: str                       # on our app (/upstream/webhooks/shopify/orders), or an absolute URL
     headers: dict[str, str]
     body: bytes
     topic: str = ""

@@ -117,12 +117,12 @@ class SimulatorServer:
 
     # --- webhooks ------------------------------------------------------------------------------
     def send_webhook(self, sim: ChannelSimulator, hook: OutboundWebhook) -> None:
-        if not self.webhook_target:
+        if not self.webhook_target and not hook.path.startswith(("http://", "https://")):
             sim.record_webhook_sent(hook, None, "no webhook target configured")
             return
         try:
-            response = self._session.post(self.webhook_target + hook.path, data=hook.body, headers=hook.headers,
-                                          timeout=(3, 10))
+            url = hook.path if hook.path.startswith(("http://", "https://")) else self.webhook_target + hook.path
+            response = self._session.post(url, data=hook.body, headers=hook.headers, timeout=(3, 10))
         except requests.RequestException as exc:
             sim.record_webhook_sent(hook, None, f"{type(exc).__name__}: {exc}")
             logger.warning("simulator webhook %s %s failed: %s", hook.topic, hook.path, exc)

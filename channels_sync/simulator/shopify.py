@@ -305,7 +305,9 @@ class Simulator(ChannelSimulator):
             "X-Shopify-Event-Id": str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
             "X-Shopify-Triggered-At": self.now().isoformat().replace("+00:00", "Z"),
         }
-        return OutboundWebhook(self.webhook_path, headers, body, topic=topic, order_id=str(order["id"]))
+        # Once our app registered its subscriptions, deliver where it asked (its URL names the channel).
+        address = next((h["address"] for h in self.registered_webhooks if h["topic"] == topic), self.webhook_path)
+        return OutboundWebhook(address, headers, body, topic=topic, order_id=str(order["id"]))
 
     # --- API: orders ---------------------------------------------------------------------------
     def _matches(self, order: dict, filters: dict) -> bool:

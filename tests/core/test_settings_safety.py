@@ -5,11 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_django(tmp_path, **env):
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "FIELD_ENCRYPTION_KEYS"}}
     clean.update({"VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings", **env})
     return subprocess.run([sys.executable, "-c", "import django; django.setup(); print('started')"],
                           cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
@@ -21,8 +23,15 @@ def test_debug_off_without_secret_key_refuses_to_start(tmp_path):
     assert "SECRET_KEY must be set" in result.stderr
 
 
+def test_debug_off_without_field_encryption_keys_refuses_to_start(tmp_path):
+    result = start_django(tmp_path, DEBUG="0", SECRET_KEY="x" * 60)
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS must be set" in result.stderr
+
+
 def test_debug_off_with_secret_key_starts(tmp_path):
-    result = start_django(tmp_path, DEBUG="0", SECRET_KEY="x" * 60, ALLOWED_HOSTS="hub.example.com")
+    result = start_django(tmp_path, DEBUG="0", SECRET_KEY="x" * 60, ALLOWED_HOSTS="hub.example.com",
+                          FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode())
     assert result.returncode == 0, result.stderr
     assert "started" in result.stdout
 

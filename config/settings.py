@@ -297,6 +297,9 @@ LOGGING = {
 
 # Tests and the demo need services on localhost; a running hub only needs them when set.
 REQUIRE_SERVICES = env_bool("REQUIRE_SERVICES", False)
+# Outbound calls (channel base URLs, carriers, workflow webhooks) to private, loopback or link-local
+# addresses are refused unless this is on; on by default only in DEBUG, for the local simulator.
+ALLOW_PRIVATE_OUTBOUND = env_bool("ALLOW_PRIVATE_OUTBOUND", DEBUG)
 
 # --- storefront orders ---
 # Stripe refunds (orders/payments/stripe_gateway.py); STRIPE_API_BASE lets a local stub stand in.

@@ -106,7 +106,8 @@ class Provider(ChannelProvider):
         super().__init__(config, webhook_secret=webhook_secret, channel_id=channel_id, http=http)
         account = self.config.get("sellerId") or hashlib.sha256(
             (self.config.get("refreshToken") or "").encode()).hexdigest()[:16]
-        self.rate_limiter = TokenBucketLimiter(f"amazon:{self.config.get('clientId', '')}:{account}", RATE_LIMITS)
+        self.rate_limiter = TokenBucketLimiter(f"amazon:{self.config.get('clientId', '')}:{account}", RATE_LIMITS,
+                                               sleep=self.http.sleep)
         if self.http.rate_limiter is None:
             self.http.rate_limiter = self.rate_limiter
         self.token = CachedToken(

@@ -43,7 +43,7 @@ APP_SCOPE = "https://api.ebay.com/oauth/api_scope"   # client-credentials scope 
 ORDERS_PATH = "/sell/fulfillment/v1/order"
 PUBLIC_KEY_PATH = "/commerce/notification/v1/public_key/"
 PAGE_LIMIT = 200          # getOrders maximum
-PUBLIC_KEY_CACHE_SECONDS = 24 * 3600
+PUBLIC_KEY_CACHE_SECONDS = 3600   # eBay recommends about an hour
 SIGNATURE_HEADER = "X-EBAY-SIGNATURE"
 ORDER_TOPICS = {"ORDER_CONFIRMATION", "ITEM_MARKED_SHIPPED"}
 # One-shot `status` filter -> orderfulfillmentstatus values (refined after normalizing).

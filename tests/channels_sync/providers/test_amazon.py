@@ -1,0 +1,545 @@
+"""Amazon SP-API provider: real fixtures normalized by hand, the wire mocked with `responses`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import responses
+from django.core.cache import cache
+
+from channels_sync.normalized import (
+    Address,
+    CommonStatus,
+    OrderLineData,
+    WebhookRequest,
+    WritebackRequest,
+)
+from channels_sync.providers import amazon
+from channels_sync.providers.errors import PermanentChannelError, RetryableChannelError, WebhookRejected
+from channels_sync.providers.http import ChannelHttpClient
+from tests.channels_sync.providers.amazon_ebay_fixtures import fixture, fixture_bytes
+
+API = "https://sellingpartnerapi-na.amazon.com"
+TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+ORDERS_URL = f"{API}/orders/v0/orders"
+CONFIG = {"clientId": "amzn1.application-oa2-client.test", "clientSecret": "cs-secret",
+          "refreshToken": "Atzr|refresh-test", "marketplaceIds": ["ATVPDKIKX0DER"], "sellerId": "A3TH9S8BH6GOGM"}
+RELAY_SECRET = "relay-secret-123"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Tokens and rate buckets live in the shared cache / Redis: every test starts without them."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def sleeps():
+    return []
+
+
+@pytest.fixture
+def make_provider(sleeps):
+    def make(**overrides):
+        config = {**CONFIG, **overrides}
+        base = (config.get("baseUrl") or API)
+        http = ChannelHttpClient(base, sleep=sleeps.append)
+        return amazon.Provider(config, webhook_secret=RELAY_SECRET, channel_id="amz-main", http=http)
+    return make
+
+
+@pytest.fixture
+def wire():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def token_ok(wire, token="Atza|first"):
+    wire.add(responses.POST, TOKEN_URL, json={**fixture("amazon", "token_response.json"), "access_token": token})
+
+
+def order_with_items():
+    order = fixture("amazon", "get_order_response.json")["payload"]
+    order["OrderItems"] = fixture("amazon", "get_order_items_response.json")["payload"]["OrderItems"]
+    return order
+
+
+def query(call) -> dict:
+    return {key: values[0] for key, values in parse_qs(urlsplit(call.request.url).query).items()}
+
+
+# --- normalize: every fixture, expectations written from the fixture by hand -------------------------------
+def test_normalize_unshipped_mfn_order_with_its_items():
+    data = amazon.Provider.normalize(order_with_items())
+
+    assert data.channel_order_id == "902-1845936-5435065"
+    assert data.channel_order_number == "902-1845936-5435065"
+    assert data.status == CommonStatus.PROCESSING
+    assert data.raw_status == "Unshipped"
+    assert data.currency == "USD"
+    assert data.created_at == datetime(1970, 1, 19, 3, 58, 30, tzinfo=UTC)
+    assert data.updated_at == datetime(1970, 1, 19, 3, 58, 32, tzinfo=UTC)
+    assert data.subtotal == Decimal("10.00")
+    assert data.tax == Decimal("1.01")
+    assert data.shipping == Decimal("0.00")
+    assert data.grand_total == Decimal("11.01")
+    assert data.lines == [OrderLineData(sku="NABetaASINB00551Q3CS", channel_sku="B00551Q3CS", quantity=1,
+                                        unit_price=Decimal("10.00"), name="B00551Q3CS [Card Book]",
+                                        channel_line_id="05015851154158")]
+    # The order gives no buyer and no shipping address (restricted data): nothing is invented.
+    assert data.customer_email is None
+    assert data.customer_name is None
+    assert data.shipping_address is None
+    meta = data.channel_metadata
+    assert meta["IsPrime"] is False
+    assert meta["FulfillmentChannel"] == "MFN"
+    assert meta["SalesChannel"] == "Amazon.com"
+    assert meta["MarketplaceId"] == "ATVPDKIKX0DER"
+    assert meta["ShipServiceLevel"] == "Std US D2D Dom"
+    assert meta["PaymentMethodDetails"] == ["Standard"]
+    assert meta["DefaultShipFromLocationAddress"]["City"] == "SEATTLE"   # the seller's, not the buyer's
+    assert meta["OrderItems"]["05015851154158"]["BuyerRequestedCancel"] == {
+        "IsBuyerRequestedCancel": "true", "BuyerCancelReason": "Found cheaper somewhere else."}
+    assert meta["OrderItems"]["05015851154158"]["DeemedResellerCategory"] == "IOSS"
+
+
+def test_normalize_shipped_iba_order_in_euro_without_items():
+    data = amazon.Provider.normalize(fixture("amazon", "get_order_response_2.json")["payload"])
+
+    assert data.channel_order_id == "921-3175655-0452641"
+    assert data.status == CommonStatus.SHIPPED
+    assert data.raw_status == "Shipped"
+    assert data.currency == "EUR"
+    assert data.grand_total == Decimal("100.00")
+    assert data.subtotal == Decimal("0.00")
+    assert data.lines == []
+    assert data.created_at == datetime(2019, 5, 7, 15, 42, 57, 58000, tzinfo=UTC)
+    assert data.updated_at == datetime(2019, 5, 8, 21, 59, 59, tzinfo=UTC)
+    assert data.channel_metadata["FulfillmentChannel"] == "AFN"
+    assert data.channel_metadata["IsIBA"] is True
+    assert data.channel_metadata["IsBusinessOrder"] is True
+    assert data.channel_metadata["PaymentExecutionDetail"][0]["PaymentMethod"] == "Pix"
+
+
+def test_normalize_pending_spec_example_with_buyer_info_and_address():
+    data = amazon.Provider.normalize(fixture("amazon", "get_orders_response_spec_example.json")["payload"]["Orders"][0])
+
+    assert data.channel_order_id == "902-3159896-1390916"
+    assert data.status == CommonStatus.PENDING
+    assert data.raw_status == "Pending"
+    assert data.currency == "USD"            # no OrderTotal while Pending: from the marketplace
+    assert data.grand_total == Decimal("0.00")
+    assert data.customer_email == "user@example.com"
+    assert data.customer_name == "John Doe"
+    assert data.shipping_address == Address(name="Michigan address", line1="1 Cross St.", city="Canton",
+                                            region="MI", postal_code="48817", country="US")
+    assert data.channel_metadata["BuyerInfo"] == {"BuyerTaxInfo": {"CompanyLegalName": "A Company Name"},
+                                                  "PurchaseOrderNumber": "1234567890123"}
+    assert data.channel_metadata["PaymentMethodDetails"] == ["CreditCard", "GiftCertificate"]
+
+
+def test_normalize_both_orders_of_the_get_orders_page():
+    orders = fixture("amazon", "get_orders_response.json")["payload"]["Orders"]
+    first, second = (amazon.Provider.normalize(order) for order in orders)
+    assert (first.channel_order_id, second.channel_order_id) == ("902-1845936-5435065", "902-8745147-1934268")
+    assert second.status == CommonStatus.PROCESSING
+    assert second.grand_total == Decimal("11.01")
+    assert "DefaultShipFromLocationAddress" not in second.channel_metadata
+
+
+@pytest.mark.parametrize(("raw_status", "common"), [
+    ("Pending", CommonStatus.PENDING), ("PendingAvailability", CommonStatus.PENDING),
+    ("Unshipped", CommonStatus.PROCESSING), ("PartiallyShipped", CommonStatus.PROCESSING),
+    ("Shipped", CommonStatus.SHIPPED), ("InvoiceUnconfirmed", CommonStatus.SHIPPED),
+    ("Canceled", CommonStatus.CANCELLED), ("Unfulfillable", CommonStatus.CANCELLED),
+])
+def test_every_documented_order_status_maps_and_the_raw_one_is_kept(raw_status, common):
+    order = order_with_items()
+    order["OrderStatus"] = raw_status
+    data = amazon.Provider.normalize(order)
+    assert data.status == common
+    assert data.raw_status == raw_status
+
+
+def test_easy_ship_delivery_reads_as_delivered():
+    order = fixture("amazon", "get_order_response_2.json")["payload"]
+    order["EasyShipShipmentStatus"] = "Delivered"
+    assert amazon.Provider.normalize(order).status == CommonStatus.DELIVERED
+
+
+def test_several_items_with_shipping_discounts_in_yen():
+    """Not in the fixtures: two lines, quantity 3, shipping, promotion and shipping discounts, JPY."""
+    order = order_with_items()
+    order["MarketplaceId"] = "A1VC38T7YXB528"
+    order["OrderTotal"] = {"CurrencyCode": "JPY", "Amount": "9200"}
+    yen = lambda amount: {"CurrencyCode": "JPY", "Amount": amount}  # noqa: E731
+    order["OrderItems"] = [
+        {"ASIN": "B0AAA", "OrderItemId": "111", "SellerSKU": "TEA-01", "Title": "Tea", "QuantityOrdered": 3,
+         "ItemPrice": yen("6000"), "ItemTax": yen("600"), "ShippingPrice": yen("500"), "ShippingTax": yen("50"),
+         "PromotionDiscount": yen("300"), "PromotionDiscountTax": yen("30"), "ShippingDiscount": yen("100"),
+         "ShippingDiscountTax": yen("10")},
+        {"ASIN": "B0BBB", "OrderItemId": "112", "SellerSKU": "CUP-02", "Title": "Cup", "QuantityOrdered": 1,
+         "ItemPrice": yen("2200"), "ItemTax": yen("220"), "ShippingPrice": yen("0")},
+    ]
+    data = amazon.Provider.normalize(order)
+
+    assert data.currency == "JPY"
+    assert data.subtotal == Decimal("7900")      # 6000 - 300 + 2200
+    assert data.shipping == Decimal("400")       # 500 - 100
+    assert data.tax == Decimal("830")            # 600 + 50 - 30 - 10 + 220
+    assert data.grand_total == Decimal("9200")   # OrderTotal is Amazon's word for it
+    assert [(line.sku, line.quantity, line.unit_price) for line in data.lines] == [
+        ("TEA-01", 3, Decimal("2000.00")), ("CUP-02", 1, Decimal("2200.00"))]
+
+
+def test_cancelled_order_without_total_sums_what_the_items_say():
+    order = order_with_items()
+    order["OrderStatus"] = "Canceled"
+    del order["OrderTotal"]
+    data = amazon.Provider.normalize(order)
+    assert data.status == CommonStatus.CANCELLED
+    assert data.grand_total == Decimal("11.01")
+
+
+# --- fetching -------------------------------------------------------------------------------------------
+def test_fetch_pages_with_next_token_then_items_per_order_also_paged(wire, make_provider):
+    token_ok(wire)
+    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "get_orders_response_2.json"),
+             match=[responses.matchers.query_param_matcher({
+                 "MarketplaceIds": "ATVPDKIKX0DER", "MaxResultsPerPage": "100",
+                 "LastUpdatedAfter": "2026-11-01T00:00:00.000Z", "LastUpdatedBefore": "2026-11-02T00:00:00.000Z"})])
+    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "get_orders_response_3.json"),
+             match=[responses.matchers.query_param_matcher({
+                 "MarketplaceIds": "ATVPDKIKX0DER", "NextToken": "2YgYW55IGNhcm5hbCBwbGVhc3VyZS4"})])
+    items = fixture("amazon", "get_order_items_response.json")["payload"]["OrderItems"]
+    items_url = f"{ORDERS_URL}/902-3159896-1390916/orderItems"
+    wire.add(responses.GET, items_url, match=[responses.matchers.query_param_matcher({})],
+             json={"payload": {"AmazonOrderId": "902-3159896-1390916", "OrderItems": items, "NextToken": "ITEMS-2"}})
+    wire.add(responses.GET, items_url, match=[responses.matchers.query_param_matcher({"NextToken": "ITEMS-2"})],
+             json={"payload": {"AmazonOrderId": "902-3159896-1390916",
+                               "OrderItems": [{**items[0], "OrderItemId": "05015851154159", "SellerSKU": "SKU-2"}]}})
+
+    orders = list(make_provider().fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC)))
+
+    assert [order["AmazonOrderId"] for order in orders] == ["902-3159896-1390916", "902-3159896-1390916"]
+    assert [item["OrderItemId"] for item in orders[0]["OrderItems"]] == ["05015851154158", "05015851154159"]
+    order_calls = [call for call in wire.calls if call.request.url.startswith(ORDERS_URL)]
+    assert all(call.request.headers["x-amz-access-token"] == "Atza|first" for call in order_calls)
+    assert len([call for call in wire.calls if call.request.url == TOKEN_URL]) == 1
+
+
+def test_lwa_exchange_sends_the_documented_form_and_is_cached_across_instances(wire, make_provider):
+    token_ok(wire)
+    wire.add(responses.GET, f"{ORDERS_URL}/902-1845936-5435065", json=fixture("amazon", "get_order_response.json"))
+    wire.add(responses.GET, f"{ORDERS_URL}/902-1845936-5435065/orderItems",
+             json=fixture("amazon", "get_order_items_response.json"))
+
+    first = make_provider().fetch_order("902-1845936-5435065")
+    make_provider().fetch_order("902-1845936-5435065")   # another worker, same seller
+
+    token_calls = [call for call in wire.calls if call.request.url == TOKEN_URL]
+    assert len(token_calls) == 1
+    form = parse_qs(token_calls[0].request.body)
+    assert form == {"grant_type": ["refresh_token"], "refresh_token": ["Atzr|refresh-test"],
+                    "client_id": ["amzn1.application-oa2-client.test"], "client_secret": ["cs-secret"]}
+    assert amazon.Provider.normalize(first).grand_total == Decimal("11.01")
+
+
+def test_configured_base_and_token_urls_are_used(wire, make_provider):
+    wire.add(responses.POST, "http://127.0.0.1:9/lwa/token", json=fixture("amazon", "token_response.json"))
+    wire.add(responses.GET, "http://127.0.0.1:9/amazon/orders/v0/orders", json={"payload": {"Orders": []}})
+    provider = make_provider(baseUrl="http://127.0.0.1:9/amazon", tokenUrl="http://127.0.0.1:9/lwa/token")
+    assert list(provider.fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None)) == []
+    assert query(wire.calls[1])["LastUpdatedAfter"] == "2026-11-01T00:00:00.000Z"
+
+
+def test_without_a_cursor_the_first_poll_asks_by_creation_date(wire, make_provider):
+    token_ok(wire)
+    wire.add(responses.GET, ORDERS_URL, json={"payload": {"Orders": []}})
+    list(make_provider().fetch_orders(None, None, status="processing"))
+    params = query(wire.calls[1])
+    assert "CreatedAfter" in params and "LastUpdatedAfter" not in params
+    assert params["OrderStatuses"] == "Unshipped,PartiallyShipped"
+
+
+def test_a_429_mid_run_is_waited_out_and_the_run_completes(wire, make_provider, sleeps):
+    token_ok(wire)
+    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "get_orders_response_2.json"))
+    wire.add(responses.GET, ORDERS_URL, status=429, json={"errors": [{"code": "QuotaExceeded",
+                                                                      "message": "You exceeded your quota"}]})
+    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "get_orders_response_3.json"))
+    wire.add(responses.GET, f"{ORDERS_URL}/902-3159896-1390916/orderItems",
+             json=fixture("amazon", "get_order_items_response.json"))
+
+    orders = list(make_provider().fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None))
+
+    assert len(orders) == 2
+    assert sleeps == [1.0]   # no Retry-After from Amazon: the client's own backoff
+
+
+def test_429_that_does_not_clear_becomes_retryable(wire, make_provider):
+    token_ok(wire)
+    for _ in range(4):
+        wire.add(responses.GET, ORDERS_URL, status=429, json={"errors": [{"code": "QuotaExceeded"}]})
+    with pytest.raises(RetryableChannelError) as caught:
+        list(make_provider().fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None))
+    assert caught.value.status_code == 429
+
+
+def test_access_token_expiring_mid_run_is_renewed_once(wire, make_provider):
+    wire.add(responses.POST, TOKEN_URL, json={**fixture("amazon", "token_response.json"), "access_token": "Atza|old"})
+    wire.add(responses.POST, TOKEN_URL, json={**fixture("amazon", "token_response.json"), "access_token": "Atza|new"})
+    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "get_orders_response_2.json"))
+    items_url = f"{ORDERS_URL}/902-3159896-1390916/orderItems"
+    wire.add(responses.GET, items_url, status=403, json={"errors": [{
+        "code": "Unauthorized", "message": "Access to requested resource is denied.",
+        "details": "The access token you provided has expired."}]})
+    wire.add(responses.GET, items_url, json=fixture("amazon", "get_order_items_response.json"))
+    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "get_orders_response_3.json"))
+
+    orders = list(make_provider().fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None))
+
+    assert len(orders) == 2
+    item_calls = [call for call in wire.calls if call.request.url.startswith(items_url)]
+    assert [call.request.headers["x-amz-access-token"] for call in item_calls] == ["Atza|old", "Atza|new", "Atza|new"]
+    assert len([call for call in wire.calls if call.request.url == TOKEN_URL]) == 2
+
+
+def test_unauthorized_after_a_fresh_token_is_permanent(wire, make_provider):
+    token_ok(wire)
+    denied = {"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied."}]}
+    wire.add(responses.GET, ORDERS_URL, status=403, json=denied)
+    with pytest.raises(PermanentChannelError) as caught:
+        list(make_provider().fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None))
+    assert caught.value.status_code == 403
+    assert len([call for call in wire.calls if call.request.url == TOKEN_URL]) == 2
+
+
+def test_refused_refresh_token_is_permanent(wire, make_provider):
+    refused = {"error": "invalid_grant", "error_description": "The request has an invalid grant parameter"}
+    wire.add(responses.POST, TOKEN_URL, status=400, json=refused)
+    with pytest.raises(PermanentChannelError):
+        make_provider().fetch_order("902-1845936-5435065")
+
+
+def test_invalid_input_is_permanent_and_server_errors_retryable(wire, make_provider):
+    token_ok(wire)
+    wire.add(responses.GET, ORDERS_URL, status=400, json=fixture("amazon", "get_orders_response_400.json"))
+    with pytest.raises(PermanentChannelError) as caught:
+        list(make_provider().fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None))
+    assert "InvalidInput" in caught.value.response_body
+    wire.replace(responses.GET, ORDERS_URL, status=503, body="Service Unavailable")
+    with pytest.raises(RetryableChannelError):
+        list(make_provider().fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None))
+
+
+def test_get_orders_is_throttled_at_the_documented_rate(make_provider, sleeps):
+    """Burst 20, then one request per 1/0.0167 s: the 21st call waits about a minute."""
+    provider = make_provider(sellerId="A-THROTTLE-TEST")
+    provider.rate_limiter.reset("getOrders")
+    for _ in range(20):
+        provider.rate_limiter.acquire("getOrders")
+    assert sleeps == []
+    provider.rate_limiter.acquire("getOrders")
+    assert len(sleeps) == 1 and 59.0 < sleeps[0] <= 60.0
+
+
+# --- notifications --------------------------------------------------------------------------------------
+def notification_request(body: bytes | None = None, secret: str | None = RELAY_SECRET, header="X-Relay-Secret"):
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers[header] = secret
+    return WebhookRequest(headers=headers, body=body if body is not None else fixture_bytes(
+        "amazon", "notification_order_change.json"), query={},
+        url="https://hub.example.com/upstream/webhooks/amazon/notifications")
+
+
+def test_notification_names_its_seller_and_order_which_is_then_fetched(make_provider):
+    request = notification_request()
+    assert amazon.Provider.webhook_identity(request) == "A3TH9S8BH6GOGM"
+    provider = make_provider()
+    provider.verify_webhook(request)
+    event = provider.parse_webhook(request)
+    assert event.delivery_id == "d0e9e693-c3ad-4373-979f-ed4ec98dd746"
+    assert event.topic == "ORDER_CHANGE"
+    assert event.order_refs == ["903-8868176-2219830"]
+    assert event.orders == []   # the payload is a summary: the order itself is fetched from the API
+
+
+@pytest.mark.parametrize("secret", [None, "", "relay-secret-12", "relay-secret-1234"])
+def test_notification_without_the_relay_secret_is_refused(make_provider, secret):
+    with pytest.raises(WebhookRejected):
+        make_provider().verify_webhook(notification_request(secret=secret))
+
+
+def test_a_channel_without_a_relay_secret_refuses_everything():
+    provider = amazon.Provider(CONFIG, webhook_secret=None)
+    with pytest.raises(WebhookRejected):
+        provider.verify_webhook(notification_request())
+
+
+def test_relay_secret_header_name_is_configurable(make_provider):
+    provider = make_provider(relaySecretHeader="x-api-key")
+    provider.verify_webhook(notification_request(header="x-api-key"))
+    with pytest.raises(WebhookRejected):
+        provider.verify_webhook(notification_request(header="X-Relay-Secret"))
+
+
+def test_notification_for_another_seller_is_refused(make_provider):
+    document = fixture("amazon", "notification_order_change.json")
+    document["Payload"]["OrderChangeNotification"]["SellerId"] = "SOMEONE-ELSE"
+    with pytest.raises(WebhookRejected):
+        make_provider().verify_webhook(notification_request(json.dumps(document).encode()))
+
+
+def test_garbage_with_the_right_secret_is_still_refused(make_provider):
+    with pytest.raises(WebhookRejected):
+        make_provider().verify_webhook(notification_request(b'{"hello": "world"}'))
+
+
+@pytest.mark.parametrize("wrap", [
+    lambda n: {"messageId": "m-1", "body": json.dumps(n), "eventSource": "aws:sqs"},          # SQS record (Pipes)
+    lambda n: {"Records": [{"messageId": "m-1", "body": json.dumps(n)}]},                      # Lambda SQS event
+    lambda n: {"version": "0", "detail-type": "ORDER_CHANGE", "detail": n},                    # EventBridge event
+    lambda n: {"Type": "Notification", "Message": json.dumps(n)},                              # SNS envelope
+    lambda n: [{"body": json.dumps(n)}],                                                       # a batch of one
+])
+def test_relay_envelopes_are_unwrapped(make_provider, wrap):
+    body = json.dumps(wrap(fixture("amazon", "notification_order_change.json"))).encode()
+    request = notification_request(body)
+    assert amazon.Provider.webhook_identity(request) == "A3TH9S8BH6GOGM"
+    provider = make_provider()
+    provider.verify_webhook(request)
+    event = provider.parse_webhook(request)
+    assert event.order_refs == ["903-8868176-2219830"]
+    assert event.delivery_id == "d0e9e693-c3ad-4373-979f-ed4ec98dd746"
+
+
+def test_replayed_notification_carries_the_same_delivery_id(make_provider):
+    """The receiver dedupes on the delivery id: a replay (even re-wrapped by the relay) is not processed twice."""
+    raw = fixture("amazon", "notification_order_change.json")
+    first = make_provider().parse_webhook(notification_request())
+    replay = make_provider().parse_webhook(notification_request(json.dumps({"body": json.dumps(raw)}).encode()))
+    assert first.delivery_id == replay.delivery_id
+
+
+def test_retired_order_status_change_notification_still_names_the_order():
+    request = notification_request(fixture_bytes("amazon", "notification_order_status_change.json"))
+    provider = amazon.Provider({**CONFIG, "sellerId": "AXXXXXXXXXXXXX"}, webhook_secret=RELAY_SECRET)
+    provider.verify_webhook(request)
+    assert provider.parse_webhook(request).order_refs == ["333-7777777-7777777"]
+
+
+def test_register_subscribes_order_change_on_the_configured_destination(wire, make_provider):
+    token_ok(wire)
+    wire.add(responses.POST, f"{API}/notifications/v1/subscriptions/ORDER_CHANGE", json={"payload": {
+        "subscriptionId": "sub-1", "payloadVersion": "1.0", "destinationId": "dest-1"}})
+    registered = make_provider(notificationDestinationId="dest-1").register_webhooks("https://hub/callback")
+    assert registered == [{"notificationType": "ORDER_CHANGE", "destinationId": "dest-1", "subscriptionId": "sub-1"}]
+    body = json.loads(wire.calls[1].request.body)
+    assert body == {"payloadVersion": "1.0", "destinationId": "dest-1", "processingDirective": {"eventFilter": {
+        "eventFilterType": "ORDER_CHANGE", "orderChangeTypes": ["OrderStatusChange", "BuyerRequestedChange"]}}}
+
+
+def test_register_without_a_destination_does_nothing(wire, make_provider):
+    assert make_provider().register_webhooks("https://hub/callback") == []
+    assert len(wire.calls) == 0
+
+
+# --- writeback ------------------------------------------------------------------------------------------
+def shipped_request(**overrides) -> WritebackRequest:
+    raw = order_with_items()
+    values = {"channel_order_id": raw["AmazonOrderId"], "status": CommonStatus.SHIPPED,
+              "lines": amazon.Provider.normalize(raw).lines, "raw": raw, "tracking_number": "112345678",
+              "carrier": "FedEx", "shipping_method": "FedEx Ground",
+              "ship_date": datetime(2022, 2, 11, 1, 0, tzinfo=UTC)}
+    return WritebackRequest(**{**values, **overrides})
+
+
+def test_confirm_shipment_body_matches_the_documented_shape(wire, make_provider):
+    token_ok(wire)
+    url = f"{ORDERS_URL}/902-1845936-5435065/shipmentConfirmation"
+    wire.add(responses.POST, url, status=204)
+
+    result = make_provider().write_back(shipped_request())
+
+    sent = json.loads(wire.calls[1].request.body)
+    documented = fixture("amazon", "confirm_shipment_request.json")
+    assert set(sent) == set(documented) == {"marketplaceId", "packageDetail"}
+    assert sent["marketplaceId"] == "ATVPDKIKX0DER"
+    package = sent["packageDetail"]
+    assert set(package) <= set(documented["packageDetail"])
+    assert package["carrierCode"] == "FedEx"
+    assert "carrierName" not in package          # only required when carrierCode is Other
+    assert package["shippingMethod"] == "FedEx Ground"
+    assert package["trackingNumber"] == "112345678"
+    assert package["shipDate"] == "2022-02-11T01:00:00.000Z"
+    assert package["orderItems"] == [{"orderItemId": "05015851154158", "quantity": 1}]
+    assert package["packageReferenceId"].isdigit() and int(package["packageReferenceId"]) > 0
+    assert wire.calls[1].request.headers["x-amz-access-token"] == "Atza|first"
+    assert result.response_code == 204
+    assert result.channel_reference == package["packageReferenceId"]
+
+
+def test_retried_confirmation_reuses_the_package_reference(wire, make_provider):
+    token_ok(wire)
+    wire.add(responses.POST, f"{ORDERS_URL}/902-1845936-5435065/shipmentConfirmation", status=204)
+    provider = make_provider()
+    provider.write_back(shipped_request())
+    provider.write_back(shipped_request())
+    first, second = (json.loads(call.request.body)["packageDetail"]["packageReferenceId"] for call in wire.calls[1:])
+    assert first == second
+
+
+def test_unknown_carrier_is_sent_as_other_with_its_name(wire, make_provider):
+    token_ok(wire)
+    wire.add(responses.POST, f"{ORDERS_URL}/902-1845936-5435065/shipmentConfirmation", status=204)
+    make_provider().write_back(shipped_request(carrier="Speedy Parcels", shipping_method=None))
+    package = json.loads(wire.calls[1].request.body)["packageDetail"]
+    assert package["carrierCode"] == "Other"
+    assert package["carrierName"] == "Speedy Parcels"
+    assert "shippingMethod" not in package
+
+
+def test_partial_shipment_confirms_only_the_lines_given(wire, make_provider):
+    token_ok(wire)
+    wire.add(responses.POST, f"{ORDERS_URL}/902-1845936-5435065/shipmentConfirmation", status=204)
+    lines = [OrderLineData(sku="A", channel_sku=None, quantity=2, unit_price=Decimal("1"), channel_line_id="111"),
+             OrderLineData(sku="B", channel_sku=None, quantity=0, unit_price=Decimal("1"), channel_line_id="112")]
+    make_provider().write_back(shipped_request(lines=lines))
+    assert json.loads(wire.calls[1].request.body)["packageDetail"]["orderItems"] == [
+        {"orderItemId": "111", "quantity": 2}]
+
+
+def test_rejected_confirmation_is_permanent_and_outage_retryable(wire, make_provider):
+    token_ok(wire)
+    url = f"{ORDERS_URL}/902-1845936-5435065/shipmentConfirmation"
+    wire.add(responses.POST, url, status=400,
+             json=fixture("amazon", "update_shipment_status_response_400_invalid_marketplace.json"))
+    with pytest.raises(PermanentChannelError) as caught:
+        make_provider().write_back(shipped_request())
+    assert caught.value.status_code == 400
+    wire.replace(responses.POST, url, status=500, json={"errors": [{"code": "InternalFailure"}]})
+    with pytest.raises(RetryableChannelError):
+        make_provider().write_back(shipped_request())
+
+
+def test_statuses_amazon_cannot_take_are_permanent_failures_without_a_call(wire, make_provider):
+    with pytest.raises(PermanentChannelError):
+        make_provider().write_back(shipped_request(status=CommonStatus.CANCELLED))
+    with pytest.raises(PermanentChannelError):
+        make_provider().write_back(shipped_request(tracking_number=None))
+    result = make_provider().write_back(shipped_request(status=CommonStatus.PROCESSING))
+    assert result.response_code is None and "nothing to send" in result.request_summary
+    assert len(wire.calls) == 0
+
+
+def test_config_validation_names_the_missing_credentials():
+    errors = amazon.Provider.validate_config({"clientId": "x"})
+    assert set(errors) == {"clientSecret", "refreshToken", "marketplaceIds", "sellerId"}

@@ -1,0 +1,87 @@
+import random
+
+import pytest
+from django.test import override_settings
+
+from channels_sync.models import AggregatedOrder, Writeback
+from channels_sync.services import ingest
+from channels_sync.services.backoff import retry_delay
+from channels_sync.services.writeback import order_status_update, writeback_attempt, writeback_retry
+from tests.channels_sync.fake_provider import raw_order
+
+FULFILL = "https://fake.example/orders/1/fulfillments.json"
+
+
+@pytest.fixture
+def writeback(channel, django_capture_on_commit_callbacks):
+    ingest(channel=channel, raw_orders=[raw_order(1)])
+    order = AggregatedOrder.objects.get()
+    with django_capture_on_commit_callbacks():
+        return order_status_update(order=order, status="shipped", tracking_number="1Z1", carrier="ups")
+
+
+@override_settings(CHANNEL_WRITEBACK_BACKOFF_SECONDS=10)
+def test_fails_twice_then_succeeds_with_growing_delays_and_one_row_per_attempt(writeback, responses_mock):
+    responses_mock.post(FULFILL, status=503)
+    responses_mock.post(FULFILL, status=429, headers={"Retry-After": "120"})
+    responses_mock.post(FULFILL, json={"id": 77})
+    random.seed(1)
+    first = writeback_attempt(writeback_pk=writeback.pk)
+    second = writeback_attempt(writeback_pk=writeback.pk)
+    assert 5 <= first <= 10          # base 10 s, jittered
+    assert second >= 120             # never before the channel's Retry-After
+    writeback.refresh_from_db()
+    assert (writeback.status, writeback.attempts) == ("queued", 2) and writeback.next_attempt_at
+    assert writeback_attempt(writeback_pk=writeback.pk) is None
+    writeback.refresh_from_db()
+    assert (writeback.status, writeback.attempts, writeback.channel_reference) == ("succeeded", 3, "77")
+    attempts = list(writeback.attempt_rows.values_list("number", "response_code", "succeeded"))
+    assert attempts == [(1, 503, False), (2, 429, False), (3, 200, True)]
+    assert all(a.request_summary for a in writeback.attempt_rows.all())
+    assert AggregatedOrder.objects.get().status == "shipped"  # the local status never waited for the channel
+
+
+@override_settings(CHANNEL_WRITEBACK_MAX_ATTEMPTS=2)
+def test_retryable_failures_until_the_last_attempt_then_failed_then_admin_retry_succeeds(
+        channel, responses_mock, django_capture_on_commit_callbacks):
+    ingest(channel=channel, raw_orders=[raw_order(1)])
+    with django_capture_on_commit_callbacks():
+        writeback = order_status_update(order=AggregatedOrder.objects.get(), status="cancelled")
+    responses_mock.post(FULFILL, status=502)
+    assert writeback_attempt(writeback_pk=writeback.pk) is not None
+    assert writeback_attempt(writeback_pk=writeback.pk) is None
+    writeback.refresh_from_db()
+    assert (writeback.status, writeback.attempts) == ("failed", 2) and "502" in writeback.last_error
+    assert AggregatedOrder.objects.get().status == "cancelled"  # local status kept
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert writeback_retry(writeback=writeback) is True
+    assert len(callbacks) == 1
+    responses_mock.replace("POST", FULFILL, json={"id": 5})
+    writeback_attempt(writeback_pk=writeback.pk)
+    writeback.refresh_from_db()
+    assert (writeback.status, writeback.attempts) == ("succeeded", 3)
+
+
+def test_permanent_failure_is_not_retried(writeback, responses_mock):
+    responses_mock.post(FULFILL, status=422, json={"errors": "unknown order"})
+    assert writeback_attempt(writeback_pk=writeback.pk) is None
+    writeback.refresh_from_db()
+    assert (writeback.status, writeback.attempts) == ("failed", 1)
+    assert writeback.attempt_rows.get().retryable is False
+    assert writeback_attempt(writeback_pk=writeback.pk) is None and len(responses_mock.calls) == 1
+
+
+def test_succeeded_writeback_is_not_retried(writeback, responses_mock):
+    responses_mock.post(FULFILL, json={"id": 1})
+    writeback_attempt(writeback_pk=writeback.pk)
+    writeback.refresh_from_db()
+    assert writeback_retry(writeback=writeback) is False
+    assert Writeback.objects.get().attempts == 1
+
+
+def test_delay_grows_exponentially_and_is_capped():
+    rng = random.Random(3)
+    delays = [retry_delay(attempt=n, base=30, cap=600, rng=rng) for n in range(1, 8)]
+    assert 15 <= delays[0] <= 30 and 60 <= delays[2] <= 120 and all(d <= 600 for d in delays)
+    assert retry_delay(attempt=1, base=30, cap=600, retry_after=900) == 900

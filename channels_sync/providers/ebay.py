@@ -41,7 +41,8 @@ DEFAULT_TOKEN_URL = "https://api.ebay.com/identity/v1/oauth2/token"
 FULFILLMENT_SCOPE = "https://api.ebay.com/oauth/api_scope/sell.fulfillment"
 APP_SCOPE = "https://api.ebay.com/oauth/api_scope"   # client-credentials scope getPublicKey accepts
 ORDERS_PATH = "/sell/fulfillment/v1/order"
-PUBLIC_KEY_PATH = "/commerce/notification/v1/public_key/"
+NOTIFICATION_PATH = "/commerce/notification/v1/"
+PUBLIC_KEY_PATH = NOTIFICATION_PATH + "public_key/"
 PAGE_LIMIT = 200          # getOrders maximum
 PUBLIC_KEY_CACHE_SECONDS = 3600   # eBay recommends about an hour
 SIGNATURE_HEADER = "X-EBAY-SIGNATURE"
@@ -150,7 +151,10 @@ class Provider(ChannelProvider):
             url, params = self._same_origin(page["next"]), None
 
     def _same_origin(self, next_url: str) -> str:
-        """eBay's `next` is absolute; keep its path and query but never send the token to another host."""
+        """eBay's `next` is absolute. One under our base URL is followed as is; one on another host (eBay's
+        own, while a proxy or simulator stands in) is re-based, so the token never goes elsewhere."""
+        if next_url.startswith(self.base_url + "/"):
+            return next_url
         parts = urlsplit(next_url)
         return self.http.url(parts.path + (f"?{parts.query}" if parts.query else ""))
 
@@ -206,6 +210,28 @@ class Provider(ChannelProvider):
         refs = _order_ids(notification.get("data")) if topic in ORDER_TOPICS else []
         return WebhookEvent(delivery_id=str(delivery_id), topic=topic, order_refs=refs)
 
+    def register_webhooks(self, callback_url: str) -> list[dict]:
+        """Create a destination for `callback_url` (eBay challenges it at once) and subscribe it to the
+        topics in config `notificationTopics`, e.g. ["ORDER_CONFIRMATION"]; none configured: poll only."""
+        topics = self.config.get("notificationTopics") or []
+        if isinstance(topics, str):
+            topics = [topic.strip() for topic in topics.split(",") if topic.strip()]
+        if not topics:
+            return []
+        destination = {"name": f"ordershub {self.channel_id or ''}".strip()[:64], "status": "ENABLED",
+                       "deliveryConfig": {"endpoint": self.config.get("notificationEndpoint") or callback_url,
+                                          "verificationToken": self.config.get("verificationToken", "")}}
+        response = self._call("POST", NOTIFICATION_PATH + "destination", token=self.app_token, json=destination)
+        destination_id = _created_id(response)
+        registered = []
+        for topic in topics:
+            body = {"topicId": topic, "status": "ENABLED", "destinationId": destination_id,
+                    "payload": {"format": "JSON", "schemaVersion": "1.0", "deliveryProtocol": "HTTPS"}}
+            response = self._call("POST", NOTIFICATION_PATH + "subscription", json=body)
+            registered.append({"topicId": topic, "destinationId": destination_id,
+                               "subscriptionId": _created_id(response)})
+        return registered
+
     # --- writeback ---------------------------------------------------------------------------
     def write_back(self, request: WritebackRequest) -> WritebackResult:
         if request.status in (CommonStatus.PENDING, CommonStatus.PROCESSING, CommonStatus.DELIVERED):
@@ -216,10 +242,7 @@ class Provider(ChannelProvider):
         body = shipping_fulfillment_body(request)
         response = self._call("POST", f"{ORDERS_PATH}/{request.channel_order_id}/shipping_fulfillment", json=body,
                               headers={"Content-Type": "application/json"})
-        location = response.headers.get("Location") or ""
-        fulfillment_id = location.rstrip("/").rsplit("/", 1)[-1] or None
-        if not fulfillment_id and response.content:
-            fulfillment_id = (response.json() or {}).get("fulfillmentId")
+        fulfillment_id = _created_id(response, "fulfillmentId")
         return WritebackResult(
             channel_reference=fulfillment_id, response_code=response.status_code,
             request_summary=(f"createShippingFulfillment {request.channel_order_id}: {body['shippingCarrierCode']} "
@@ -302,6 +325,18 @@ def shipping_fulfillment_body(request: WritebackRequest) -> dict:
         "shippingCarrierCode": code,
         "trackingNumber": request.tracking_number,
     }
+
+
+def _created_id(response, body_key: str | None = None) -> str | None:
+    """eBay answers 201 Created with the new resource's URL in `Location`; its last segment is the id."""
+    location = response.headers.get("Location") or ""
+    created = location.rstrip("/").rsplit("/", 1)[-1] if location else None
+    if not created and body_key and response.content:
+        try:
+            created = (response.json() or {}).get(body_key)
+        except ValueError:
+            created = None
+    return created or None
 
 
 def _buyer_selected_carrier(raw: dict) -> str | None:

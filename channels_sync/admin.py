@@ -1,2 +1,244 @@
+"""Admin for channel sync: channels (enable, disable, sync now), aggregated orders, and sync history
+with failed items first and retry actions."""
 
-# Register your models here.
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Case, IntegerField, OuterRef, Subquery, Sum, Value, When
+from django.utils.html import format_html
+
+from accounts.admin import OrgScopedAdmin
+from channels_sync.models import (
+    AggregatedOrder,
+    Channel,
+    Outcome,
+    SyncRun,
+    WebhookDelivery,
+    WebhookRejection,
+    Writeback,
+    WritebackAttempt,
+)
+from channels_sync.providers.errors import ChannelError
+from channels_sync.services import channel_disable, channel_enable, sync_start, webhook_retry, writeback_retry
+from core.api.exceptions import ApiError
+
+MASK = "********"
+
+
+def _secret_keys(provider: str) -> set[str]:
+    from channels_sync.providers import provider_class
+
+    try:
+        return set(provider_class(provider).secret_config)
+    except Exception:
+        return set()
+
+
+def _pretty(value) -> str:
+    return format_html("<pre style='white-space:pre-wrap;max-width:900px'>{}</pre>",
+                       json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+class ChannelForm(forms.ModelForm):
+    """Secrets are shown masked; leaving the mask (or an empty secret) in place keeps the stored value."""
+
+    webhook_secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False),
+                                     help_text="Leave empty to keep the current secret.")
+
+    class Meta:
+        model = Channel
+        fields = ["org", "channel_id", "provider", "enabled", "config", "webhook_secret", "poll_interval_minutes",
+                  "create_local_orders", "cursor"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            secret = _secret_keys(self.instance.provider)
+            self.initial["config"] = {k: (MASK if k in secret and v else v) for k, v in
+                                      (self.instance.config or {}).items()}
+
+    def clean_config(self):
+        config = self.cleaned_data.get("config") or {}
+        stored = self.instance.config or {}
+        return {k: (stored.get(k) if v == MASK else v) for k, v in config.items()}
+
+    def clean_webhook_secret(self):
+        value = self.cleaned_data.get("webhook_secret")
+        return value or (self.instance.webhook_secret if self.instance.pk else "")
+
+
+@admin.register(Channel)
+class ChannelAdmin(OrgScopedAdmin):
+    form = ChannelForm
+    list_display = ["channel_id", "org", "provider", "enabled", "effective_poll_minutes", "last_polled_at",
+                    "last_run", "rejected_webhooks"]
+    list_filter = ["provider", "enabled", "org"]
+    search_fields = ["channel_id", "account_identity"]
+    readonly_fields = ["account_identity", "last_polled_at", "webhooks_registered", "created_at"]
+    actions = ["enable_channels", "disable_channels", "sync_now"]
+
+    def get_queryset(self, request):
+        # One query for the list: the latest run and the rejection count come as subqueries.
+        last = SyncRun.objects.filter(channel=OuterRef("pk")).order_by("-queued_at", "-id")
+        rejected = (WebhookRejection.objects.filter(channel=OuterRef("pk")).values("channel")
+                    .annotate(total=Sum("count")).values("total"))
+        annotations = {f"last_run_{name}": Subquery(last.values(name)[:1])
+                       for name in ("kind", "status", "queued_at", "fetched", "created", "updated", "unchanged",
+                                    "failed")}
+        return super().get_queryset(request).annotate(**annotations, rejected_total=Subquery(rejected))
+
+    @admin.display(description="Last run")
+    def last_run(self, channel):
+        if not getattr(channel, "last_run_status", None):
+            return "-"
+        return (f"{channel.last_run_kind} {channel.last_run_status} at {channel.last_run_queued_at:%Y-%m-%d %H:%M}: "
+                f"fetched {channel.last_run_fetched}, created {channel.last_run_created}, "
+                f"updated {channel.last_run_updated}, unchanged {channel.last_run_unchanged}, "
+                f"failed {channel.last_run_failed}")
+
+    @admin.display(description="Rejected webhooks")
+    def rejected_webhooks(self, channel):
+        return getattr(channel, "rejected_total", None) or 0
+
+    @admin.action(description="Enable (register webhooks, start polling)")
+    def enable_channels(self, request, queryset):
+        for channel in queryset.select_related("org"):
+            try:
+                channel_enable(channel=channel)
+            except (ApiError, ChannelError) as exc:
+                self.message_user(request, f"{channel}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{channel} enabled.")
+
+    @admin.action(description="Disable (stop webhooks and polling)")
+    def disable_channels(self, request, queryset):
+        for channel in queryset.select_related("org"):
+            channel_disable(channel=channel)
+        self.message_user(request, f"{queryset.count()} channel(s) disabled.")
+
+    @admin.action(description="Sync now (one-shot pull of everything changed since the cursor)")
+    def sync_now(self, request, queryset):
+        for channel in queryset.select_related("org"):
+            sync_start(channel=channel, from_date=channel.cursor)
+        self.message_user(request, f"Queued a sync for {queryset.count()} channel(s); see Sync runs.")
+
+
+@admin.register(AggregatedOrder)
+class AggregatedOrderAdmin(OrgScopedAdmin):
+    list_display = ["public_id", "channel", "channel_order_number", "status", "raw_status", "grand_total", "currency",
+                    "created_at", "tracking_number"]
+    list_filter = ["status", "channel", "currency", "created_at"]
+    date_hierarchy = "created_at"
+    search_fields = ["public_id", "channel_order_id", "channel_order_number", "customer_email", "tracking_number"]
+    list_select_related = ["channel"]
+    exclude = ["raw", "channel_metadata", "lines", "shipping_address", "data"]
+    readonly_fields = [f.name for f in AggregatedOrder._meta.fields if f.name not in
+                       {"raw", "channel_metadata", "lines", "shipping_address", "data"}] + [
+        "lines_pretty", "shipping_address_pretty", "channel_metadata_pretty", "data_pretty", "raw_pretty"]
+
+    def has_add_permission(self, request):
+        return False  # orders arrive from channels through ingest only
+
+    def has_change_permission(self, request, obj=None):
+        return False  # status changes go through the status API, which writes back to the channel
+
+    @admin.display(description="Lines")
+    def lines_pretty(self, order):
+        return _pretty(order.lines)
+
+    @admin.display(description="Shipping address")
+    def shipping_address_pretty(self, order):
+        return _pretty(order.shipping_address)
+
+    @admin.display(description="Channel metadata")
+    def channel_metadata_pretty(self, order):
+        return _pretty(order.channel_metadata)
+
+    @admin.display(description="Our data")
+    def data_pretty(self, order):
+        return _pretty(order.data)
+
+    @admin.display(description="Raw order as last fetched")
+    def raw_pretty(self, order):
+        return _pretty(order.raw)
+
+
+class FailedFirstAdmin(OrgScopedAdmin):
+    """Sync history: failed rows on top, then newest first."""
+
+    time_field = "created_at"
+    failed_value = Outcome.FAILED
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            failed_first=Case(When(status=self.failed_value, then=Value(0)), default=Value(1),
+                              output_field=IntegerField())
+        ).order_by("failed_first", f"-{self.time_field}", "-id")
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(FailedFirstAdmin):
+    time_field = "queued_at"
+    list_display = ["public_id", "channel", "kind", "status", "queued_at", "finished_at", "fetched", "created",
+                    "updated", "unchanged", "failed", "error"]
+    list_filter = ["status", "kind", "channel"]
+    list_select_related = ["channel"]
+    readonly_fields = [f.name for f in SyncRun._meta.fields]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(FailedFirstAdmin):
+    time_field = "received_at"
+    failed_value = WebhookDelivery.Status.FAILED
+    list_display = ["public_id", "channel", "topic", "delivery_id", "status", "attempts", "received_at",
+                    "processed_at", "last_error"]
+    list_filter = ["status", "channel", "topic"]
+    list_select_related = ["channel"]
+    search_fields = ["delivery_id", "public_id"]
+    exclude = ["body"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields if f.name != "body"] + ["body_text"]
+    actions = ["retry_deliveries"]
+
+    @admin.display(description="Body (as received)")
+    def body_text(self, delivery):
+        return format_html("<pre style='white-space:pre-wrap;max-width:900px'>{}</pre>",
+                           bytes(delivery.body).decode("utf-8", errors="replace"))
+
+    @admin.action(description="Retry processing")
+    def retry_deliveries(self, request, queryset):
+        queued = sum(webhook_retry(delivery=d) for d in queryset)
+        self.message_user(request, f"{queued} delivery(ies) queued again (processed ones are left alone).")
+
+
+class WritebackAttemptInline(admin.TabularInline):
+    model = WritebackAttempt
+    extra = 0
+    can_delete = False
+    readonly_fields = ["number", "started_at", "duration_ms", "request_summary", "response_code", "succeeded",
+                       "retryable", "error"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Writeback)
+class WritebackAdmin(FailedFirstAdmin):
+    list_display = ["public_id", "channel", "order", "target_status", "tracking_number", "status", "attempts",
+                    "max_attempts", "next_attempt_at", "created_at", "last_error"]
+    list_filter = ["status", "channel", "target_status", "source"]
+    list_select_related = ["channel", "order"]
+    search_fields = ["public_id", "order__public_id", "order__channel_order_id", "tracking_number"]
+    readonly_fields = [f.name for f in Writeback._meta.fields]
+    inlines = [WritebackAttemptInline]
+    actions = ["retry_writebacks"]
+
+    @admin.action(description="Retry failed writebacks")
+    def retry_writebacks(self, request, queryset):
+        queued = sum(writeback_retry(writeback=w) for w in queryset)
+        self.message_user(request, f"{queued} writeback(s) queued again (only failed ones are retried).")

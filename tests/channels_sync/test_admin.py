@@ -1,0 +1,88 @@
+import json
+
+import pytest
+from django.contrib.auth.models import Permission
+
+from channels_sync.models import AggregatedOrder, Channel, SyncRun, WebhookDelivery, Writeback
+from channels_sync.services import ingest, order_status_update
+from tests.accounts.factories import MembershipFactory, UserFactory
+from tests.channels_sync.fake_provider import raw_order
+
+
+@pytest.fixture
+def admin_client(client, org):
+    user = UserFactory(is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="channels_sync"))
+    MembershipFactory(user=user, org=org)
+    client.force_login(user)
+    return client
+
+
+def test_channel_form_masks_secrets_and_keeps_them_when_unchanged(admin_client, channel):
+    page = admin_client.get(f"/admin/channels_sync/channel/{channel.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "tok-secret" not in html and "********" in html and "whsec-test" not in html
+    config = {"shopDomain": "main.fake.example", "accessToken": "********", "baseUrl": "https://x.example"}
+    response = admin_client.post(f"/admin/channels_sync/channel/{channel.pk}/change/", {
+        "org": channel.org_id, "channel_id": channel.channel_id, "provider": "fakeshop", "enabled": "on",
+        "config": json.dumps(config), "webhook_secret": "", "poll_interval_minutes": 15})
+    assert response.status_code == 302, response.content[:2000]
+    channel.refresh_from_db()
+    assert channel.config["accessToken"] == "tok-secret" and channel.config["baseUrl"] == "https://x.example"
+    assert channel.webhook_secret == "whsec-test"
+
+
+def test_changelists_show_only_the_staff_members_orgs(admin_client, channel, other_org, make_channel):
+    theirs = make_channel(other_org, "theirs", shop="t.fake.example")
+    ingest(channel=channel, raw_orders=[raw_order(1)])
+    ingest(channel=theirs, raw_orders=[raw_order(2)])
+    SyncRun.objects.create(org=channel.org, channel=channel, kind="poll", status="succeeded", fetched=4)
+    page = admin_client.get("/admin/channels_sync/channel/").content.decode()
+    assert "shop-main" in page and "theirs" not in page and "fetched 4" in page
+    orders = admin_client.get("/admin/channels_sync/aggregatedorder/?status__exact=processing").content.decode()
+    mine, other = AggregatedOrder.objects.order_by("channel_order_id")
+    assert mine.public_id in orders and other.public_id not in orders
+    detail = admin_client.get(f"/admin/channels_sync/aggregatedorder/{mine.pk}/change/")
+    assert detail.status_code == 200 and "Raw order as last fetched" in detail.content.decode()
+    for name in ("syncrun", "webhookdelivery", "writeback"):
+        assert admin_client.get(f"/admin/channels_sync/{name}/").status_code == 200
+
+
+def test_history_lists_failed_first_and_retry_actions_requeue(admin_client, channel,
+                                                              django_capture_on_commit_callbacks):
+    ingest(channel=channel, raw_orders=[raw_order(1)])
+    with django_capture_on_commit_callbacks():
+        ok = order_status_update(order=AggregatedOrder.objects.get(), status="cancelled")
+        failed = order_status_update(order=AggregatedOrder.objects.get(), status="processing")
+    Writeback.objects.filter(pk=failed.pk).update(status="failed", attempts=5, last_error="502")
+    Writeback.objects.filter(pk=ok.pk).update(status="succeeded")
+    page = admin_client.get("/admin/channels_sync/writeback/").content.decode()
+    assert page.index(failed.public_id) < page.index(ok.public_id)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = admin_client.post("/admin/channels_sync/writeback/", {
+            "action": "retry_writebacks", "_selected_action": [failed.pk, ok.pk]})
+    assert response.status_code == 302 and len(callbacks) == 1
+    assert Writeback.objects.get(pk=failed.pk).status == "queued"
+
+    delivery = WebhookDelivery.objects.create(org=channel.org, channel=channel, delivery_id="d1", body=b"{}",
+                                              status="failed", attempts=8)
+    with django_capture_on_commit_callbacks() as callbacks:
+        admin_client.post("/admin/channels_sync/webhookdelivery/", {
+            "action": "retry_deliveries", "_selected_action": [delivery.pk]})
+    assert len(callbacks) == 1 and WebhookDelivery.objects.get().status == "received"
+
+
+def test_channel_actions_enable_disable_and_sync_now(admin_client, channel, responses_mock,
+                                                     django_capture_on_commit_callbacks):
+    Channel.objects.filter(pk=channel.pk).update(enabled=False)
+    responses_mock.post("https://fake.example/webhooks.json", json={"id": 1})
+    admin_client.post("/admin/channels_sync/channel/", {"action": "enable_channels",
+                                                        "_selected_action": [channel.pk]})
+    assert Channel.objects.get().enabled is True
+    with django_capture_on_commit_callbacks() as callbacks:
+        admin_client.post("/admin/channels_sync/channel/", {"action": "sync_now", "_selected_action": [channel.pk]})
+    assert len(callbacks) == 1 and SyncRun.objects.get().kind == "one_shot"
+    admin_client.post("/admin/channels_sync/channel/", {"action": "disable_channels",
+                                                        "_selected_action": [channel.pk]})
+    assert Channel.objects.get().enabled is False

@@ -1,9 +1,9 @@
 """Payment gateways behind one interface (`base.PaymentGateway`), registered by name."""
 
+from core.api.exceptions import ApiError
 from orders.payments.base import GatewayError, PaymentGateway, RefundResult
 from orders.payments.manual import ManualGateway
 from orders.payments.stripe_gateway import StripeGateway
-from orders.services.errors import InvalidRequest
 
 GATEWAYS: dict[str, type[PaymentGateway]] = {"manual": ManualGateway, "stripe": StripeGateway}
 
@@ -14,5 +14,6 @@ def get_gateway(name: str) -> PaymentGateway:
     try:
         return GATEWAYS[name]()
     except KeyError:
-        raise InvalidRequest(f"Unknown payment gateway {name!r}.", field="payment",
-                             errors=f"gateway must be one of: {', '.join(sorted(GATEWAYS))}.")
+        # Not orders.services.errors: services import this package, and it must import on its own.
+        raise ApiError(f"Unknown payment gateway {name!r}.", code="invalid",
+                       details={"payment": [f"gateway must be one of: {', '.join(sorted(GATEWAYS))}."]})

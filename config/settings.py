@@ -321,3 +321,38 @@ CHANNEL_RETRY_MAX_DELAY_SECONDS = env_int("CHANNEL_RETRY_MAX_DELAY_SECONDS", 360
 CHANNEL_POLL_OVERLAP_SECONDS = env_int("CHANNEL_POLL_OVERLAP_SECONDS", 120)
 CHANNEL_POLL_LEASE_SECONDS = env_int("CHANNEL_POLL_LEASE_SECONDS", 900)
 CELERY_BEAT_SCHEDULE["channels-sync-poll-due"] = {"task": "channels_sync.poll_due_channels", "schedule": 60.0}
+
+# --- tracking and public order pages ---
+# Carrier provider for shipments without one of their own: "easypost" when its key is set, else "manual".
+EASYPOST_API_KEY = os.environ.get("EASYPOST_API_KEY", "")
+EASYPOST_API_BASE = os.environ.get("EASYPOST_API_BASE", "https://api.easypost.com/v2")
+EASYPOST_WEBHOOK_SECRET = os.environ.get("EASYPOST_WEBHOOK_SECRET", "")
+TRACKING_PROVIDER = os.environ.get("TRACKING_PROVIDER", "easypost" if EASYPOST_API_KEY else "manual")
+TRACKING_HTTP_TIMEOUT = env_int("TRACKING_HTTP_TIMEOUT", 5)
+# Live answers of GET /shipping/track/<n> are cached this long (seconds).
+TRACKING_LIVE_CACHE_SECONDS = env_int("TRACKING_LIVE_CACHE_SECONDS", 300)
+# Webhooks: X-Timestamp must be within this many seconds of now; the signed event no older than the max age.
+TRACKING_WEBHOOK_TOLERANCE_SECONDS = env_int("TRACKING_WEBHOOK_TOLERANCE_SECONDS", 300)
+TRACKING_WEBHOOK_MAX_EVENT_AGE_SECONDS = env_int("TRACKING_WEBHOOK_MAX_EVENT_AGE_SECONDS", 3 * 24 * 3600)
+# Public tracking/status endpoints and the lookup pages: requests per client address (cache-counted).
+TRACKING_PUBLIC_RATE_LIMIT = os.environ.get("TRACKING_PUBLIC_RATE_LIMIT", "60/min")
+ORDER_LOOKUP_RATE_LIMIT = os.environ.get("ORDER_LOOKUP_RATE_LIMIT", "10/min")
+# Signed links: the customer's account page (confirmation email) and an order page after lookup.
+CUSTOMER_ACCOUNT_LINK_MAX_AGE = env_int("CUSTOMER_ACCOUNT_LINK_MAX_AGE", 30 * 24 * 3600)
+ORDER_PAGE_LINK_MAX_AGE = env_int("ORDER_PAGE_LINK_MAX_AGE", 24 * 3600)
+
+# --- subscriptions and workflows ---
+# Seconds between billing retries after a refused charge; after the last one the subscription is past_due.
+SUBSCRIPTIONS_RETRY_SCHEDULE = [int(s) for s in env_list("SUBSCRIPTIONS_RETRY_SCHEDULE", ["3600", "21600", "86400"])]
+SUBSCRIPTIONS_BILLING_BATCH = env_int("SUBSCRIPTIONS_BILLING_BATCH", 200)
+CELERY_BEAT_SCHEDULE["subscriptions-bill-due"] = {
+    "task": "subscriptions.tasks.bill_due_subscriptions",
+    "schedule": float(env_int("SUBSCRIPTIONS_BILLING_EVERY_SECONDS", 60)),
+}
+# Workflow webhooks: private, loopback and link-local targets are refused unless this is on.
+ALLOW_PRIVATE_OUTBOUND = env_bool("ALLOW_PRIVATE_OUTBOUND", False)
+WORKFLOW_WEBHOOK_TIMEOUT_SECONDS = env_int("WORKFLOW_WEBHOOK_TIMEOUT_SECONDS", 10)
+# Seconds before each retry of a failed workflow run (webhook 5xx/429/network errors).
+WORKFLOW_RETRY_SCHEDULE = [int(s) for s in env_list("WORKFLOW_RETRY_SCHEDULE", ["30", "120", "600", "3600"])]
+# Safety net for delayed runs whose Celery eta task was lost (worker restart): due runs are re-queued.
+CELERY_BEAT_SCHEDULE["workflows-run-due"] = {"task": "workflows.tasks.run_due_workflows", "schedule": 60.0}

@@ -1,0 +1,82 @@
+"""Thin tracking views: public tracking, the order status in DESIGN.md's shape, carrier webhooks."""
+
+import logging
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import PublicOrgAccess
+from core.api.exceptions import ApiError
+from tracking import selectors
+from tracking.api.serializers import OrderStatusSerializer, TrackAnswerSerializer
+from tracking.api.throttles import PublicTrackingThrottle
+from tracking.carriers import PROVIDERS
+from tracking.carriers.base import WebhookRejected
+from tracking.live import tracking_live_status
+from tracking.services import carrier_webhook_receive
+
+logger = logging.getLogger(__name__)
+
+ORG_HEADER = OpenApiParameter("orgid", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+                              description="The org's slug.")
+ERROR = inline_serializer("TrackingError", {"error": inline_serializer("TrackingErrorBody", {
+    "code": serializers.CharField(), "message": serializers.CharField(), "details": serializers.JSONField()})})
+
+
+class TrackView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [PublicTrackingThrottle]
+
+    @extend_schema(tags=["tracking"], responses={200: TrackAnswerSerializer, 404: ERROR, 429: ERROR},
+                   summary="Public: a parcel's status, live through the carrier (cached) or stored when it is down")
+    def get(self, request, tracking_number: str):
+        return Response(tracking_live_status(tracking_number=tracking_number))
+
+
+class OrderStatusView(APIView):
+    permission_classes = [PublicOrgAccess]
+    authentication_classes: list = []
+    throttle_classes = [PublicTrackingThrottle]
+
+    @extend_schema(tags=["tracking"], parameters=[ORG_HEADER],
+                   responses={200: OrderStatusSerializer, 404: ERROR, 429: ERROR},
+                   summary="Customer: shipped and pending lines and each parcel's latest scan (orgid, no login)")
+    def get(self, request, order_number: str):
+        tracking = selectors.order_tracking(org=request.org, order_number=order_number)
+        return Response(OrderStatusSerializer(tracking).data)
+
+
+class WebhookUnauthorized(ApiError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_code = "webhook_rejected"
+
+
+class CarrierWebhookView(APIView):
+    """Carrier aggregator webhooks: verified (HMAC, freshness), stored once per event, applied."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(tags=["tracking"], request=OpenApiTypes.OBJECT,
+                   responses={200: inline_serializer("CarrierWebhookAck", {
+                       "received": serializers.BooleanField(), "duplicate": serializers.BooleanField(),
+                       "outcome": serializers.CharField()}), 401: ERROR, 404: ERROR, 413: ERROR},
+                   summary="Signed carrier webhook (EasyPost X-Hmac-Signature)")
+    def post(self, request, provider: str):
+        if provider not in PROVIDERS or provider == "manual":
+            raise ApiError("No such carrier webhook.", code="not_found", status_code=404)
+        body = request.body
+        if len(body) > getattr(settings, "CHANNEL_WEBHOOK_MAX_BODY_BYTES", 2 * 1024 * 1024):
+            raise ApiError("Webhook body too large.", code="payload_too_large", status_code=413)
+        try:
+            delivery, duplicate = carrier_webhook_receive(provider_name=provider, body=body, headers=request.headers)
+        except WebhookRejected as exc:
+            logger.warning("%s webhook rejected: %s", provider, exc)
+            raise WebhookUnauthorized(f"Webhook rejected: {exc}")
+        return Response({"received": True, "duplicate": duplicate, "outcome": delivery.outcome})

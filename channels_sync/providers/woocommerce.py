@@ -257,7 +257,13 @@ class Provider(ChannelProvider):
         return None
 
     def verify_webhook(self, request: WebhookRequest) -> None:
-        """X-WC-Webhook-Signature = base64(HMAC-SHA256(webhook secret, raw body)), constant-time compare."""
+        """X-WC-Webhook-Signature = base64(HMAC-SHA256(webhook secret, raw body)), constant-time compare.
+
+        The unsigned creation ping (`webhook_id=N` and nothing else) passes: it carries no data, and a
+        refused ping leaves the webhook "pending delivery", so WooCommerce re-pings on every delivery.
+        """
+        if self.is_ping(request):
+            return
         signature = request.header("X-WC-Webhook-Signature")
         if not signature:
             raise WebhookRejected("missing X-WC-Webhook-Signature")

@@ -1,0 +1,364 @@
+"""WooCommerce provider: every fixture normalized against values read by hand, the wire mocked with `responses`."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import responses
+
+from channels_sync.normalized import Address, CommonStatus, WebhookRequest, WritebackRequest
+from channels_sync.providers.errors import PermanentChannelError, WebhookRejected
+from channels_sync.providers.http import ChannelHttpClient
+from channels_sync.providers.woocommerce import Provider
+from tests.channels_sync.providers.fixtures import fixture, fixture_bytes
+
+STORE = "https://example.com"
+API = f"{STORE}/wp-json/wc/v3"
+SECRET = "woo-webhook-secret"
+CONFIG = {"baseUrl": STORE + "/", "consumerKey": "ck_test", "consumerSecret": "cs_test"}
+BASIC = "Basic " + base64.b64encode(b"ck_test:cs_test").decode()
+
+
+def make_provider(sleeps: list | None = None, **config) -> Provider:
+    http = ChannelHttpClient(STORE, sleep=(sleeps.append if sleeps is not None else lambda s: None))
+    return Provider({**CONFIG, **config}, webhook_secret=SECRET, http=http)
+
+
+def sign(body: bytes, secret: str = SECRET) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def webhook(body: bytes, **headers) -> WebhookRequest:
+    base = {"X-WC-Webhook-Source": STORE + "/", "X-WC-Webhook-Topic": "order.updated",
+            "X-WC-Webhook-Resource": "order", "X-WC-Webhook-Event": "updated", "X-WC-Webhook-ID": "141",
+            "X-WC-Webhook-Delivery-ID": "6c1b3c6e7c0b4f0e", "X-WC-Webhook-Signature": sign(body)}
+    base.update(headers)
+    return WebhookRequest(headers={k: v for k, v in base.items() if v is not None}, body=body,
+                          query={"channel": "woo"}, url="https://hub.example/upstream/webhooks/woocommerce/orders")
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def woo(name: str, index: int | None = None) -> dict:
+    data = fixture("woocommerce", name)
+    return data[index] if index is not None else data
+
+
+JOHN = Address(name="John Doe", company=None, line1="969 Market", line2=None, city="San Francisco", region="CA",
+               postal_code="94103", country="US", phone=None)
+JOAO = Address(name="João Silva", company=None, line1="Av. Brasil, 432", line2=None, city="Rio de Janeiro",
+               region="RJ", postal_code="12345-000", country="BR", phone=None)
+EXPECTED = {
+    ("order.json", None): dict(
+        channel_order_id="727", channel_order_number="727", status=CommonStatus.PROCESSING, raw_status="processing",
+        currency="USD", created_at=utc(2017, 3, 22, 19, 28, 2), updated_at=utc(2017, 3, 22, 19, 28, 8),
+        subtotal=Decimal("18.00"), tax=Decimal("1.35"), shipping=Decimal("10.00"), grand_total=Decimal("29.35"),
+        customer_email="john.doe@example.com", customer_name="John Doe", shipping_address=JOHN,
+        tracking_number=None,
+        lines=[(None, "93", 2, Decimal("3.00"), "Woo Single #1", "315"),
+               ("Bar3", "23", 1, Decimal("12.00"), "Ship Your Idea – Color: Black, Size: M Test", "316")]),
+    ("orders.json", 0): dict(channel_order_id="727", status=CommonStatus.PROCESSING, grand_total=Decimal("29.35")),
+    ("orders.json", 1): dict(
+        channel_order_id="723", status=CommonStatus.SHIPPED, raw_status="completed",
+        created_at=utc(2017, 3, 21, 19, 16), updated_at=utc(2017, 3, 21, 19, 54, 51),
+        subtotal=Decimal("29.00"), tax=Decimal("0.00"), shipping=Decimal("10.00"), grand_total=Decimal("39.00"),
+        customer_email="joao.silva@example.com", customer_name="João Silva", shipping_address=JOAO),
+    ("order_completed_after_update.json", None): dict(
+        channel_order_id="727", status=CommonStatus.SHIPPED, raw_status="completed",
+        updated_at=utc(2017, 3, 22, 19, 30, 35), grand_total=Decimal("29.35")),
+    ("order_completed_with_refunds.json", None): dict(
+        channel_order_id="723", status=CommonStatus.SHIPPED, grand_total=Decimal("39.00"),
+        lines=[(None, "87", 1, Decimal("9.00"), "Woo Album #2", "311"),
+               (None, "34", 1, Decimal("20.00"), "Woo Ninja", None)]),
+    ("order_pending_batch_created.json", None): dict(
+        channel_order_id="728", status=CommonStatus.PENDING, raw_status="pending",
+        created_at=utc(2017, 3, 22, 19, 33, 34), subtotal=Decimal("30.00"), tax=Decimal("2.25"),
+        shipping=Decimal("30.00"), grand_total=Decimal("62.25")),
+    ("order_processing_batch_created.json", None): dict(
+        channel_order_id="729", status=CommonStatus.PROCESSING, updated_at=utc(2017, 3, 22, 19, 33, 47),
+        subtotal=Decimal("32.00"), tax=Decimal("2.40"), shipping=Decimal("20.00"), grand_total=Decimal("54.40")),
+    ("order_refunded.json", None): dict(
+        channel_order_id="609", status=CommonStatus.REFUNDED, raw_status="refunded",
+        created_at=utc(2017, 8, 24, 20, 56, 57), updated_at=utc(2017, 9, 20, 20, 27, 11),
+        subtotal=Decimal("180.00"), tax=Decimal("0.00"), shipping=Decimal("43.71"), grand_total=Decimal("223.71"),
+        customer_email="julia.amosova@gmail.com", customer_name="Sara Doe",
+        shipping_address=Address(name="Sara Doe", company="South Estate, LLC", line1="500 Ground St", line2=None,
+                                 city="Los Angeles", region="CA", postal_code="90210", country="US", phone=None),
+        lines=[(None, "379", 2, Decimal("90.00"), "Yellow Pants (H&M)", "667")]),
+    ("order_on_hold_templated_dates.json", None): dict(
+        channel_order_id="2789", status=CommonStatus.PENDING, raw_status="on-hold",
+        created_at=utc(1970, 1, 1), updated_at=utc(1970, 1, 1),  # the published dates are template text
+        subtotal=Decimal("110.00"), tax=Decimal("0.00"), shipping=Decimal("0.00"), grand_total=Decimal("1310.00"),
+        customer_email="yzqoimajgfue@abbuzz.com", customer_name="Mira Workman",
+        shipping_address=Address(name="bbbbb bbbbb", company="bbbbb", line1="74 Eastbourne Rd", line2=None,
+                                 city="ROBOROUGH", region=None, postal_code="EX14 5HN", country="GB",
+                                 phone="078 1369 7987")),
+}
+
+
+@pytest.mark.parametrize(("name", "index"), sorted(EXPECTED, key=str))
+def test_every_fixture_normalizes_to_the_values_in_the_file(name, index):
+    order = Provider.normalize(woo(name, index))
+    expected = dict(EXPECTED[(name, index)])
+    lines = expected.pop("lines", None)
+    for field, value in expected.items():
+        assert getattr(order, field) == value, field
+    if lines is not None:
+        got = [(ln.sku, ln.channel_sku, ln.quantity, ln.unit_price, ln.name, ln.channel_line_id) for ln in order.lines]
+        for actual, wanted in zip(got, lines, strict=True):
+            assert actual[:5] == wanted[:5]
+            assert wanted[5] is None or actual[5] == wanted[5]
+
+
+def test_unmapped_fields_land_in_metadata():
+    order = Provider.normalize(woo("orders.json", 1))
+    meta = order.channel_metadata
+    assert meta["payment_method"] == "bacs"
+    assert meta["refunded_total"] == "19.00"       # refunds -10.00 and -9.00
+    assert [r["id"] for r in meta["refunds"]] == [726, 724]
+    assert meta["shipping_lines"][0]["method_id"] == "flat_rate:25"
+
+
+def test_templated_dates_are_reported_not_fatal():
+    meta = Provider.normalize(woo("order_on_hold_templated_dates.json")).channel_metadata
+    assert meta["unparsable_dates"]["date_modified_gmt"] == "{{currentYear}}-10-31T13:13:57"
+
+
+@pytest.mark.parametrize(("status", "expected"), [
+    ("pending", CommonStatus.PENDING), ("on-hold", CommonStatus.PENDING), ("checkout-draft", CommonStatus.PENDING),
+    ("processing", CommonStatus.PROCESSING), ("completed", CommonStatus.SHIPPED),
+    ("cancelled", CommonStatus.CANCELLED), ("failed", CommonStatus.CANCELLED), ("trash", CommonStatus.CANCELLED),
+    ("refunded", CommonStatus.REFUNDED), ("some-plugin-status", CommonStatus.PENDING),
+])
+def test_status_map_keeps_the_raw_status(status, expected):
+    raw = woo("order.json")
+    raw["status"] = status
+    order = Provider.normalize(raw)
+    assert (order.status, order.raw_status) == (expected, status)
+
+
+# --- orders that are not in the fixtures ----------------------------------------------------------------
+def test_variation_guest_without_customer_and_virtual_order_without_shipping_address():
+    raw = woo("order.json")
+    raw["billing"] = {k: "" for k in raw["billing"]}
+    raw["shipping"] = {k: "" for k in raw["shipping"]}
+    raw["shipping_lines"], raw["shipping_total"] = [], "0.00"
+    order = Provider.normalize(raw)
+    assert (order.customer_email, order.customer_name, order.shipping_address) == (None, None, None)
+    assert order.shipping == Decimal("0.00")
+
+
+def test_variation_other_currency_zero_tax_discount_and_missing_sku():
+    raw = woo("order_processing_batch_created.json")
+    raw.update(currency="eur", total_tax="0.00", cart_tax="0.00", discount_total="3.20", total="48.80")
+    raw["line_items"][0].update(sku="", subtotal="12.00", total="10.80", price=10.8)
+    raw["line_items"][1].update(subtotal="20.00", total="18.00", quantity=3, variation_id=0, product_id=55)
+    order = Provider.normalize(raw)
+    assert (order.currency, order.tax, order.subtotal, order.grand_total) == (
+        "EUR", Decimal("0.00"), Decimal("32.00"), Decimal("48.80"))
+    assert order.lines[0].sku is None
+    assert order.lines[0].unit_price == Decimal("12.00")          # before the coupon, as Woo lists it
+    assert (order.lines[1].channel_sku, order.lines[1].unit_price) == ("55", Decimal("6.67"))  # 20.00 / 3
+    assert order.channel_metadata["discount_total"] == "3.20"
+
+
+def test_variation_shipment_tracking_extension_gives_the_tracking_number():
+    raw = woo("order_completed_after_update.json")
+    raw["meta_data"].append({"id": 1, "key": "_wc_shipment_tracking_items", "value": [
+        {"tracking_provider": "ups", "tracking_number": "1Z999AA10123456784", "date_shipped": "1490140800"}]})
+    order = Provider.normalize(raw)
+    assert order.tracking_number == "1Z999AA10123456784"
+    assert order.channel_metadata["tracking_provider"] == "ups"
+
+
+# --- webhooks -----------------------------------------------------------------------------------------------
+def test_valid_signature_is_accepted_and_the_order_parsed():
+    body = fixture_bytes("woocommerce", "order.json")
+    provider = make_provider()
+    provider.verify_webhook(webhook(body))
+    event = provider.parse_webhook(webhook(body))
+    assert (event.delivery_id, event.topic) == ("6c1b3c6e7c0b4f0e", "order.updated")
+    assert event.orders[0]["id"] == 727
+
+
+@pytest.mark.parametrize("signature", [None, "", "AAAA", sign(b"{}"), sign(b"{}", "other-secret")])
+def test_invalid_or_missing_signature_is_rejected(signature):
+    body = fixture_bytes("woocommerce", "order.json")
+    with pytest.raises(WebhookRejected):
+        make_provider().verify_webhook(webhook(body, **{"X-WC-Webhook-Signature": signature}))
+
+
+def test_body_changed_by_one_byte_is_rejected():
+    body = fixture_bytes("woocommerce", "order.json")
+    request = webhook(body)
+    tampered = body.replace(b'"total": "29.35"', b'"total": "29.36"', 1)
+    assert tampered != body and len(tampered) == len(body)
+    with pytest.raises(WebhookRejected):
+        make_provider().verify_webhook(WebhookRequest(request.headers, tampered, request.query, request.url))
+
+
+def test_the_creation_ping_is_answered_without_any_order():
+    ping = WebhookRequest(headers={"Content-Type": "application/x-www-form-urlencoded"}, body=b"webhook_id=141",
+                          query={"channel": "woo"}, url="https://hub.example/upstream/webhooks/woocommerce/orders")
+    provider = make_provider()
+    assert provider.webhook_challenge(ping) == {"ok": True, "webhookId": "141"}
+    provider.verify_webhook(ping)          # accepted: it carries no data, and a refused ping makes Woo re-ping
+    event = provider.parse_webhook(ping)
+    assert (event.delivery_id, event.topic, event.orders, event.order_refs) == ("ping-141", "ping", [], [])
+
+
+def test_a_ping_lookalike_with_a_bad_signature_or_extra_data_is_rejected():
+    provider = make_provider()
+    with pytest.raises(WebhookRejected):
+        provider.verify_webhook(webhook(b"webhook_id=141", **{"X-WC-Webhook-Signature": "forged"}))
+    with pytest.raises(WebhookRejected):
+        provider.verify_webhook(WebhookRequest({}, b"webhook_id=141&id=727", {}, "https://hub.example/"))
+
+
+def test_order_deleted_is_fetched_by_reference():
+    body = b'{"id": 727}'
+    event = make_provider().parse_webhook(webhook(body, **{"X-WC-Webhook-Topic": "order.deleted"}))
+    assert (event.orders, event.order_refs) == ([], ["727"])
+
+
+def test_identity_is_the_source_header():
+    assert Provider.webhook_identity(webhook(b"{}")) == STORE + "/"
+    assert Provider.identity_config_key == "baseUrl"
+
+
+# --- fetching: X-WP-TotalPages paging with a 429 in the middle ---------------------------------------------
+def test_fetch_orders_pages_with_total_pages_and_waits_out_a_429():
+    orders = woo("orders.json")
+    pages = {"1": [orders[0]], "2": [orders[1]], "3": [woo("order_refunded.json")]}
+    seen: list[dict] = []
+    throttled = {"done": False}
+
+    def answer(request):
+        query = {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
+        seen.append(query)
+        assert request.headers["Authorization"] == BASIC
+        if query["page"] == "2" and not throttled["done"]:
+            throttled["done"] = True
+            return 429, {"Retry-After": "3"}, json.dumps({"code": "rest_too_many_requests"})
+        return 200, {"X-WP-Total": "3", "X-WP-TotalPages": "3"}, json.dumps(pages[query["page"]])
+
+    sleeps: list[float] = []
+    with responses.RequestsMock() as mock:
+        mock.add_callback(responses.GET, f"{API}/orders", callback=answer)
+        raws = list(make_provider(sleeps).fetch_orders(utc(2017, 3, 1), utc(2017, 10, 1, 12, 30)))
+    assert [r["id"] for r in raws] == [727, 723, 609]
+    assert seen[0] == {"per_page": "100", "page": "1", "orderby": "id", "order": "asc", "dates_are_gmt": "true",
+                       "modified_after": "2017-03-01T00:00:00", "modified_before": "2017-10-01T12:30:00"}
+    assert [q["page"] for q in seen] == ["1", "2", "2", "3"]
+    assert sleeps == [3.0]
+
+
+def test_fetch_orders_without_total_pages_header_stops_on_a_short_page():
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, f"{API}/orders", json=[woo("order.json")])
+        raws = list(make_provider().fetch_orders(None, None, status="pending"))
+        query = parse_qs(urlsplit(mock.calls[0].request.url).query)
+        assert len(raws) == 1 and len(mock.calls) == 1
+    assert query["status"] == ["pending,on-hold"] and "modified_after" not in query
+
+
+def test_query_string_auth_for_hosts_that_strip_the_header():
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, f"{API}/orders/727", json=woo("order.json"))
+        make_provider(queryStringAuth=True).fetch_order("727")
+        request = mock.calls[0].request
+    assert "Authorization" not in request.headers
+    assert parse_qs(urlsplit(request.url).query) == {"consumer_key": ["ck_test"], "consumer_secret": ["cs_test"]}
+
+
+def test_wrong_keys_are_a_permanent_error():
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, f"{API}/orders/727", status=401,
+                 json={"code": "woocommerce_rest_cannot_view", "message": "Sorry, you cannot view this resource."})
+        with pytest.raises(PermanentChannelError):
+            make_provider().fetch_order("727")
+
+
+# --- writeback ---------------------------------------------------------------------------------------------
+def _writeback(status=CommonStatus.SHIPPED, **extra) -> WritebackRequest:
+    return WritebackRequest(channel_order_id="727", status=status, lines=[], raw={}, **extra)
+
+
+def test_shipped_sets_completed_then_adds_a_customer_note_with_the_tracking():
+    with responses.RequestsMock() as mock:
+        mock.add(responses.PUT, f"{API}/orders/727",
+                 body=fixture_bytes("woocommerce", "order_completed_after_update.json"))
+        mock.add(responses.POST, f"{API}/orders/727/notes", status=201,
+                 body=fixture_bytes("woocommerce", "order_note.json"))
+        result = make_provider().write_back(_writeback(tracking_number="1Z999AA10123456784", carrier="ups",
+                                                       tracking_url="https://www.ups.com/track?tracknum=1Z999AA10123456784"))
+        put, note = (json.loads(call.request.body) for call in mock.calls)
+        assert mock.calls[0].request.headers["Authorization"] == BASIC
+    assert put == {"status": "completed"}
+    assert note["customer_note"] is True
+    assert note["note"] == ("Shipped via UPS, tracking number 1Z999AA10123456784. "
+                            "Track it at https://www.ups.com/track?tracknum=1Z999AA10123456784")
+    assert (result.channel_reference, result.response_code) == ("281", 201)
+
+
+def test_without_tracking_only_the_status_is_sent():
+    with responses.RequestsMock() as mock:
+        mock.add(responses.PUT, f"{API}/orders/727", json=woo("order.json"))
+        result = make_provider().write_back(_writeback(CommonStatus.CANCELLED))
+        assert [c.request.method for c in mock.calls] == ["PUT"]
+        assert json.loads(mock.calls[0].request.body) == {"status": "cancelled"}
+    assert result.channel_reference == "727"
+
+
+@pytest.mark.parametrize(("status", "woo_status"), [
+    (CommonStatus.PENDING, "pending"), (CommonStatus.PROCESSING, "processing"),
+    (CommonStatus.DELIVERED, "completed"), (CommonStatus.REFUNDED, "refunded"),
+])
+def test_every_common_status_has_a_woo_status(status, woo_status):
+    with responses.RequestsMock() as mock:
+        mock.add(responses.PUT, f"{API}/orders/727", json=woo("order.json"))
+        make_provider().write_back(_writeback(status))
+        assert json.loads(mock.calls[0].request.body) == {"status": woo_status}
+
+
+def test_a_failed_status_update_adds_no_note():
+    with responses.RequestsMock() as mock:
+        mock.add(responses.PUT, f"{API}/orders/727", status=400, json={"code": "rest_invalid_param"})
+        with pytest.raises(PermanentChannelError):
+            make_provider().write_back(_writeback(tracking_number="1Z1"))
+        assert len(mock.calls) == 1
+
+
+# --- webhook registration ------------------------------------------------------------------------------------
+def test_register_webhooks_creates_missing_order_topics_with_our_secret():
+    callback = "https://hub.example/upstream/webhooks/woocommerce/orders?channel=woo&org=acme"
+    existing = fixture("woocommerce", "webhooks.json")  # other apps' webhooks: left alone
+    existing.append({"id": 150, "topic": "order.created", "delivery_url": callback, "status": "active"})
+    ids = iter(range(200, 300))
+
+    def create(request):
+        return 201, {}, json.dumps({**json.loads(request.body), "id": next(ids)})
+
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, f"{API}/webhooks", json=existing)
+        mock.add_callback(responses.POST, f"{API}/webhooks", callback=create)
+        registered = make_provider().register_webhooks(callback)
+        posted = [json.loads(c.request.body) for c in mock.calls if c.request.method == "POST"]
+    assert [p["topic"] for p in posted] == ["order.updated", "order.deleted", "order.restored"]
+    for body in posted:
+        assert (body["delivery_url"], body["secret"], body["status"]) == (callback, SECRET, "active")
+    assert registered[0] == {"id": "150", "topic": "order.created", "address": callback}
+    assert [r["id"] for r in registered[1:]] == ["200", "201", "202"]
+
+
+def test_config_requires_store_url_and_keys():
+    assert set(Provider.validate_config({})) == {"baseUrl", "consumerKey", "consumerSecret"}

@@ -45,6 +45,8 @@ def _pretty(value) -> str:
 class ChannelForm(forms.ModelForm):
     """Secrets are shown masked; leaving the mask (or an empty secret) in place keeps the stored value."""
 
+    config = forms.JSONField(required=False, help_text="baseUrl and credentials; secrets show as ******** "
+                                                      "and are kept unless you type a new value.")
     webhook_secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False),
                                      help_text="Leave empty to keep the current secret.")
 

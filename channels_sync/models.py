@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Org
 from channels_sync.normalized import CommonStatus
+from core.fields import EncryptedJSONField, EncryptedTextField
 
 OWN_STORE_POLL_MINUTES = 15
 MARKETPLACE_POLL_MINUTES = 5
@@ -58,13 +59,15 @@ class Channel(models.Model):
     channel_id = models.SlugField(max_length=64, help_text="The org's name for the channel, used in URLs.")
     provider = models.CharField(max_length=32)
     enabled = models.BooleanField(default=False)
-    config = models.JSONField(default=dict, blank=True, help_text="baseUrl and credentials; secrets are write-only.")
+    # Credentials live here, so the whole document is encrypted at rest (core.fields); routing uses the
+    # derived `account_identity` column instead of querying inside it.
+    config = EncryptedJSONField(default=dict, blank=True, help_text="baseUrl and credentials; secrets are write-only.")
     poll_interval_minutes = models.PositiveIntegerField(null=True, blank=True,
                                                         help_text="Empty: the provider's default (15 own stores, "
                                                                   "5 marketplaces).")
     cursor = models.DateTimeField(null=True, blank=True, help_text="Polling resumes from here (minus an overlap).")
     last_polled_at = models.DateTimeField(null=True, blank=True)
-    webhook_secret = models.CharField(max_length=255, blank=True, default="")
+    webhook_secret = EncryptedTextField(blank=True, default="")
     create_local_orders = models.BooleanField(default=False,
                                               help_text="Also create a storefront order for each new channel order.")
     # config[provider.identity_config_key], normalized: webhooks are routed by one indexed lookup.

@@ -1,4 +1,5 @@
 import pytest
+from django.db import connection
 
 from channels_sync.models import AggregatedOrder, Channel, SyncRun, Writeback
 from channels_sync.services import ingest
@@ -25,6 +26,10 @@ def test_connect_hides_secrets_and_lists(owner):
     assert (body["enabled"], body["pollIntervalMinutes"]) == (False, 15)
     assert "tok-secret" not in response.content.decode() and "s3cret" not in response.content.decode()
     assert Channel.objects.get().account_identity == "main.fake.example"
+    with connection.cursor() as cursor:  # credentials are encrypted at rest
+        cursor.execute("SELECT config, webhook_secret FROM channels_sync_channel")
+        stored = " ".join(str(v) for v in cursor.fetchone())
+    assert "tok-secret" not in stored and "s3cret" not in stored
     listed = owner.client.get(f"{BASE}/channels").json()
     assert [c["channelId"] for c in listed["results"]] == ["shop-main"] and listed["total"] == 1
 

@@ -349,8 +349,7 @@ CELERY_BEAT_SCHEDULE["subscriptions-bill-due"] = {
     "task": "subscriptions.tasks.bill_due_subscriptions",
     "schedule": float(env_int("SUBSCRIPTIONS_BILLING_EVERY_SECONDS", 60)),
 }
-# Workflow webhooks: private, loopback and link-local targets are refused unless this is on.
-ALLOW_PRIVATE_OUTBOUND = env_bool("ALLOW_PRIVATE_OUTBOUND", False)
+# Workflow webhooks go through core.outbound, so ALLOW_PRIVATE_OUTBOUND (above) governs them too.
 WORKFLOW_WEBHOOK_TIMEOUT_SECONDS = env_int("WORKFLOW_WEBHOOK_TIMEOUT_SECONDS", 10)
 # Seconds before each retry of a failed workflow run (webhook 5xx/429/network errors).
 WORKFLOW_RETRY_SCHEDULE = [int(s) for s in env_list("WORKFLOW_RETRY_SCHEDULE", ["30", "120", "600", "3600"])]

@@ -115,6 +115,14 @@ def _shared_rate_limiter(config: dict, namespace: str):
     return TokenBucketLimiter(namespace, {RATE_KEY: spec})
 
 
+def _envelope_code(text: str | None) -> int | None:
+    try:
+        code = json.loads(text or "").get("code")
+        return int(code) if code not in (None, "") else None
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
 def _decimal(value: Any) -> Decimal:
     if value in (None, ""):
         return Decimal("0")
@@ -190,8 +198,14 @@ class Provider(ChannelProvider):
             response = self.http.request(method, path, params=params, data=raw_body or None, headers=headers,
                                          rate_key=RATE_KEY)
         except PermanentChannelError as exc:
-            if exc.status_code == 401 and not _refreshed and self._refresh_access_token():
+            # TikTok also answers some refusals with an HTTP 401 carrying its envelope: only an expired
+            # token is worth a refresh; a bad signature or app key is not.
+            code = _envelope_code(exc.response_body)
+            if code in TOKEN_EXPIRED_CODES and not _refreshed and self._refresh_access_token():
                 return self.call(method, path, query=query, body=body, _refreshed=True)
+            if code is not None:
+                exc.channel_code = code
+                exc.args = (f"{exc.args[0]} (TikTok code {code})",)
             raise
         try:
             envelope = response.json()

@@ -300,10 +300,14 @@ class Provider(ChannelProvider):
                 results[str(purchase_order_id)] = f"failed: {exc}"
         return results
 
+    @staticmethod
+    def acknowledgement_id(raw: dict) -> str | None:
+        """The purchase order id to acknowledge after this raw order is ingested, or None (hook for the core)."""
+        return str(raw["purchaseOrderId"]) if raw.get("purchaseOrderId") and needs_acknowledgement(raw) else None
+
     def acknowledge_new(self, raw_orders: list[dict]) -> dict[str, str]:
         """Acknowledge the purchase orders among `raw_orders` that still have Created lines."""
-        return self.acknowledge([str(order["purchaseOrderId"]) for order in raw_orders
-                                 if order.get("purchaseOrderId") and needs_acknowledgement(order)])
+        return self.acknowledge([po for po in map(self.acknowledgement_id, raw_orders) if po])
 
     @staticmethod
     def normalize(raw: dict) -> AggregatedOrderData:

@@ -9,6 +9,8 @@ from channels_sync.simulator.base import ChannelSimulator
 SIMULATOR_MODULES = {
     "shopify": "channels_sync.simulator.shopify",
     "woocommerce": "channels_sync.simulator.woocommerce",
+    "tiktok": "channels_sync.simulator.tiktok",
+    "walmart": "channels_sync.simulator.walmart",
 }
 
 

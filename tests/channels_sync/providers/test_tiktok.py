@@ -499,3 +499,95 @@ def test_statuses_tiktok_cannot_take_are_not_sent():
                                                  ).request_summary
     with pytest.raises(PermanentChannelError, match="not supported"):
         provider.write_back(ship_request(order_with(), status=CommonStatus.CANCELLED))
+
+
+# --- against the simulator (real HTTP on localhost, the channel's wire format) -----------------------
+@pytest.fixture
+def tiktok_sim():
+    from channels_sync.simulator.server import SimulatorServer
+
+    server = SimulatorServer(host="127.0.0.1", port=0, order_count=45, names=["tiktok"]).start()
+    try:
+        yield server.simulators["tiktok"]
+    finally:
+        server.stop()
+
+
+def sim_provider(sim, **overrides) -> Provider:
+    sleeps: list[float] = []
+    config = {**sim.demo_channel().config, "pageSize": 7, **overrides}
+    provider = Provider(config, http=ChannelHttpClient(config["baseUrl"], sleep=sleeps.append))
+    provider.sleeps = sleeps
+    return provider
+
+
+def test_simulator_full_pull_paged_signed_and_normalized(tiktok_sim):
+    provider = sim_provider(tiktok_sim)
+    fetched = list(provider.fetch_orders(None, None))
+    assert sorted(order["id"] for order in fetched) == sorted(tiktok_sim.orders)   # every page, once each
+    for raw in fetched:
+        order = Provider.normalize(raw)
+        payment = raw["payment"]
+        assert order.grand_total == Decimal(payment["total_amount"]) == (
+            order.subtotal + order.shipping + order.tax)
+        assert sum(line.quantity for line in order.lines) == len(raw["line_items"])
+        assert (order.shipping_address is None) == (raw["status"] == "UNPAID")
+
+
+def test_simulator_refuses_a_request_signed_with_another_secret(tiktok_sim):
+    with pytest.raises(PermanentChannelError, match="401"):
+        list(sim_provider(tiktok_sim, appSecret="not-the-app-secret").fetch_orders(None, None))
+
+
+def test_simulator_429_and_expired_token_mid_run(tiktok_sim):
+    provider = sim_provider(tiktok_sim)
+    pages = provider.fetch_orders(None, None)
+    first = [next(pages) for _ in range(7)]          # the first page (and its details) came in
+    tiktok_sim.forced_429 = 1
+    tiktok_sim.expire_access_tokens()
+    rest = list(pages)
+    assert len(first) + len(rest) == len(tiktok_sim.orders)
+    assert provider.sleeps == [1.0]                  # the 429 waited out in place
+    assert provider.config["accessToken"] != CONFIG["accessToken"] and provider.config["accessToken"] in (
+        tiktok_sim.access_tokens)
+
+
+def test_simulator_ship_writeback_and_the_signed_push_that_follows(tiktok_sim):
+    provider = sim_provider(tiktok_sim)
+    raw = next(o for o in provider.fetch_orders(None, None, "AWAITING_SHIPMENT"))
+    result = provider.write_back(ship_request(raw, carrier="UPS", tracking="1Z999AA10123456784"))
+
+    recorded = tiktok_sim.writebacks[-1]
+    assert recorded["kind"] == "ship_package" and recorded["orderId"] == raw["id"]
+    assert recorded["body"] == {"self_shipment": {"tracking_number": "1Z999AA10123456784",
+                                                  "shipping_provider_id": "7117858858072016687"}}
+    assert result.channel_reference == raw["packages"][0]["id"]
+    after = Provider.normalize(provider.fetch_order(raw["id"]))
+    assert (after.status, after.raw_status, after.tracking_number) == ("shipped", "IN_TRANSIT", "1Z999AA10123456784")
+
+    hook = tiktok_sim.build_webhook(tiktok_sim.get_order(raw["id"]), "ORDER_STATUS_CHANGE")
+    request = WebhookRequest(headers=hook.headers, body=hook.body, query={}, url="https://hub.test" + hook.path)
+    provider.verify_webhook(request)
+    assert Provider.webhook_identity(request) == provider.config["shopId"]
+    assert provider.parse_webhook(request).order_refs == [raw["id"]]
+
+
+def test_simulator_records_webhook_registration(tiktok_sim):
+    url = "https://hub.test/upstream/webhooks/tiktok/orders?channel=demo-tiktok"
+    sim_provider(tiktok_sim).register_webhooks(url)
+    assert tiktok_sim.registered_webhooks == {"ORDER_STATUS_CHANGE": url}
+
+
+@responses.activate
+def test_an_http_401_with_an_expired_token_code_is_refreshed_but_a_bad_signature_is_not():
+    responses.get(f"{BASE}/order/202309/orders", status=401, json=envelope(code=105002, message="Expired"))
+    responses.get(f"{AUTH}/api/v2/token/refresh", json={"code": 0, "data": {"access_token": "TTP_token_2"}})
+    responses.get(f"{BASE}/order/202309/orders", json=envelope({"orders": [{"id": "1"}]}))
+    provider = make_provider(refreshToken="TTP_refresh_1", authUrl=AUTH)
+    assert provider.fetch_order("1") == {"id": "1"}
+
+    responses.replace(responses.GET, f"{BASE}/order/202309/orders", status=401,
+                      json=envelope(code=106001, message="Invalid signature"))
+    with pytest.raises(PermanentChannelError, match="106001"):
+        provider.fetch_order("1")
+    assert len([c for c in responses.calls if "token/refresh" in c.request.url]) == 1

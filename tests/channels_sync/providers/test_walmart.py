@@ -476,3 +476,72 @@ def test_cancel_and_processing_writebacks(provider):
     assert api_calls()[1].request.url.endswith("/v3/orders/1796277083022/acknowledge")
     with pytest.raises(PermanentChannelError, match="not supported"):
         provider.write_back(ship(created, status=CommonStatus.REFUNDED))
+
+
+# --- against the simulator (real HTTP on localhost, Walmart's wire format) ---------------------------
+@pytest.fixture
+def walmart_sim():
+    from channels_sync.simulator.server import SimulatorServer
+
+    server = SimulatorServer(host="127.0.0.1", port=0, order_count=40, names=["walmart"]).start()
+    try:
+        yield server.simulators["walmart"]
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sim_provider(walmart_sim):
+    sleeps: list[float] = []
+    config = {**walmart_sim.demo_channel().config, "pageSize": 7}
+    made = Provider(config, http=ChannelHttpClient(config["baseUrl"], sleep=sleeps.append))
+    made.sleeps = sleeps
+    cache.delete(made.token_cache_key)
+    yield made
+    cache.delete(made.token_cache_key)
+
+
+def test_simulator_full_pull_with_429_and_token_expiry_mid_run(walmart_sim, sim_provider):
+    pages = sim_provider.fetch_orders(None, None)
+    first = [next(pages) for _ in range(7)]
+    walmart_sim.forced_429 = 1
+    walmart_sim.expire_tokens()
+    fetched = first + list(pages)
+    assert sorted(o["purchaseOrderId"] for o in fetched) == sorted(walmart_sim.orders)
+    assert sim_provider.sleeps == [1.0]
+    for raw in fetched:
+        order = Provider.normalize(raw)
+        assert order.grand_total == order.subtotal + order.shipping + order.tax
+        assert order.shipping_address.country == "US"
+
+
+def test_simulator_acknowledge_then_ship_then_the_next_poll_sees_it(walmart_sim, sim_provider):
+    new = [walmart_sim.add_order()["purchaseOrderId"] for _ in range(2)]   # just placed: lines Created
+    fetched = list(sim_provider.fetch_orders(None, None))
+    created = [raw for raw in fetched if Provider.acknowledgement_id(raw)]
+    assert set(new) <= {raw["purchaseOrderId"] for raw in created}
+    results = sim_provider.acknowledge_new(fetched)
+    assert set(results) == {raw["purchaseOrderId"] for raw in created}
+    assert set(results.values()) == {"acknowledged"}
+
+    raw = sim_provider.fetch_order(created[0]["purchaseOrderId"])
+    assert Provider.normalize(raw).status == CommonStatus.PROCESSING
+    sim_provider.write_back(ship(raw, carrier="FedEx", tracking_number="771234567890", tracking_url=None))
+    recorded = walmart_sim.writebacks[-1]
+    assert recorded["kind"] == "ship_lines" and recorded["orderId"] == raw["purchaseOrderId"]
+    after = Provider.normalize(sim_provider.fetch_order(raw["purchaseOrderId"]))
+    assert (after.status, after.tracking_number) == (CommonStatus.SHIPPED, "771234567890")
+
+
+def test_simulator_cancel_writeback(walmart_sim, sim_provider):
+    raw = sim_provider.fetch_order(walmart_sim.add_order()["purchaseOrderId"])
+    sim_provider.write_back(ship(raw, status=CommonStatus.CANCELLED))
+    after = Provider.normalize(sim_provider.fetch_order(raw["purchaseOrderId"]))
+    assert after.status == CommonStatus.CANCELLED
+    assert walmart_sim.writebacks[-1]["kind"] == "cancel_lines"
+
+
+def test_simulator_rejects_wrong_credentials(walmart_sim, sim_provider):
+    sim_provider.config["clientSecret"] = "wrong"
+    with pytest.raises(PermanentChannelError, match="401"):
+        sim_provider.fetch_order("1")

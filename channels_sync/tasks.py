@@ -55,3 +55,12 @@ def poll_due_channels() -> int:
     for delivery_pk in stale:
         process_webhook_delivery.delay(delivery_pk)
     return len(due)
+
+
+@shared_task(name="channels_sync.create_local_orders", bind=True, max_retries=5, ignore_result=True,
+             autoretry_for=(Exception,), retry_backoff=30, retry_jitter=True)
+def create_local_orders(self, aggregated_order_pks: list[int]) -> None:
+    from channels_sync.services.storefront_link import local_order_create
+
+    for pk in aggregated_order_pks:
+        local_order_create(aggregated_order_pk=pk)

@@ -1,0 +1,103 @@
+"""The link between channel orders and storefront orders (orders app), both ways.
+
+A channel with `create_local_orders` gets a storefront order for each new channel order (linked by
+`data.localOrderId` here and `metadata.channelOrderId` there); when that storefront order ships,
+the orders app's `order.shipped` event queues the channel writeback, with no client call.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from django.db import transaction
+
+from channels_sync.models import AggregatedOrder, Channel, Writeback
+from channels_sync.normalized import CommonStatus
+
+logger = logging.getLogger(__name__)
+
+
+def schedule_local_orders(*, channel: Channel, order_ids: list[int]) -> None:
+    from channels_sync.tasks import create_local_orders
+
+    ids = list(order_ids)
+    transaction.on_commit(lambda: create_local_orders.delay(ids), robust=True)
+
+
+def _local_lines(order: AggregatedOrder) -> list[dict]:
+    lines = []
+    for line in order.lines or []:
+        channel_sku = line.get("channelSku")
+        sku = line.get("sku") or (f"{order.channel.channel_id}:{channel_sku}" if channel_sku else None)
+        if not sku or not line.get("quantity"):
+            continue
+        lines.append({"sku": sku[:64], "quantity": int(line["quantity"]), "name": line.get("name") or "",
+                      "unit_price": Decimal(str(line.get("unitPrice") or "0"))})
+    return lines
+
+
+def local_order_create(*, aggregated_order_pk: int) -> str | None:
+    """Create (once) the storefront order for a channel order; returns its order number.
+
+    Idempotent through the checkout's idempotency key, so a retried task never makes two orders.
+    A failure (stock short, no usable lines) is kept on the aggregated order as `data.localOrderError`.
+    """
+    from orders.services import checkout_cart, order_process
+    from orders.services.errors import InsufficientStock, InvalidRequest
+
+    order = AggregatedOrder.objects.select_related("channel", "org").get(pk=aggregated_order_pk)
+    if (order.data or {}).get("localOrderId"):
+        return order.data["localOrderId"]
+    address = order.shipping_address or {}
+    try:
+        local, created = checkout_cart(
+            org=order.org,
+            customer={"email": order.customer_email or f"{order.channel_order_id}@{order.channel.channel_id}.invalid",
+                      "name": order.customer_name},
+            lines=_local_lines(order), shipping_address=address, currency=order.currency,
+            shipping_total=order.shipping, tax_total=order.tax,
+            idempotency_key=f"channel:{order.channel_id}:{order.channel_order_id}",
+            source=f"channel:{order.channel.provider}"[:32],
+            metadata={"channel": order.channel.channel_id, "channelOrderId": order.channel_order_id,
+                      "aggregatedOrderId": order.public_id},
+            actor_label=f"channel {order.channel.channel_id}",
+        )
+        if created and order.status == CommonStatus.PROCESSING:
+            order_process(org=order.org, order_number=local.order_number,
+                          note="Paid on the channel", actor_label=f"channel {order.channel.channel_id}")
+    except (InsufficientStock, InvalidRequest) as exc:
+        logger.info("no storefront order for %s: %s", order.public_id, exc)
+        _set_data(order.pk, {"localOrderError": str(getattr(exc, "detail", exc))[:500]})
+        return None
+    _set_data(order.pk, {"localOrderId": local.order_number}, drop=("localOrderError",))
+    return local.order_number
+
+
+def _set_data(order_pk: int, values: dict, drop: tuple = ()) -> None:
+    with transaction.atomic():
+        order = AggregatedOrder.objects.select_for_update().get(pk=order_pk)
+        data = {k: v for k, v in (order.data or {}).items() if k not in drop}
+        data.update(values)
+        order.data = data
+        order.save(update_fields=["data"])
+
+
+def on_order_shipped(event) -> None:
+    """orders' `order.shipped` handler (runs in a worker): write the shipment back to the linked channel order.
+
+    Idempotent: a redelivered event finds the writeback it already queued for that tracking number.
+    """
+    from channels_sync.services.writeback import order_status_update
+
+    linked = (AggregatedOrder.objects.select_related("channel")
+              .filter(org_id=event.org_id, data__localOrderId=event.order_number).first())
+    if linked is None:
+        return
+    tracking = (event.data or {}).get("trackingNumber") or ""
+    carrier = (event.data or {}).get("carrier") or ""
+    if Writeback.objects.filter(order=linked, source=Writeback.Source.STOREFRONT, target_status=CommonStatus.SHIPPED,
+                                tracking_number=tracking).exists():
+        return
+    order_status_update(order=linked, status=CommonStatus.SHIPPED.value, tracking_number=tracking or None,
+                        carrier=carrier or None, source=Writeback.Source.STOREFRONT)

@@ -90,7 +90,8 @@ class SimulatorServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> SimulatorServer:
-        self._threads = [threading.Thread(target=self.httpd.serve_forever, name="sim-http", daemon=True),
+        self._threads = [threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                          name="sim-http", daemon=True),
                          threading.Thread(target=self._send_loop, name="sim-webhooks", daemon=True)]
         if self.tick_seconds > 0:
             self._threads.append(threading.Thread(target=self._tick_loop, name="sim-ticker", daemon=True))

@@ -200,6 +200,7 @@ class Simulator(ChannelSimulator):
 
     # --- lifecycle -----------------------------------------------------------------------------
     def _set_status(self, order: dict, status: str, when: datetime) -> None:
+        when = min(when, self.now())   # a catalogue event is never in the future
         order["status"] = status
         order["update_time"] = max(order["update_time"], _now_ts(when))
         line_status = {"AWAITING_SHIPMENT": "AWAITING_SHIPMENT", "IN_TRANSIT": "IN_TRANSIT",
@@ -211,6 +212,7 @@ class Simulator(ChannelSimulator):
     def _pay(self, order: dict, when: datetime) -> None:
         name, phone, line1, line2, city, state, postal = RECIPIENTS[order.get("_recipient", 0)]
         first, _, last = name.partition(" ")
+        when = min(when, self.now())
         order["paid_time"] = _now_ts(when)
         order["recipient_address"] = {
             "full_address": f"{line1} {line2} {city}, {state} {postal}".replace("  ", " "),

@@ -141,6 +141,7 @@ class Simulator(ChannelSimulator):
         po = str(PO_BASE + index * 104_729 + rng.randint(1, 100_000))
         name, line1, line2, city, state, postal, phone = rng.choice(ADDRESSES)
         ordered = _ms(created_at)
+        released = min(ordered + 60_000, _ms(self.now()))   # released to the seller a minute later, never ahead
         lines = []
         for number in range(1, rng.choice([1, 1, 2, 3]) + 1):
             product, sku, price = rng.choice(PRODUCTS)
@@ -158,7 +159,7 @@ class Simulator(ChannelSimulator):
                 "lineNumber": str(number), "item": {"productName": product, "sku": sku},
                 "charges": {"charge": charges},
                 "orderLineQuantity": {"unitOfMeasurement": "EACH", "amount": str(quantity)},
-                "statusDate": ordered + 60_000,
+                "statusDate": released,
                 "orderLineStatuses": {"orderLineStatus": [
                     {"status": "Created", "statusQuantity": {"unitOfMeasurement": "EACH", "amount": str(quantity)}}]},
                 "fulfillment": {"fulfillmentOption": "S2H", "shipMethod": "VALUE",

@@ -591,3 +591,55 @@ def test_an_http_401_with_an_expired_token_code_is_refreshed_but_a_bad_signature
     with pytest.raises(PermanentChannelError, match="106001"):
         provider.fetch_order("1")
     assert len([c for c in responses.calls if "token/refresh" in c.request.url]) == 1
+
+
+# --- the whole flow through the hub: one-shot sync, a signed push, a status PUT written back -----------
+@pytest.mark.postgres
+def test_whole_flow_through_the_simulator(org, tiktok_sim, client, django_capture_on_commit_callbacks):
+    from channels_sync.models import AggregatedOrder, Channel, Outcome, WebhookDelivery
+    from channels_sync.services.polling import sync_run, sync_start
+    from channels_sync.services.webhooks import webhook_process
+    from channels_sync.services.writeback import order_status_update, writeback_attempt
+
+    demo = tiktok_sim.demo_channel()
+    channel = Channel.objects.create(org=org, channel_id="tiktok-main", provider="tiktok", enabled=True,
+                                     config=demo.config, webhook_secret=demo.webhook_secret)
+
+    with django_capture_on_commit_callbacks():
+        run = sync_start(channel=channel)
+    run = sync_run(run_pk=run.pk)
+    assert run.status == Outcome.SUCCEEDED, run.error
+    assert run.fetched == run.created == len(tiktok_sim.orders)
+    stored = AggregatedOrder.objects.filter(channel=channel)
+    assert stored.count() == len(tiktok_sim.orders)
+
+    # A new order arrives as a signed push naming it; the worker fetches and ingests it once.
+    hooks = []
+    while not hooks or hooks[0].order_id in set(stored.values_list("channel_order_id", flat=True)):
+        hooks = tiktok_sim.tick()
+    hook = hooks[0]
+    headers = {"HTTP_AUTHORIZATION": hook.headers["Authorization"]}
+    with django_capture_on_commit_callbacks():
+        answer = client.post(hook.path, data=hook.body, content_type="application/json", **headers)
+    assert answer.status_code == 200
+    delivery = WebhookDelivery.objects.get(channel=channel)
+    webhook_process(delivery_pk=delivery.pk)
+    assert stored.filter(channel_order_id=hook.order_id).exists()
+    again = client.post(hook.path, data=hook.body, content_type="application/json", **headers)
+    assert again.status_code == 200 and WebhookDelivery.objects.filter(channel=channel).count() == 1
+    forged = client.post(hook.path, data=hook.body.replace(b'"type":1', b'"type":4'),
+                         content_type="application/json", **headers)
+    assert forged.status_code == 401
+
+    # Shipping it in the hub writes back a ship-package call in TikTok's format.
+    target = stored.filter(raw_status="AWAITING_SHIPMENT").first()
+    with django_capture_on_commit_callbacks():
+        writeback = order_status_update(order=target, status="shipped", tracking_number="9400111202555842761234",
+                                        carrier="USPS")
+    writeback_attempt(writeback_pk=writeback.pk)
+    writeback.refresh_from_db()
+    assert writeback.status == Outcome.SUCCEEDED, writeback.last_error
+    recorded = tiktok_sim.writebacks[-1]
+    assert (recorded["kind"], recorded["orderId"]) == ("ship_package", target.channel_order_id)
+    assert recorded["body"]["self_shipment"] == {"tracking_number": "9400111202555842761234",
+                                                 "shipping_provider_id": "7117858858072016686"}

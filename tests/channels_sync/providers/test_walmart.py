@@ -545,3 +545,40 @@ def test_simulator_rejects_wrong_credentials(walmart_sim, sim_provider):
     sim_provider.config["clientSecret"] = "wrong"
     with pytest.raises(PermanentChannelError, match="401"):
         sim_provider.fetch_order("1")
+
+
+# --- the whole flow through the hub: one-shot sync, then a status PUT written back -----------------------
+@pytest.mark.postgres
+def test_whole_flow_through_the_simulator(org, walmart_sim, django_capture_on_commit_callbacks):
+    from channels_sync.models import AggregatedOrder, Channel, Outcome
+    from channels_sync.services.polling import sync_run, sync_start
+    from channels_sync.services.writeback import order_status_update, writeback_attempt
+
+    fresh = walmart_sim.add_order()["purchaseOrderId"]
+    demo = walmart_sim.demo_channel()
+    channel = Channel.objects.create(org=org, channel_id="walmart-main", provider="walmart", enabled=True,
+                                     config={**demo.config, "pageSize": 9}, webhook_secret="")
+    cache.delete(channel.provider_instance().token_cache_key)
+    with django_capture_on_commit_callbacks():
+        run = sync_start(channel=channel)
+    run = sync_run(run_pk=run.pk)
+    assert run.status == Outcome.SUCCEEDED, run.error
+    assert (run.fetched, run.created, run.failed, run.unchanged, run.updated) == (
+        len(walmart_sim.orders), len(walmart_sim.orders), 0, 0, 0), run.error
+    order = AggregatedOrder.objects.get(channel=channel, channel_order_id=fresh)
+    assert (order.status, order.raw_status) == ("pending", "Created")
+
+    with django_capture_on_commit_callbacks():
+        writeback = order_status_update(order=order, status="shipped", tracking_number="1Z999AA10123456784",
+                                        carrier="UPS")
+    writeback_attempt(writeback_pk=writeback.pk)
+    writeback.refresh_from_db()
+    assert writeback.status == Outcome.SUCCEEDED, writeback.last_error
+    acknowledged, shipped = walmart_sim.writebacks[-2:]
+    assert (acknowledged["kind"], shipped["kind"]) == ("acknowledge", "ship_lines")
+    info = shipped["body"]["orderShipment"]["orderLines"]["orderLine"][0]["orderLineStatuses"][
+        "orderLineStatus"][0]["trackingInfo"]
+    assert (info["carrierName"], info["trackingNumber"], info["methodCode"]) == (
+        {"carrier": "UPS"}, "1Z999AA10123456784", "Value")
+    assert Provider.normalize(walmart_sim.get_order(fresh)).status == CommonStatus.SHIPPED
+    cache.delete(channel.provider_instance().token_cache_key)

@@ -511,3 +511,58 @@ class Simulator(ChannelSimulator):
             if len(self.registered_webhooks) == before:
                 return error_response(404, "Not Found")
         return json_response({})
+
+    @route("GET", r"^/admin/api/(?P<version>[^/]+)/orders/(?P<order_id>\d+)/fulfillments\.json$")
+    def list_fulfillments(self, request: SimRequest, version: str, order_id: str) -> SimResponse:
+        order = self.get_order(order_id)
+        if order is None:
+            return error_response(404, "Not Found")
+        return json_response({"fulfillments": order["fulfillments"]})
+
+    def _find_fulfillment(self, fulfillment_id: str) -> tuple[dict, dict] | None:
+        for order in self.orders.values():
+            for fulfillment in order["fulfillments"]:
+                if str(fulfillment["id"]) == fulfillment_id:
+                    return order, fulfillment
+        return None
+
+    @route("POST", r"^/admin/api/(?P<version>[^/]+)/fulfillments/(?P<fulfillment_id>\d+)/update_tracking\.json$")
+    def update_tracking(self, request: SimRequest, version: str, fulfillment_id: str) -> SimResponse:
+        tracking = ((request.json() or {}).get("fulfillment") or {}).get("tracking_info") or {}
+        with self.lock:
+            found = self._find_fulfillment(fulfillment_id)
+            if found is None:
+                return error_response(404, "Not Found")
+            order, fulfillment = found
+            if tracking.get("number"):
+                fulfillment["tracking_number"] = tracking["number"]
+                fulfillment["tracking_numbers"] = [tracking["number"]]
+            if tracking.get("company"):
+                fulfillment["tracking_company"] = tracking["company"]
+            if tracking.get("url"):
+                fulfillment["tracking_url"] = tracking["url"]
+                fulfillment["tracking_urls"] = [tracking["url"]]
+            order["updated_at"] = fulfillment["updated_at"] = _ts(self.now())
+            self.touch(order)
+            self.record_writeback(request, kind="update_tracking", order_id=str(order["id"]))
+            return json_response({"fulfillment": fulfillment})
+
+    @route("POST", r"^/admin/api/(?P<version>[^/]+)/orders/(?P<order_id>\d+)/fulfillments/(?P<fulfillment_id>\d+)"
+                   r"/events\.json$")
+    def create_fulfillment_event(self, request: SimRequest, version: str, order_id: str,
+                                 fulfillment_id: str) -> SimResponse:
+        status = ((request.json() or {}).get("event") or {}).get("status")
+        if not status:
+            return error_response(422, {"status": ["can't be blank"]})
+        with self.lock:
+            found = self._find_fulfillment(fulfillment_id)
+            if found is None or str(found[0]["id"]) != order_id:
+                return error_response(404, "Not Found")
+            order, fulfillment = found
+            fulfillment["shipment_status"] = status
+            order["updated_at"] = fulfillment["updated_at"] = _ts(self.now())
+            self.touch(order)
+            self.record_writeback(request, kind="fulfillment_event", order_id=order_id)
+            event = {"id": fulfillment["id"] + 7, "fulfillment_id": fulfillment["id"], "order_id": order["id"],
+                     "status": status, "created_at": _ts(self.now())}
+        return json_response({"fulfillment_event": event}, 201)

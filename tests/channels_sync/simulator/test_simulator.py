@@ -305,3 +305,22 @@ def test_seed_demo_channels_is_idempotent_and_matches_what_the_simulator_signs(s
         assert len(list(provider.fetch_orders(NOW - timedelta(days=10), None))) > 0
     assert channels["woocommerce"].account_identity == normalize_identity(f"{server.base_url}/woocommerce/")
     assert channels["shopify"].account_identity == "demo-shop.myshopify.com"
+
+
+def test_shopify_delivered_and_a_repeated_shipment_against_the_simulator(server):
+    sim = server.simulators["shopify"]
+    provider = provider_for(server, "shopify")
+    order_id = _processing(provider, sim)
+
+    def send(status, number):
+        return provider.write_back(WritebackRequest(channel_order_id=order_id, status=status, lines=[], raw={},
+                                                    tracking_number=number, carrier="usps"))
+
+    send(CommonStatus.SHIPPED, "9400100000000000000001")
+    send(CommonStatus.SHIPPED, "9400100000000000000002")   # already fulfilled: the tracking moves instead
+    send(CommonStatus.DELIVERED, "9400100000000000000002")
+    kinds = [w["kind"] for w in requests.get(f"{sim.base_url}/_sim/writebacks", timeout=5).json()["writebacks"]]
+    assert kinds[-3:] == ["fulfillment", "update_tracking", "fulfillment_event"]
+    refreshed = provider.normalize(provider.fetch_order(order_id))
+    assert (refreshed.status, refreshed.tracking_number) == (CommonStatus.DELIVERED, "9400100000000000000002")
+    assert len(sim.orders[order_id]["fulfillments"]) == 1

@@ -167,6 +167,18 @@ class Provider(ChannelProvider):
     required_config = ("appKey", "appSecret", "accessToken", "shopCipher", "shopId")
     secret_config = ("appSecret", "accessToken", "refreshToken")
     identity_config_key = "shopId"
+    # What each config key is and where a merchant finds it (for connect forms and the README).
+    config_help = {
+        "appKey": "App key of your TikTok Shop app (Partner Center > App & Service > your app).",
+        "appSecret": "App secret of the same app; also signs TikTok's webhooks to us.",
+        "accessToken": "Seller access token from the authorization (GET /api/v2/token/get with the auth code).",
+        "refreshToken": "Optional: the refresh token from the same call, so an expired access token is renewed.",
+        "shopCipher": "The shop's `cipher` from GET /authorization/202309/shops.",
+        "shopId": "The shop's `id` from the same call; webhooks are matched to the channel by it.",
+        "shippingProviderIds": "Optional: {carrier name: TikTok shipping_provider_id} for self-shipped packages.",
+        "baseUrl": "Optional: API host (default https://open-api.tiktokglobalshop.com).",
+        "authUrl": "Optional: token host (default https://auth.tiktok-shops.com).",
+    }
 
     def __init__(self, config: dict, *, webhook_secret: str | None = None, channel_id: str | None = None,
                  http: ChannelHttpClient | None = None, clock=time.time):

@@ -163,6 +163,18 @@ class Provider(ChannelProvider):
     supports_webhooks = False
     required_config = ("clientId", "clientSecret")
     secret_config = ("clientSecret",)
+    # What each config key is and where a merchant finds it (for connect forms and the README).
+    config_help = {
+        "clientId": "Client ID: Seller Center > API Integration > API Key Management (your personal key).",
+        "clientSecret": "Client secret shown with that client ID.",
+        "baseUrl": "Optional: API host (default https://marketplace.walmartapis.com; sandbox "
+                   "https://sandbox.walmartapis.com).",
+        "tokenUrl": "Optional: token endpoint (default <baseUrl>/v3/token).",
+        "shipNodeType": "Optional: SellerFulfilled (Walmart's default), WFSFulfilled or 3PLFulfilled.",
+        "consumerChannelType": "Optional: the WM_CONSUMER.CHANNEL.TYPE Walmart gave a solution provider.",
+        "cancellationReason": "Optional: reason sent when cancelling lines (default "
+                              "CUSTOMER_REQUESTED_SELLER_TO_CANCEL).",
+    }
 
     def __init__(self, config: dict, *, webhook_secret: str | None = None, channel_id: str | None = None,
                  http: ChannelHttpClient | None = None, clock=time.time):

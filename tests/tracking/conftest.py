@@ -1,0 +1,23 @@
+import pytest
+from django.core.cache import cache
+
+from tests.tracking.helpers import API, SECRET
+
+
+@pytest.fixture(autouse=True)
+def _tracking_settings(settings):
+    """EasyPost configured (at a test host) with a webhook secret; rate-limit counters start empty."""
+    settings.EASYPOST_API_KEY = "EZTK-test-key"
+    settings.EASYPOST_API_BASE = API
+    settings.EASYPOST_WEBHOOK_SECRET = SECRET
+    settings.TRACKING_PROVIDER = "easypost"
+    cache.clear()
+    yield settings
+    cache.clear()
+
+
+@pytest.fixture
+def anon():
+    from rest_framework.test import APIClient
+
+    return APIClient()

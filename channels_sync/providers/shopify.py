@@ -27,7 +27,7 @@ from channels_sync.normalized import (
 )
 from channels_sync.providers.base import ChannelProvider
 from channels_sync.providers.errors import PermanentChannelError, WebhookRejected
-from channels_sync.providers.http import iter_pages
+from channels_sync.providers.http import ChannelHttpClient, iter_pages
 
 DEFAULT_API_VERSION = "2024-10"
 PAGE_LIMIT = 250  # Shopify's maximum for orders.json
@@ -48,6 +48,19 @@ METADATA_KEYS = ("admin_graphql_api_id", "financial_status", "fulfillment_status
                  "payment_gateway_names", "phone", "po_number", "order_status_url", "confirmation_number",
                  "billing_address", "tax_lines")
 ZERO = Decimal("0.00")
+
+
+def shared_limiter(config: dict, name: str):
+    """Shopify's REST bucket (40 calls, leaking 2/s per app and store) shared by every worker.
+
+    Plus stores have 400 / 20 per s: set `rateLimitBurst` / `rateLimitPerSecond` in the config.
+    A 429 (another app on the same store, a smaller plan) is still waited out by the client.
+    """
+    from channels_sync.providers.ratelimit import BucketSpec, TokenBucketLimiter
+
+    spec = BucketSpec(rate=float(config.get("rateLimitPerSecond") or 2.0),
+                      burst=int(config.get("rateLimitBurst") or 40))
+    return TokenBucketLimiter(f"{name}:{config.get('shopDomain', '')}", {name: spec})
 
 
 def _money(value: Any) -> Decimal:
@@ -145,6 +158,13 @@ class Provider(ChannelProvider):
     secret_config = ("accessToken",)
     webhook_identity_header = "X-Shopify-Shop-Domain"
     identity_config_key = "shopDomain"
+
+    def __init__(self, config: dict, *, webhook_secret: str | None = None, channel_id: str | None = None,
+                 http: ChannelHttpClient | None = None):
+        self.config = dict(config or {})
+        if http is None:
+            http = ChannelHttpClient(self.base_url, rate_limiter=shared_limiter(self.config, self.name))
+        super().__init__(config, webhook_secret=webhook_secret, channel_id=channel_id, http=http)
 
     @property
     def base_url(self) -> str:

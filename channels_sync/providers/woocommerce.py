@@ -30,7 +30,7 @@ from channels_sync.normalized import (
 )
 from channels_sync.providers.base import ChannelProvider
 from channels_sync.providers.errors import WebhookRejected
-from channels_sync.providers.http import iter_pages
+from channels_sync.providers.http import ChannelHttpClient, iter_pages
 
 API_PREFIX = "/wp-json/wc/v3"
 PER_PAGE = 100  # WordPress REST caps per_page at 100
@@ -139,6 +139,17 @@ class Provider(ChannelProvider):
     secret_config = ("consumerSecret",)
     webhook_identity_header = "X-WC-Webhook-Source"
     identity_config_key = "baseUrl"
+
+    def __init__(self, config: dict, *, webhook_secret: str | None = None, channel_id: str | None = None,
+                 http: ChannelHttpClient | None = None):
+        if http is None and (config or {}).get("rateLimitPerSecond"):
+            # WooCommerce core has no REST limit; a host that has one is configured per channel.
+            from channels_sync.providers.ratelimit import BucketSpec, TokenBucketLimiter
+
+            spec = BucketSpec(rate=float(config["rateLimitPerSecond"]), burst=int(config.get("rateLimitBurst") or 10))
+            limiter = TokenBucketLimiter(f"{self.name}:{config.get('baseUrl', '')}", {self.name: spec})
+            http = ChannelHttpClient((config.get("baseUrl") or "").rstrip("/"), rate_limiter=limiter)
+        super().__init__(config, webhook_secret=webhook_secret, channel_id=channel_id, http=http)
 
     def _auth(self) -> dict[str, Any]:
         """Basic auth with the consumer key/secret; `queryStringAuth` for hosts that strip Authorization."""

@@ -455,3 +455,13 @@ def test_config_validation_names_missing_keys():
     assert Provider.validate_config({}) == {"shopDomain": "This field is required.",
                                             "accessToken": "This field is required."}
     assert Provider.validate_config(copy.deepcopy(CONFIG)) == {}
+
+
+def test_workers_share_shopifys_40_call_bucket_per_store_and_plus_stores_can_raise_it():
+    from channels_sync.providers.ratelimit import BucketSpec
+
+    limiter = Provider(CONFIG).http.rate_limiter
+    assert limiter.specs == {"shopify": BucketSpec(rate=2.0, burst=40)}
+    assert limiter.namespace == f"shopify:{SHOP}"
+    plus = Provider({**CONFIG, "rateLimitPerSecond": 20, "rateLimitBurst": 400}).http.rate_limiter
+    assert plus.specs["shopify"] == BucketSpec(rate=20.0, burst=400)

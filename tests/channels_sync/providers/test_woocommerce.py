@@ -362,3 +362,12 @@ def test_register_webhooks_creates_missing_order_topics_with_our_secret():
 
 def test_config_requires_store_url_and_keys():
     assert set(Provider.validate_config({})) == {"baseUrl", "consumerKey", "consumerSecret"}
+
+
+def test_a_host_rate_limit_is_opt_in_per_channel():
+    from channels_sync.providers.ratelimit import BucketSpec
+
+    assert Provider(CONFIG).http.rate_limiter is None
+    limited = Provider({**CONFIG, "rateLimitPerSecond": 2, "rateLimitBurst": 5}).http
+    assert limited.rate_limiter.specs == {"woocommerce": BucketSpec(rate=2.0, burst=5)}
+    assert limited.base_url == STORE + "/"

@@ -37,6 +37,7 @@ DEFAULT_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
 DEFAULT_RELAY_SECRET_HEADER = "X-Relay-Secret"
 INITIAL_LOOKBACK_DAYS = 30
 PAGE_SIZE = 100
+SETTLE_LAG = timedelta(minutes=3)   # Amazon's two-minute horizon plus clock skew
 
 # Orders API v0 usage plans (requests per second, burst) as the models repository publishes them.
 RATE_LIMITS = {
@@ -106,8 +107,8 @@ class Provider(ChannelProvider):
         super().__init__(config, webhook_secret=webhook_secret, channel_id=channel_id, http=http)
         account = self.config.get("sellerId") or hashlib.sha256(
             (self.config.get("refreshToken") or "").encode()).hexdigest()[:16]
-        self.rate_limiter = TokenBucketLimiter(f"amazon:{self.config.get('clientId', '')}:{account}", RATE_LIMITS,
-                                               sleep=self.http.sleep)
+        self.rate_limiter = TokenBucketLimiter(f"amazon:{self.config.get('clientId', '')}:{account}",
+                                               rate_limits(self.config.get("rateLimits")), sleep=self.http.sleep)
         if self.http.rate_limiter is None:
             self.http.rate_limiter = self.rate_limiter
         self.token = CachedToken(
@@ -164,12 +165,14 @@ class Provider(ChannelProvider):
 
     def _order_filters(self, since: datetime | None, until: datetime | None, status: str | None) -> dict:
         now = datetime.now(UTC)
-        params: dict = {"MarketplaceIds": ",".join(self.marketplace_ids), "MaxResultsPerPage": PAGE_SIZE}
-        # Amazon refuses a *Before less than two minutes before the request.
-        latest = now - timedelta(minutes=2)
-        before = min(until, latest) if until else None
+        page_size = max(1, min(int(self.config.get("pageSize") or PAGE_SIZE), PAGE_SIZE))
+        params: dict = {"MarketplaceIds": ",".join(self.marketplace_ids), "MaxResultsPerPage": page_size}
+        # Amazon answers only up to two minutes before the request (a later *Before is refused, an
+        # absent one means exactly that), so a window ending now is asked open-ended, and its start is
+        # moved back by the same lag so the next poll cannot miss what those minutes held.
+        before = until if until and until < now - SETTLE_LAG else None
         if since:
-            params["LastUpdatedAfter"] = _iso(since)
+            params["LastUpdatedAfter"] = _iso(since - SETTLE_LAG)
             if before and before > since:
                 params["LastUpdatedBefore"] = _iso(before)
         else:
@@ -294,6 +297,16 @@ class Provider(ChannelProvider):
 
 
 # --- pure helpers ----------------------------------------------------------------------------
+def rate_limits(overrides: dict | None) -> dict[str, BucketSpec]:
+    """The documented limits, with per-operation overrides from config `rateLimits`
+    ({"getOrderItems": {"rate": 1, "burst": 30}}): Amazon grants some sellers more (x-amzn-RateLimit-Limit)."""
+    limits = dict(RATE_LIMITS)
+    for operation, spec in (overrides or {}).items():
+        if isinstance(spec, dict) and float(spec.get("rate") or 0) > 0 and int(spec.get("burst") or 0) > 0:
+            limits[operation] = BucketSpec(rate=float(spec["rate"]), burst=int(spec["burst"]))
+    return limits
+
+
 def confirm_shipment_body(request: WritebackRequest, *, default_marketplace: str | None = None) -> dict:
     """The confirmShipment request body for a shipped writeback."""
     if not request.tracking_number:

@@ -172,8 +172,8 @@ class Provider(ChannelProvider):
         if not code:
             return None
         token = self.config.get("verificationToken")
-        if not token:
-            raise WebhookRejected("no verificationToken configured for this eBay channel")
+        if not token:   # nothing to answer with: the challenge fails and eBay keeps the endpoint disabled
+            return None
         endpoint = self.config.get("notificationEndpoint") or _without_query_param(request.url, "challenge_code")
         return {"challengeResponse": challenge_response(code, token, endpoint)}
 

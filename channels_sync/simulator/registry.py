@@ -11,6 +11,8 @@ SIMULATOR_MODULES = {
     "woocommerce": "channels_sync.simulator.woocommerce",
     "tiktok": "channels_sync.simulator.tiktok",
     "walmart": "channels_sync.simulator.walmart",
+    "amazon": "channels_sync.simulator.amazon",
+    "ebay": "channels_sync.simulator.ebay",
 }
 
 

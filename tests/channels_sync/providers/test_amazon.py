@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
@@ -213,7 +213,7 @@ def test_fetch_pages_with_next_token_then_items_per_order_also_paged(wire, make_
     wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "get_orders_response_2.json"),
              match=[responses.matchers.query_param_matcher({
                  "MarketplaceIds": "ATVPDKIKX0DER", "MaxResultsPerPage": "100",
-                 "LastUpdatedAfter": "2026-11-01T00:00:00.000Z", "LastUpdatedBefore": "2026-11-02T00:00:00.000Z"})])
+                 "LastUpdatedAfter": "2026-10-31T23:57:00.000Z", "LastUpdatedBefore": "2026-11-02T00:00:00.000Z"})])
     wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "get_orders_response_3.json"),
              match=[responses.matchers.query_param_matcher({
                  "MarketplaceIds": "ATVPDKIKX0DER", "NextToken": "2YgYW55IGNhcm5hbCBwbGVhc3VyZS4"})])
@@ -256,7 +256,7 @@ def test_configured_base_and_token_urls_are_used(wire, make_provider):
     wire.add(responses.GET, "http://127.0.0.1:9/amazon/orders/v0/orders", json={"payload": {"Orders": []}})
     provider = make_provider(baseUrl="http://127.0.0.1:9/amazon", tokenUrl="http://127.0.0.1:9/lwa/token")
     assert list(provider.fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None)) == []
-    assert query(wire.calls[1])["LastUpdatedAfter"] == "2026-11-01T00:00:00.000Z"
+    assert query(wire.calls[1])["LastUpdatedAfter"] == "2026-10-31T23:57:00.000Z"   # three minutes of lag
 
 
 def test_without_a_cursor_the_first_poll_asks_by_creation_date(wire, make_provider):
@@ -266,6 +266,16 @@ def test_without_a_cursor_the_first_poll_asks_by_creation_date(wire, make_provid
     params = query(wire.calls[1])
     assert "CreatedAfter" in params and "LastUpdatedAfter" not in params
     assert params["OrderStatuses"] == "Unshipped,PartiallyShipped"
+
+
+def test_a_window_ending_now_is_asked_open_ended_as_amazon_refuses_the_last_two_minutes(wire, make_provider):
+    token_ok(wire)
+    wire.add(responses.GET, ORDERS_URL, json={"payload": {"Orders": []}})
+    now = datetime.now(UTC)
+    list(make_provider().fetch_orders(now - timedelta(minutes=10), now))
+    params = query(wire.calls[1])
+    assert "LastUpdatedBefore" not in params
+    assert params["LastUpdatedAfter"] == amazon._iso(now - timedelta(minutes=13))
 
 
 def test_a_429_mid_run_is_waited_out_and_the_run_completes(wire, make_provider, sleeps):

@@ -1,0 +1,110 @@
+"""GET /shipping/order/<orderNumber>/status: exactly DESIGN.md's shape, orgid only, tenant-isolated."""
+
+from datetime import UTC, datetime
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.api import assert_tenant_isolation
+from tests.tracking.helpers import delivered_event, post_webhook, shipped_order
+from tracking.models import Shipment
+from tracking.services import shipment_add_scan
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(org) -> APIClient:
+    client = APIClient()
+    client.defaults["HTTP_ORGID"] = org.slug
+    return client
+
+
+def test_the_seed_example_shape_exactly(org):
+    order, [shipment] = shipped_order(org, lines={"SNK-AIR-1-9-BLK": 1}, carrier="ups",
+                                      parcels=[("1Z999AA10123456784", None)])
+    Shipment.objects.filter(pk=shipment.pk).update(ship_date=datetime(2026, 4, 22, 15, 0, tzinfo=UTC))
+    shipment_add_scan(org=org, shipment_id=shipment.pk, status="in_transit", raw_status="I",
+                      description="Departed from facility", location="Louisville, KY US",
+                      occurred_at=datetime(2026, 4, 23, 3, 10, tzinfo=UTC))
+    response = _client(org).get(f"/shipping/order/{order.order_number}/status")
+    assert response.status_code == 200, response.content
+    assert response.json() == {
+        "orderNumber": order.order_number,
+        "overallStatus": "in_transit",
+        "shipped": [{"sku": "SNK-AIR-1-9-BLK", "quantity": 1, "trackingNumber": "1Z999AA10123456784",
+                     "carrier": "ups", "status": "in_transit", "shipDate": "2026-04-22T15:00:00Z"}],
+        "pending": [],
+        "shipments": [{"id": shipment.public_id, "tracking": "1Z999AA10123456784", "carrier": "ups",
+                       "status": "in_transit", "shipDate": "2026-04-22T15:00:00Z",
+                       "latestScan": {"status": "in_transit", "carrierStatus": "I",
+                                      "description": "Departed from facility", "location": "Louisville, KY US",
+                                      "occurredAt": "2026-04-23T03:10:00Z"}}],
+    }
+
+
+def test_partly_shipped_order_lists_pending_lines_with_the_same_keys(org):
+    order, [shipment] = shipped_order(org, lines={"A": 3, "B": 1}, parcels=[("EZP1", [{"sku": "A", "quantity": 2}])])
+    body = _client(org).get(f"/shipping/order/{order.order_number}/status").json()
+    assert body["overallStatus"] == "partially_shipped"
+    assert body["shipped"] == [{"sku": "A", "quantity": 2, "trackingNumber": "EZP1", "carrier": "usps",
+                                "status": "label_created", "shipDate": body["shipped"][0]["shipDate"]}]
+    assert body["pending"] == [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": 1}]
+    assert body["shipments"][0]["latestScan"] is None
+
+
+def test_overall_status_follows_the_parcels_to_delivered(org, anon):
+    order, _ = shipped_order(org, lines={"A": 1, "B": 1}, parcels=[("EZQ1", [{"sku": "A", "quantity": 1}]),
+                                                                   ("EZQ2", [{"sku": "B", "quantity": 1}])])
+    client = _client(org)
+    post_webhook(anon, delivered_event(tracking_code="EZQ1", event_id="evt_q1"))
+    assert client.get(f"/shipping/order/{order.order_number}/status").json()["overallStatus"] == "partially_delivered"
+    post_webhook(anon, delivered_event(tracking_code="EZQ2", event_id="evt_q2"))
+    body = client.get(f"/shipping/order/{order.order_number}/status").json()
+    assert body["overallStatus"] == "delivered"
+    assert [s["latestScan"]["status"] for s in body["shipments"]] == ["delivered", "delivered"]
+
+
+def test_unshipped_order_is_pending_and_a_missing_one_404(org):
+    from tests.orders.factories import checkout, stock
+
+    stock(org, A=5)
+    order = checkout(org, {"A": 2})
+    client = _client(org)
+    body = client.get(f"/shipping/order/{order.order_number}/status").json()
+    assert body["overallStatus"] == "pending" and body["shipped"] == [] and body["shipments"] == []
+    assert body["pending"] == [{"sku": "A", "quantity": 2}]
+    assert client.get("/shipping/order/ORD-1999-9999/status").status_code == 404
+
+
+def test_needs_the_orgid_header_but_no_login(org):
+    order, _ = shipped_order(org)
+    assert APIClient().get(f"/shipping/order/{order.order_number}/status").status_code == 400
+    unknown = APIClient()
+    unknown.defaults["HTTP_ORGID"] = "no-such-org"
+    assert unknown.get(f"/shipping/order/{order.order_number}/status").status_code == 404
+
+
+def test_another_orgs_orgid_gets_404_for_this_orgs_order_numbers(org, other_owner):
+    order, _ = shipped_order(org)
+    assert_tenant_isolation(other_owner, detail_urls=[f"/shipping/order/{order.order_number}/status"])
+    stranger = _client(other_owner.org)  # no JWT at all, as a customer would call it
+    response = stranger.get(f"/shipping/order/{order.order_number}/status")
+    assert response.status_code == 404 and order.order_number not in response.content.decode()
+
+
+def test_same_order_number_in_two_orgs_answers_each_orgs_own(org, other_org):
+    mine, _ = shipped_order(org, parcels=[("EZMINE", None)])
+    theirs, _ = shipped_order(other_org, parcels=[("EZTHEIRS", None)])
+    assert mine.order_number == theirs.order_number  # numbering is per org
+    assert _client(org).get(f"/shipping/order/{mine.order_number}/status").json()["shipped"][0][
+        "trackingNumber"] == "EZMINE"
+    assert _client(other_org).get(f"/shipping/order/{mine.order_number}/status").json()["shipped"][0][
+        "trackingNumber"] == "EZTHEIRS"
+
+
+def test_status_endpoint_is_rate_limited(org, settings):
+    settings.TRACKING_PUBLIC_RATE_LIMIT = "2/min"
+    order, _ = shipped_order(org)
+    client = _client(org)
+    codes = [client.get(f"/shipping/order/{order.order_number}/status").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]

@@ -1,0 +1,107 @@
+"""GET /shipping/track/<n>: live through EasyPost, cached, stored scans when the carrier is down."""
+
+import pytest
+import responses
+
+from tests.tracking.helpers import API, delivered_event, fixture, shipped_order
+from tracking.carriers.easypost import normalize_tracker
+from tracking.models import ScanEvent, Shipment
+from tracking.services import shipment_apply_tracking
+
+pytestmark = pytest.mark.django_db
+
+
+def _tracker(code: str, *, status: str | None = None) -> dict:
+    return delivered_event(tracking_code=code, status=status)["result"]
+
+
+@responses.activate
+def test_live_answer_through_the_provider_then_cached(org, anon):
+    order, [shipment] = shipped_order(org, parcels=[("EZ2000000002", None)])
+    responses.post(f"{API}/trackers", json=_tracker("EZ2000000002", status="in_transit"))
+    first = anon.get("/shipping/track/EZ2000000002")
+    assert first.status_code == 200, first.content
+    body = first.json()
+    assert body["source"] == "live" and body["carrierAvailable"] is True
+    assert body["status"] == "in_transit" and body["carrierStatus"] == "in_transit"
+    assert body["events"][0] == {"status": "in_transit", "carrierStatus": "in_transit/arrived_at_facility",
+                                 "description": "Arrived at USPS Origin Facility",
+                                 "location": "NORTH HOUSTON, TX 77315", "occurredAt": "2025-05-08T19:02:43Z"}
+    assert "orderNumber" not in body and "email" not in str(body)  # carrier facts only
+    # what the carrier said is stored too (the fallback and the status endpoint use it)
+    assert ScanEvent.objects.filter(shipment=shipment).count() == 3
+    second = anon.get("/shipping/track/EZ2000000002")
+    assert second.json()["source"] == "cache" and second.json()["events"] == body["events"]
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_known_tracker_is_read_by_id(org, anon):
+    _, [shipment] = shipped_order(org, parcels=[("EZ1000000001", None)])
+    Shipment.objects.filter(pk=shipment.pk).update(provider_ref="trk_acfcc5058c5445bda6c3c331125d52c9")
+    responses.get(f"{API}/trackers/trk_acfcc5058c5445bda6c3c331125d52c9", json=fixture("tracker_pre_transit.json"))
+    body = anon.get("/shipping/track/EZ1000000001").json()
+    assert body["status"] == "label_created" and body["source"] == "live"
+
+
+@responses.activate
+def test_carrier_down_falls_back_to_stored_scans_and_says_so(org, anon):
+    _, [shipment] = shipped_order(org, parcels=[("EZDOWN", None)])
+    stored = normalize_tracker(_tracker("EZDOWN", status="in_transit"))
+    shipment_apply_tracking(shipment_id=shipment.pk, result=stored, source="easypost")
+    shipment.refresh_from_db()
+    tracker_url = f"{API}/trackers/{shipment.provider_ref}"  # known to EasyPost now: read by id
+    responses.get(tracker_url, status=503, json={"error": {"code": "SERVICE_UNAVAILABLE", "message": "down"}})
+    response = anon.get("/shipping/track/EZDOWN")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["source"] == "stored" and body["carrierAvailable"] is False
+    assert body["status"] == "in_transit" and len(body["events"]) == 3
+    assert body["events"][0]["description"] == "Arrived at USPS Origin Facility"  # newest first
+    # a fallback is not cached: the next request asks the carrier again
+    responses.replace(responses.GET, tracker_url, json=_tracker("EZDOWN"))
+    assert anon.get("/shipping/track/EZDOWN").json()["source"] == "live"
+
+
+@responses.activate
+def test_carrier_timeout_also_falls_back(org, anon):
+    import requests
+
+    shipped_order(org, parcels=[("EZSLOW", None)])
+    responses.post(f"{API}/trackers", body=requests.Timeout("read timed out"))
+    body = anon.get("/shipping/track/EZSLOW").json()
+    assert body["source"] == "stored" and body["carrierAvailable"] is False and body["status"] == "label_created"
+
+
+def test_manual_parcels_answer_from_stored_scans(org, anon, settings):
+    settings.TRACKING_PROVIDER = "manual"
+    shipped_order(org, parcels=[("MANUAL-1", None)], carrier="dhl")
+    body = anon.get("/shipping/track/MANUAL-1").json()
+    assert body["source"] == "stored" and body["carrier"] == "dhl" and body["events"] == []
+
+
+def test_unknown_tracking_number_is_404_and_costs_no_carrier_call(anon):
+    with responses.RequestsMock() as mock:  # any HTTP call would fail the test
+        response = anon.get("/shipping/track/NOT-OURS")
+        assert len(mock.calls) == 0
+    assert response.status_code == 404 and response.json()["error"]["code"]
+
+
+def test_rate_limited_per_client_address(org, anon, settings):
+    settings.TRACKING_PUBLIC_RATE_LIMIT = "3/min"
+    for _ in range(3):
+        assert anon.get("/shipping/track/NOT-OURS").status_code == 404
+    limited = anon.get("/shipping/track/NOT-OURS")
+    assert limited.status_code == 429 and "error" in limited.json()
+    other_address = anon.get("/shipping/track/NOT-OURS", REMOTE_ADDR="10.9.8.7")
+    assert other_address.status_code == 404
+
+
+@pytest.mark.redis
+def test_rate_limit_counts_in_redis_when_configured(org, anon, settings):
+    from django.core.cache import caches
+
+    assert "redis" in type(caches["default"]).__module__.lower()
+    settings.TRACKING_PUBLIC_RATE_LIMIT = "2/min"
+    codes = [anon.get("/shipping/track/NOT-OURS").status_code for _ in range(3)]
+    assert codes == [404, 404, 429]

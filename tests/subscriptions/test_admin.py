@@ -1,0 +1,59 @@
+"""Admin: prices, subscriptions with their FSM actions (run through the services) and cycles."""
+
+import pytest
+from django.test import Client
+
+from subscriptions.models import Subscription
+from tests.accounts.factories import MembershipFactory, UserFactory
+from tests.subscriptions.conftest import T0, subscribe
+
+
+@pytest.fixture
+def staff_client(org):
+    user = UserFactory(is_staff=True, is_superuser=True)
+    MembershipFactory(user=user, org=org)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_admin_pages_list_prices_subscriptions_and_cycles(staff_client, org, coffee, bill, dispatched):
+    sub = subscribe(org, coffee)
+    bill(now=T0)
+    for url in ("/admin/subscriptions/price/", "/admin/subscriptions/subscription/",
+                "/admin/subscriptions/billingcycle/"):
+        response = staff_client.get(url)
+        assert response.status_code == 200, url
+    assert sub.subscription_id.encode() in staff_client.get("/admin/subscriptions/subscription/").content
+    page = staff_client.get(f"/admin/subscriptions/subscription/{sub.pk}/change/")
+    assert page.status_code == 200
+    assert b"_fsm_transition_to" in page.content and b"Pause" in page.content
+    assert b"ORD-" in page.content  # the billed cycle's child order, inline
+
+
+def test_admin_action_buttons_go_through_the_service(staff_client, org, coffee):
+    sub = subscribe(org, coffee)
+    url = f"/admin/subscriptions/subscription/{sub.pk}/change/"
+    form = staff_client.get(url).context["adminform"].form
+    data = {key: value for key, value in form.initial.items() if value is not None and key in form.fields}
+    data.update({"customer": sub.customer_id, "price": sub.price_id, "org": org.pk,
+                 "shipping_address": "{}", "_fsm_transition_to": "pause",
+                 "cycles-TOTAL_FORMS": "0", "cycles-INITIAL_FORMS": "0"})
+    response = staff_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    sub.refresh_from_db()
+    assert (sub.status, sub.next_billing_at) == ("paused", None)  # the service's rule, not just the state
+
+
+def test_staff_see_only_their_orgs(org, other_org, coffee):
+    subscribe(org, coffee)
+    user = UserFactory(is_staff=True, is_superuser=False)
+    MembershipFactory(user=user, org=other_org)
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="subscriptions"))
+    client = Client()
+    client.force_login(user)
+    response = client.get("/admin/subscriptions/subscription/")
+    assert response.status_code == 200
+    assert Subscription.objects.count() == 1 and b"coffee-monthly" not in response.content

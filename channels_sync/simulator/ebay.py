@@ -40,7 +40,6 @@ CLIENT_SECRET = "PRD-simulator-client-secret"
 REFRESH_TOKEN = "v^1.1#i^1#simulator-refresh-token"
 VERIFICATION_TOKEN = "simulator_verification_token_0123456789abcdef"
 SELLER = "sim_seller_example"
-KEY_ID = "sim-ebay-key-1"
 TOKEN_SECONDS = 7200
 ORDERS = "/sell/fulfillment/v1/order"
 PRODUCTS = [
@@ -100,6 +99,9 @@ class Simulator(ChannelSimulator):
         self.fulfillments: dict[str, list[dict]] = {}
         super().__init__(**kwargs)
         self.private_key = signing_key(self.seed)
+        # The key id names the seed: a demo channel seeded for another seed finds no configured key for
+        # it and fetches this one from getPublicKey, as it would from eBay.
+        self.key_id = f"sim-ebay-key-{self.seed}"
 
     # --- framework hooks -----------------------------------------------------------------------
     def make_rate_limiter(self) -> TokenBucket:
@@ -148,7 +150,7 @@ class Simulator(ChannelSimulator):
                            config={"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET, "refreshToken": REFRESH_TOKEN,
                                    "verificationToken": self.webhook_secret, "baseUrl": self.base_url,
                                    "tokenUrl": f"{self.base_url}/identity/v1/oauth2/token",
-                                   "publicKeys": {KEY_ID: public_key_pem(self.private_key)}},
+                                   "publicKeys": {self.key_id: public_key_pem(self.private_key)}},
                            webhook_secret="")
 
     # --- catalogue -----------------------------------------------------------------------------
@@ -221,7 +223,7 @@ class Simulator(ChannelSimulator):
 
     def sign(self, body: bytes) -> str:
         signature = base64.b64encode(self.private_key.sign(body, ec.ECDSA(hashes.SHA1()))).decode()
-        return base64.b64encode(json.dumps({"alg": "ecdsa", "kid": KEY_ID, "signature": signature,
+        return base64.b64encode(json.dumps({"alg": "ecdsa", "kid": self.key_id, "signature": signature,
                                             "digest": "SHA1"}).encode()).decode()
 
     def build_webhook(self, order: dict, topic: str) -> OutboundWebhook:
@@ -350,7 +352,7 @@ class Simulator(ChannelSimulator):
     # --- Notification API ----------------------------------------------------------------------
     @route("GET", r"^/commerce/notification/v1/public_key/(?P<kid>[^/]+)$")
     def get_public_key(self, request: SimRequest, kid: str) -> SimResponse:
-        if kid != KEY_ID:
+        if kid != self.key_id:
             return json_response({"errors": [{"errorId": 195005, "domain": "API_NOTIFICATION",
                                               "category": "REQUEST", "message": "The specified key id is invalid."}]},
                                  404)

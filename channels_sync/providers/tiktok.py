@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 from channels_sync.normalized import (
     Address,
@@ -197,7 +198,10 @@ class Provider(ChannelProvider):
         params.update({"app_key": self.config.get("appKey", ""), "timestamp": int(self.clock())})
         if self.config.get("shopCipher"):
             params["shop_cipher"] = self.config["shopCipher"]
-        params["sign"] = sign_request(self.config.get("appSecret", ""), path, params, body)
+        # The path as it goes on the wire: the same as `path` on TikTok's host, and still right when a
+        # stand-in server is mounted below a prefix (its baseUrl has a path).
+        wire_path = urlsplit(self.http.url(path)).path
+        params["sign"] = sign_request(self.config.get("appSecret", ""), wire_path, params, body)
         return params
 
     def call(self, method: str, path: str, *, query: dict | None = None, body: Any = None,

@@ -15,6 +15,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from channels_sync.simulator.base import (
     ChannelSimulator,
@@ -107,7 +108,9 @@ class Simulator(ChannelSimulator):
             return json_response(_envelope(code=106002, message="Invalid timestamp"), 401)
         if abs(_now_ts(self.now()) - stamp) > SIGN_TOLERANCE_SECONDS:
             return json_response(_envelope(code=106002, message="Timestamp expired"), 401)
-        expected = _sign(APP_SECRET, request.path, params, request.body)
+        # TikTok signs the path it receives; below our prefix (/tiktok) that is prefix + path.
+        wire_path = urlsplit(request.base_url).path.rstrip("/") + request.path
+        expected = _sign(APP_SECRET, wire_path, params, request.body)
         if not hmac.compare_digest(expected, params.get("sign", "")):
             return json_response(_envelope(code=106001, message="Invalid signature"), 401)
         token = request.header("x-tts-access-token")

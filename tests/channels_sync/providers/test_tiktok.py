@@ -643,3 +643,12 @@ def test_whole_flow_through_the_simulator(org, tiktok_sim, client, django_captur
     assert (recorded["kind"], recorded["orderId"]) == ("ship_package", target.channel_order_id)
     assert recorded["body"]["self_shipment"] == {"tracking_number": "9400111202555842761234",
                                                  "shipping_provider_id": "7117858858072016686"}
+
+
+@responses.activate
+def test_a_stand_in_server_below_a_prefix_gets_the_path_it_receives_signed():
+    base = "https://stand-in.test/tiktok"
+    responses.get(f"{base}/order/202309/orders", json=envelope({"orders": [{"id": "1"}]}))
+    provider = Provider({**CONFIG, "baseUrl": base}, http=ChannelHttpClient(base), clock=lambda: NOW)
+    provider.fetch_order("1")
+    assert_signed(responses.calls[0], "/tiktok/order/202309/orders")

@@ -39,6 +39,7 @@ UPDATE_SHIPPING_PATH = "/fulfillment/" + API_VERSION + "/packages/{package_id}/s
 PROVIDERS_PATH = "/logistics/" + API_VERSION + "/delivery_options/{delivery_option_id}/shipping_providers"
 WEBHOOKS_PATH = f"/event/{API_VERSION}/webhooks"
 DEFAULT_AUTH_URL = "https://auth.tiktok-shops.com"
+SANDBOX_AUTH_URL = "https://auth-sandbox.tiktok-shops.com"
 PAGE_SIZE_MAX = 100          # Get Order List: page_size 1-100
 DETAIL_IDS_MAX = 50          # Get Order Detail: ids max count 50
 RATE_KEY = "api"             # one shared bucket per shop (TikTok publishes no per-call numbers we rely on)
@@ -178,7 +179,7 @@ class Provider(ChannelProvider):
         "shopId": "The shop's `id` from the same call; webhooks are matched to the channel by it.",
         "shippingProviderIds": "Optional: {carrier name: TikTok shipping_provider_id} for self-shipped packages.",
         "baseUrl": "Optional: API host (default https://open-api.tiktokglobalshop.com).",
-        "authUrl": "Optional: token host (default https://auth.tiktok-shops.com).",
+        "authUrl": "Optional: token host (default https://auth.tiktok-shops.com, or baseUrl for a stand-in).",
     }
 
     def __init__(self, config: dict, *, webhook_secret: str | None = None, channel_id: str | None = None,
@@ -191,6 +192,17 @@ class Provider(ChannelProvider):
         super().__init__(config, webhook_secret=webhook_secret, channel_id=channel_id, http=http)
         self.clock = clock
         self._access_token = self.config.get("accessToken") or ""
+
+    @property
+    def auth_url(self) -> str:
+        """Token host: `authUrl`, else TikTok's (sandbox) auth host for TikTok's (sandbox) API host, else the
+        configured baseUrl (a stand-in server serves both)."""
+        if self.config.get("authUrl"):
+            return self.config["authUrl"].rstrip("/")
+        host = urlsplit(self.base_url).hostname or ""
+        if host.endswith("tiktokglobalshop.com"):
+            return SANDBOX_AUTH_URL if "sandbox" in host else DEFAULT_AUTH_URL
+        return self.base_url
 
     # --- signed calls ----------------------------------------------------------------------------
     def signed_params(self, path: str, query: dict[str, Any] | None, body: bytes) -> dict[str, Any]:
@@ -245,7 +257,7 @@ class Provider(ChannelProvider):
         refresh_token = self.config.get("refreshToken")
         if not refresh_token:
             return False
-        auth_url = (self.config.get("authUrl") or DEFAULT_AUTH_URL).rstrip("/")
+        auth_url = self.auth_url
         response = self.http.request("GET", f"{auth_url}/api/v2/token/refresh", params={
             "app_key": self.config.get("appKey", ""), "app_secret": self.config.get("appSecret", ""),
             "refresh_token": refresh_token, "grant_type": "refresh_token"}, rate_key=None)

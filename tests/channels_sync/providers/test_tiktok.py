@@ -652,3 +652,11 @@ def test_a_stand_in_server_below_a_prefix_gets_the_path_it_receives_signed():
     provider = Provider({**CONFIG, "baseUrl": base}, http=ChannelHttpClient(base), clock=lambda: NOW)
     provider.fetch_order("1")
     assert_signed(responses.calls[0], "/tiktok/order/202309/orders")
+
+
+def test_token_host_follows_the_api_host():
+    assert Provider({}).auth_url == "https://auth.tiktok-shops.com"
+    assert Provider({"baseUrl": "https://open-api-sandbox.tiktokglobalshop.com"}).auth_url == (
+        "https://auth-sandbox.tiktok-shops.com")
+    assert Provider({"baseUrl": "http://127.0.0.1:9000/tiktok/"}).auth_url == "http://127.0.0.1:9000/tiktok"
+    assert Provider({"baseUrl": "http://x.test", "authUrl": "https://auth.x.test/"}).auth_url == "https://auth.x.test"

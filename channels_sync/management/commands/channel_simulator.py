@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from django.core.management.base import BaseCommand
 
@@ -18,7 +19,8 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8765)
         parser.add_argument("--orders", type=int, default=200, help="orders in each channel's catalogue")
         parser.add_argument("--seed", type=int, default=1234)
-        parser.add_argument("--webhook-target", default="http://127.0.0.1:8000",
+        # Not settings.PUBLIC_BASE_URL: under honcho this process's PORT is not the web process's.
+        parser.add_argument("--webhook-target", default=os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000",
                             help="base URL of the app that receives the webhooks ('' to send none)")
         parser.add_argument("--tick-seconds", type=float, default=20.0,
                             help="every N seconds one channel creates or changes an order (0: never)")

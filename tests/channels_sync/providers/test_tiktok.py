@@ -660,3 +660,20 @@ def test_token_host_follows_the_api_host():
         "https://auth-sandbox.tiktok-shops.com")
     assert Provider({"baseUrl": "http://127.0.0.1:9000/tiktok/"}).auth_url == "http://127.0.0.1:9000/tiktok"
     assert Provider({"baseUrl": "http://x.test", "authUrl": "https://auth.x.test/"}).auth_url == "https://auth.x.test"
+
+
+@responses.activate
+def test_search_results_are_kept_when_a_server_has_no_detail_route_but_not_on_a_tiktok_error():
+    detail = fixture("tiktok", "get_order_detail_response.json")["data"]["orders"][0]
+    responses.post(f"{BASE}/order/202309/orders/search", json=search_page([detail]))
+    responses.get(f"{BASE}/order/202309/orders", status=404, body="Not Found")
+    assert [o["id"] for o in make_provider().fetch_orders(None, None)] == [detail["id"]]
+
+    responses.replace(responses.GET, f"{BASE}/order/202309/orders", status=404,
+                      json=envelope(code=21001001, message="Invalid parameters."))
+    with pytest.raises(PermanentChannelError):
+        list(make_provider().fetch_orders(None, None))
+    responses.replace(responses.POST, f"{BASE}/order/202309/orders/search", json=search_page([{"id": "1"}]))
+    responses.replace(responses.GET, f"{BASE}/order/202309/orders", status=404, body="Not Found")
+    with pytest.raises(PermanentChannelError):   # summaries without lines: nothing to fall back on
+        list(make_provider().fetch_orders(None, None))

@@ -55,16 +55,21 @@ return tostring(wait)
 """
 
 
+_clients: dict[str, object] = {}
+
+
 def _redis_client():
-    """redis-py client for settings.REDIS_URL, or None when Redis is not configured."""
+    """redis-py client for settings.REDIS_URL (one pool per process), or None when Redis is not configured."""
     from django.conf import settings
 
     url = getattr(settings, "REDIS_URL", "") or ""
     if not url.startswith(("redis://", "rediss://", "unix://")):
         return None
-    import redis
+    if url not in _clients:
+        import redis
 
-    return redis.Redis.from_url(url)
+        _clients[url] = redis.Redis.from_url(url)
+    return _clients[url]
 
 
 class _LocalBuckets:

@@ -185,18 +185,26 @@ class Simulator(ChannelSimulator):
         if discount:
             pricing["priceDiscount"] = _amount(-discount, currency)
         payment = rng.choice(["PAID", "PAID", "PAID", "PENDING"])
+        fate = rng.random()
+        fulfillment, cancel = "NOT_STARTED", "NONE_REQUESTED"
+        if payment == "PAID" and fate < 0.12:      # cancelled before shipping, money returned
+            cancel, payment = "CANCELED", "FULLY_REFUNDED"
+        elif payment == "PAID" and fate < 0.4:     # already shipped
+            fulfillment = "FULFILLED"
+            for line in lines:
+                line["lineItemFulfillmentStatus"] = "FULFILLED"
         return {
             "orderId": order_id, "legacyOrderId": order_id, "creationDate": _iso(created_at),
-            "lastModifiedDate": _iso(created_at), "orderFulfillmentStatus": "NOT_STARTED",
+            "lastModifiedDate": _iso(created_at), "orderFulfillmentStatus": fulfillment,
             "orderPaymentStatus": payment, "sellerId": SELLER,
             "buyer": {"username": f"buyer_{rng.randint(1, 999)}",
                       "taxAddress": {"stateOrProvince": region, "postalCode": postal, "countryCode": country}},
             "pricingSummary": pricing,
-            "cancelStatus": {"cancelState": "NONE_REQUESTED", "cancelRequests": []},
+            "cancelStatus": {"cancelState": cancel, "cancelRequests": []},
             "paymentSummary": {"totalDueSeller": _amount(total, currency), "refunds": [],
                                "payments": [{"paymentMethod": "EBAY", "paymentReferenceId": f"ref-{order_id}",
                                              "paymentDate": _iso(created_at), "amount": _amount(total, currency),
-                                             "paymentStatus": payment}]},
+                                             "paymentStatus": "PAID" if payment == "FULLY_REFUNDED" else payment}]},
             "fulfillmentStartInstructions": [{
                 "fulfillmentInstructionsType": "SHIP_TO", "ebaySupportedFulfillment": False,
                 "shippingStep": {"shipTo": {"fullName": name,

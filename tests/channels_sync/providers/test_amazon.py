@@ -144,6 +144,21 @@ def test_normalize_pending_spec_example_with_buyer_info_and_address():
     assert data.channel_metadata["PaymentMethodDetails"] == ["CreditCard", "GiftCertificate"]
 
 
+def test_restricted_address_and_buyer_info_map_when_the_app_may_see_them():
+    """getOrderAddress / getOrderBuyerInfo shapes, as they appear on an Order for apps with the restricted role."""
+    order = order_with_items()
+    order["ShippingAddress"] = fixture("amazon", "get_order_address_response.json")["payload"]["ShippingAddress"]
+    buyer = fixture("amazon", "get_order_buyer_info_response.json")["payload"]
+    order["BuyerInfo"] = {key: value for key, value in buyer.items() if key != "AmazonOrderId"}
+    data = amazon.Provider.normalize(order)
+    assert data.shipping_address == Address(name="MFNIntegrationTestMerchant", line1="2201 WESTLAKE AVE",
+                                            city="SEATTLE", region="WA", postal_code="98121-2778", country="US",
+                                            phone="+1 480-386-0930 ext. 73824")
+    assert data.customer_email == "fzyrv6gwkhbb15c@example.com"
+    assert data.customer_name == "MFNIntegrationTestMerchant"
+    assert "BuyerInfo" not in data.channel_metadata   # nothing left over once email and name are mapped
+
+
 def test_normalize_both_orders_of_the_get_orders_page():
     orders = fixture("amazon", "get_orders_response.json")["payload"]["Orders"]
     first, second = (amazon.Provider.normalize(order) for order in orders)

@@ -64,7 +64,8 @@ def test_catalogue_normalizes_with_consistent_totals_and_varied_statuses(name):
     for order in orders:
         assert order.grand_total == order.subtotal + order.shipping + order.tax
         assert order.lines and order.currency
-    assert {o.status for o in orders} >= {CommonStatus.PENDING, CommonStatus.PROCESSING}
+    assert {o.status for o in orders} >= {CommonStatus.PENDING, CommonStatus.PROCESSING, CommonStatus.SHIPPED,
+                                          CommonStatus.CANCELLED}
     assert any(o.shipping_address is None for o in orders) or name == "ebay"
 
 
@@ -253,3 +254,12 @@ def test_whole_flow_sync_webhook_and_writeback(name, server, demo_channel, clien
         assert recorded["body"]["packageDetail"]["trackingNumber"] == "TRACK123456"
     else:
         assert recorded["body"]["trackingNumber"] == "TRACK123456"
+
+    # The channel refuses a shipment of an order it cancelled: a permanent failure, visible in history.
+    cancelled = AggregatedOrder.objects.filter(channel=channel, status="cancelled").first()
+    with django_capture_on_commit_callbacks(execute=False):
+        refused = order_status_update(order=cancelled, status="shipped", tracking_number="TRACK999", carrier="UPS")
+    assert writeback_attempt(writeback_pk=refused.pk) is None
+    refused = Writeback.objects.get(pk=refused.pk)
+    assert refused.status == "failed" and "PermanentChannelError" in refused.last_error
+    assert len(sim.writebacks) == 1

@@ -300,8 +300,14 @@ class Provider(ChannelProvider):
         return WebhookEvent(delivery_id=delivery_id, topic=topic, orders=[body])
 
     def _existing_webhooks(self, callback_url: str) -> list[dict]:
-        _, hooks = self._call("GET", "/webhooks", params={"per_page": PER_PAGE})
-        return [hook for hook in hooks or [] if hook.get("delivery_url") == callback_url]
+        """Our webhooks among all the store's (other plugins have theirs): every page is read."""
+        def fetch_page(page: int | None):
+            page = page or 1
+            response, hooks = self._call("GET", "/webhooks", params={"per_page": PER_PAGE, "page": page})
+            total_pages = int(response.headers.get("X-WP-TotalPages") or 1)
+            return hooks or [], (page + 1 if page < total_pages and hooks else None)
+
+        return [hook for hook in iter_pages(fetch_page, 1) if hook.get("delivery_url") == callback_url]
 
     def register_webhooks(self, callback_url: str) -> list[dict]:
         """One webhook per order topic with our secret, skipping topics this URL already has."""

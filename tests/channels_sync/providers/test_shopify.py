@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from channels_sync.normalized import Address, CommonStatus, WebhookRequest, WritebackRequest
 from channels_sync.providers import provider_class
@@ -465,3 +467,31 @@ def test_workers_share_shopifys_40_call_bucket_per_store_and_plus_stores_can_rai
     assert limiter.namespace == f"shopify:{SHOP}"
     plus = Provider({**CONFIG, "rateLimitPerSecond": 20, "rateLimitBurst": 400}).http.rate_limiter
     assert plus.specs["shopify"] == BucketSpec(rate=20.0, burst=400)
+
+
+# --- any order Shopify could send: optional parts dropped, blanked or nulled ---------------------------------
+OPTIONAL_ORDER_KEYS = ["customer", "email", "contact_email", "shipping_address", "billing_address", "fulfillments",
+                       "total_shipping_price_set", "shipping_lines", "tax_lines", "discount_codes", "refunds",
+                       "updated_at", "name", "cancelled_at", "financial_status", "fulfillment_status", "total_tax"]
+OPTIONAL_LINE_KEYS = ["sku", "variant_id", "product_id", "name", "title"]
+BASES = ["order.json", "order_eur_currency.json", "order_fulfilled.json", "webhook_orders_create.json"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(base=st.sampled_from(BASES),
+       order_edits=st.dictionaries(st.sampled_from(OPTIONAL_ORDER_KEYS), st.sampled_from(["drop", None, ""])),
+       line_edits=st.dictionaries(st.sampled_from(OPTIONAL_LINE_KEYS), st.sampled_from(["drop", None, ""])))
+def test_orders_with_missing_or_empty_optional_parts_still_normalize(base, order_edits, line_edits):
+    raw = shopify_order(base)
+    for key, edit in order_edits.items():
+        raw.pop(key, None) if edit == "drop" else raw.__setitem__(key, edit)
+    for line in raw.get("line_items") or []:
+        for key, edit in line_edits.items():
+            line.pop(key, None) if edit == "drop" else line.__setitem__(key, edit)
+    order = Provider.normalize(raw)
+    assert order.channel_order_id == str(shopify_order(base)["id"])
+    for amount in (order.subtotal, order.tax, order.shipping, order.grand_total):
+        assert amount == amount.quantize(Decimal("0.01"))
+    assert order.created_at.tzinfo is UTC and order.updated_at.tzinfo is UTC
+    assert order.status in CommonStatus
+    assert all(line.sku is None or line.sku for line in order.lines)   # "" never stands for a SKU

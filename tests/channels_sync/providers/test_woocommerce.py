@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from channels_sync.normalized import Address, CommonStatus, WebhookRequest, WritebackRequest
 from channels_sync.providers.errors import PermanentChannelError, WebhookRejected
@@ -371,3 +373,30 @@ def test_a_host_rate_limit_is_opt_in_per_channel():
     limited = Provider({**CONFIG, "rateLimitPerSecond": 2, "rateLimitBurst": 5}).http
     assert limited.rate_limiter.specs == {"woocommerce": BucketSpec(rate=2.0, burst=5)}
     assert limited.base_url == STORE + "/"
+
+
+# --- any order WooCommerce could send: optional parts dropped, blanked or nulled ------------------------------
+OPTIONAL_ORDER_KEYS = ["billing", "shipping", "shipping_lines", "refunds", "meta_data", "date_modified_gmt",
+                       "date_created_gmt", "number", "total_tax", "shipping_total", "coupon_lines", "status"]
+OPTIONAL_LINE_KEYS = ["sku", "variation_id", "product_id", "name", "subtotal", "price"]
+BASES = [("order.json", None), ("orders.json", 1), ("order_refunded.json", None),
+         ("order_on_hold_templated_dates.json", None)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(base=st.sampled_from(BASES),
+       order_edits=st.dictionaries(st.sampled_from(OPTIONAL_ORDER_KEYS), st.sampled_from(["drop", None, ""])),
+       line_edits=st.dictionaries(st.sampled_from(OPTIONAL_LINE_KEYS), st.sampled_from(["drop", None, ""])))
+def test_orders_with_missing_or_empty_optional_parts_still_normalize(base, order_edits, line_edits):
+    raw = woo(*base)
+    for key, edit in order_edits.items():
+        raw.pop(key, None) if edit == "drop" else raw.__setitem__(key, edit)
+    for line in raw.get("line_items") or []:
+        for key, edit in line_edits.items():
+            line.pop(key, None) if edit == "drop" else line.__setitem__(key, edit)
+    order = Provider.normalize(raw)
+    assert order.channel_order_id == str(woo(*base)["id"])
+    for amount in (order.subtotal, order.tax, order.shipping, order.grand_total):
+        assert amount == amount.quantize(Decimal("0.01"))
+    assert order.created_at.tzinfo is not None and order.status in CommonStatus
+    assert all(line.sku is None or line.sku for line in order.lines)

@@ -101,6 +101,19 @@ class Provider(ChannelProvider):
     required_config = ("clientId", "clientSecret", "refreshToken", "marketplaceIds", "sellerId")
     secret_config = ("clientSecret", "refreshToken")
     identity_config_key = "sellerId"
+    # What each config key is and where a merchant finds it (for connect forms and the README).
+    config_help = {
+        "clientId": "LWA client identifier of your SP-API app (Seller Central > Apps and Services > Develop Apps).",
+        "clientSecret": "LWA client secret of the same app.",
+        "refreshToken": "The seller's LWA refresh token (Atzr|...), from authorizing the app.",
+        "sellerId": "The seller's Merchant Token (Settings > Account Info); notifications are matched by it.",
+        "marketplaceIds": "Marketplace ids to read, e.g. [\"ATVPDKIKX0DER\"] for amazon.com.",
+        "baseUrl": "Optional: regional endpoint (default https://sellingpartnerapi-na.amazon.com; -eu, -fe).",
+        "tokenUrl": "Optional: LWA token endpoint (default https://api.amazon.com/auth/o2/token).",
+        "notificationDestinationId": "Optional: SP-API SQS destination to subscribe ORDER_CHANGE to on enable.",
+        "relaySecretHeader": "Optional: header in which your SQS relay sends the webhook secret (X-Relay-Secret).",
+        "rateLimits": "Optional: per-operation {rate, burst} overrides of Amazon's documented limits.",
+    }
 
     def __init__(self, config: dict, *, webhook_secret: str | None = None, channel_id: str | None = None,
                  http: ChannelHttpClient | None = None):
@@ -152,11 +165,13 @@ class Provider(ChannelProvider):
     # --- reading -----------------------------------------------------------------------------
     def fetch_orders(self, since: datetime | None, until: datetime | None, status: str | None = None) -> Iterator[dict]:
         params = self._order_filters(since, until, status)
+        wanted = CommonStatus(status) if status else None
         while True:
             response = self._call("GET", "/orders/v0/orders", rate_key="getOrders", params=params)
             payload = response.json().get("payload") or {}
             for order in payload.get("Orders") or []:
-                yield self._with_items(order)
+                if wanted is None or map_status(order) == wanted:   # shipped vs delivered share OrderStatuses
+                    yield self._with_items(order)
             next_token = payload.get("NextToken")
             if not next_token:
                 return
@@ -286,6 +301,8 @@ class Provider(ChannelProvider):
         if request.status != CommonStatus.SHIPPED:
             raise PermanentChannelError(
                 f"Amazon's Orders API cannot set {request.status}; cancel or refund in Seller Central")
+        if (request.raw or {}).get("FulfillmentChannel") == "AFN":
+            raise PermanentChannelError("Amazon ships this order itself (FBA): there is no shipment to confirm")
         body = confirm_shipment_body(request, default_marketplace=(self.marketplace_ids or [None])[0])
         response = self._call("POST", f"/orders/v0/orders/{request.channel_order_id}/shipmentConfirmation",
                               rate_key="confirmShipment", json=body)
@@ -344,6 +361,14 @@ def package_reference_id(tracking_number: str) -> str:
     return str(int(hashlib.sha256(tracking_number.encode()).hexdigest()[:12], 16) % 10**9 + 1)
 
 
+def map_status(raw: dict) -> CommonStatus:
+    """OrderStatus onto the common six; an Easy Ship order Amazon reports delivered is delivered."""
+    status = STATUS_MAP.get(raw.get("OrderStatus") or "", CommonStatus.PENDING)
+    if status == CommonStatus.SHIPPED and raw.get("EasyShipShipmentStatus") == "Delivered":
+        return CommonStatus.DELIVERED
+    return status
+
+
 def normalize_order(raw: dict) -> AggregatedOrderData:
     items = raw.get("OrderItems") or []
     order_total = raw.get("OrderTotal") or {}
@@ -367,9 +392,7 @@ def normalize_order(raw: dict) -> AggregatedOrderData:
     grand_total = _money(order_total) if order_total.get("Amount") is not None else subtotal + shipping + tax
 
     raw_status = raw.get("OrderStatus") or ""
-    status = STATUS_MAP.get(raw_status, CommonStatus.PENDING)
-    if status == CommonStatus.SHIPPED and raw.get("EasyShipShipmentStatus") == "Delivered":
-        status = CommonStatus.DELIVERED
+    status = map_status(raw)
     buyer = raw.get("BuyerInfo") or {}
     metadata = {key: value for key, value in raw.items() if key not in _MAPPED_ORDER_FIELDS}
     buyer_rest = {key: value for key, value in buyer.items() if key not in {"BuyerEmail", "BuyerName"}}

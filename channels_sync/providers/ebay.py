@@ -73,6 +73,19 @@ class Provider(ChannelProvider):
     default_poll_minutes = 5
     required_config = ("clientId", "clientSecret", "refreshToken", "verificationToken")
     secret_config = ("clientSecret", "refreshToken", "verificationToken")
+    # What each config key is and where a merchant finds it (for connect forms and the README).
+    config_help = {
+        "clientId": "App ID (Client ID) of your eBay production keyset (developer.ebay.com > Application Keys).",
+        "clientSecret": "Cert ID (Client Secret) of the same keyset.",
+        "refreshToken": "The seller's OAuth refresh token, consented with the sell.fulfillment scope.",
+        "verificationToken": "32-80 characters you choose; answers eBay's endpoint challenge.",
+        "notificationTopics": "Optional: topics to subscribe on enable, e.g. [\"ORDER_CONFIRMATION\"].",
+        "notificationEndpoint": "Optional: the exact URL registered with eBay, if a proxy changes the one we see.",
+        "publicKeys": "Optional: {kid: PEM} notification keys for offline use; otherwise fetched from eBay.",
+        "marketplaceId": "Optional: X-EBAY-C-MARKETPLACE-ID, e.g. EBAY_US.",
+        "baseUrl": "Optional: API host (default https://api.ebay.com; sandbox https://api.sandbox.ebay.com).",
+        "tokenUrl": "Optional: OAuth token endpoint (default https://api.ebay.com/identity/v1/oauth2/token).",
+    }
 
     def __init__(self, config: dict, **kwargs):
         super().__init__(config, **kwargs)

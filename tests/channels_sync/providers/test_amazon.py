@@ -568,3 +568,23 @@ def test_statuses_amazon_cannot_take_are_permanent_failures_without_a_call(wire,
 def test_config_validation_names_the_missing_credentials():
     errors = amazon.Provider.validate_config({"clientId": "x"})
     assert set(errors) == {"clientSecret", "refreshToken", "marketplaceIds", "sellerId"}
+
+
+def test_fba_orders_are_not_confirmed_by_the_seller(wire, make_provider):
+    raw = fixture("amazon", "get_order_response_2.json")["payload"]   # AFN: Amazon ships it
+    with pytest.raises(PermanentChannelError, match="FBA"):
+        make_provider().write_back(shipped_request(raw=raw, channel_order_id=raw["AmazonOrderId"]))
+    assert len(wire.calls) == 0
+
+
+def test_status_filter_keeps_only_orders_of_that_common_status(wire, make_provider):
+    token_ok(wire)
+    shipped = fixture("amazon", "get_order_response_2.json")["payload"]
+    delivered = {**shipped, "AmazonOrderId": "921-0000000-0000001", "EasyShipShipmentStatus": "Delivered"}
+    wire.add(responses.GET, ORDERS_URL, json={"payload": {"Orders": [shipped, delivered]}})
+    wire.add(responses.GET, f"{ORDERS_URL}/921-0000000-0000001/orderItems", json={"payload": {"OrderItems": []}})
+    fetched = list(make_provider().fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None, status="delivered"))
+    assert [order["AmazonOrderId"] for order in fetched] == ["921-0000000-0000001"]
+    assert query(wire.calls[1])["OrderStatuses"] == "Shipped"
+    with pytest.raises(PermanentChannelError):
+        list(make_provider().fetch_orders(None, None, status="refunded"))   # v0 has no such status

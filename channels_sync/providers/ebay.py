@@ -82,6 +82,7 @@ class Provider(ChannelProvider):
         "notificationTopics": "Optional: topics to subscribe on enable, e.g. [\"ORDER_CONFIRMATION\"].",
         "notificationEndpoint": "Optional: the exact URL registered with eBay, if a proxy changes the one we see.",
         "publicKeys": "Optional: {kid: PEM} notification keys for offline use; otherwise fetched from eBay.",
+        "alertEmail": "Optional: where eBay sends notification alerts (set with the first registration).",
         "marketplaceId": "Optional: X-EBAY-C-MARKETPLACE-ID, e.g. EBAY_US.",
         "baseUrl": "Optional: API host (default https://api.ebay.com; sandbox https://api.sandbox.ebay.com).",
         "tokenUrl": "Optional: OAuth token endpoint (default https://api.ebay.com/identity/v1/oauth2/token).",
@@ -149,19 +150,24 @@ class Provider(ChannelProvider):
         if wanted in FULFILLMENT_FILTER:
             filters.append(f"orderfulfillmentstatus:{{{FULFILLMENT_FILTER[wanted]}}}")
         limit = min(int(self.config.get("pageSize") or PAGE_LIMIT), PAGE_LIMIT)
-        params: dict | None = {"limit": limit, "offset": 0}
-        if filters:
-            params["filter"] = ",".join(filters)
-        url = ORDERS_PATH
+        base_params = {"filter": ",".join(filters)} if filters else {}
+        url, params, offset = ORDERS_PATH, {**base_params, "limit": limit, "offset": 0}, 0
         while True:
             page = self._call("GET", url, params=params).json() or {}
             orders = page.get("orders") or []
             for order in orders:
                 if wanted is None or normalize_order(order).status == wanted:
                     yield order
-            if not orders or not page.get("next"):
+            offset = int(page.get("offset") or offset) + len(orders)
+            if not orders:
                 return
-            url, params = self._same_origin(page["next"]), None
+            if page.get("next"):
+                url, params = self._same_origin(page["next"]), None
+            elif page.get("total") is not None and offset < int(page["total"]):
+                # No `next` although `total` says there is more: step the offset ourselves.
+                url, params = ORDERS_PATH, {**base_params, "limit": limit, "offset": offset}
+            else:
+                return
 
     def _same_origin(self, next_url: str) -> str:
         """eBay's `next` is absolute. One under our base URL is followed as is; one on another host (eBay's
@@ -211,7 +217,13 @@ class Provider(ChannelProvider):
         cache_key = token_cache_key("ebay-public-key", self.base_url, kid)
         key = cache.get(cache_key)
         if key is None:
-            key = self._call("GET", PUBLIC_KEY_PATH + kid, token=self.app_token).json()
+            try:
+                key = self._call("GET", PUBLIC_KEY_PATH + kid, token=self.app_token).json()
+            except PermanentChannelError:
+                # getPublicKey takes a user token too: keys stay reachable if the app grant is refused.
+                key = self._call("GET", PUBLIC_KEY_PATH + kid).json()
+            if not isinstance(key, dict) or not key.get("key"):
+                raise PermanentChannelError(f"getPublicKey answered no key for {kid}")
             cache.set(cache_key, key, timeout=PUBLIC_KEY_CACHE_SECONDS)
         return key
 
@@ -234,6 +246,9 @@ class Provider(ChannelProvider):
         destination = {"name": f"ordershub {self.channel_id or ''}".strip()[:64], "status": "ENABLED",
                        "deliveryConfig": {"endpoint": self.config.get("notificationEndpoint") or callback_url,
                                           "verificationToken": self.config.get("verificationToken", "")}}
+        if self.config.get("alertEmail"):   # eBay wants an alert address before the first destination
+            self._call("PUT", NOTIFICATION_PATH + "config", token=self.app_token,
+                       json={"alertEmail": self.config["alertEmail"]})
         response = self._call("POST", NOTIFICATION_PATH + "destination", token=self.app_token, json=destination)
         destination_id = _created_id(response)
         registered = []

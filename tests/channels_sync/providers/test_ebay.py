@@ -507,3 +507,39 @@ def test_writeback_failures_split_into_permanent_and_retryable(wire, make_provid
 
 def test_config_validation_names_the_missing_credentials():
     assert set(ebay.Provider.validate_config({})) == {"clientId", "clientSecret", "refreshToken", "verificationToken"}
+
+
+def test_without_next_the_offset_is_stepped_until_total(wire, make_provider):
+    """A server that reports `total` but omits `next` still gets every page asked for."""
+    token_ok(wire)
+    wire.add(responses.GET, ORDERS_URL, json={"total": 4, "limit": 3, "offset": 0, "orders": orders()[:3]},
+             match=[responses.matchers.query_param_matcher({"limit": "3", "offset": "0"})])
+    wire.add(responses.GET, ORDERS_URL, json={"total": 4, "limit": 3, "offset": 3, "orders": orders()[3:]},
+             match=[responses.matchers.query_param_matcher({"limit": "3", "offset": "3"})])
+    assert len(list(make_provider(pageSize=3).fetch_orders(None, None))) == 4
+
+
+def test_public_key_falls_back_to_the_user_token_when_the_app_grant_is_refused(wire, make_provider):
+    wire.add(responses.POST, TOKEN_URL, status=401, json={"error": "invalid_client"},
+             match=[responses.matchers.urlencoded_params_matcher(
+                 {"grant_type": "client_credentials", "scope": "https://api.ebay.com/oauth/api_scope"})])
+    token_ok(wire, "user-token")
+    wire.add(responses.GET, f"{API}/commerce/notification/v1/public_key/{VECTOR['public_key']}",
+             json=VECTOR["response"])
+    make_provider().verify_webhook(notification(vector_body(), VECTOR["signature"]))
+    key_call = wire.calls[-1]
+    assert key_call.request.headers["Authorization"] == "Bearer user-token"
+
+
+def test_registration_sets_the_alert_email_first_when_configured(wire, make_provider):
+    wire.add(responses.POST, TOKEN_URL, json={"access_token": "tok", "expires_in": 7200})
+    wire.add(responses.PUT, f"{API}/commerce/notification/v1/config", status=204)
+    wire.add(responses.POST, f"{API}/commerce/notification/v1/destination", status=201,
+             headers={"Location": f"{API}/commerce/notification/v1/destination/dest-1"})
+    wire.add(responses.POST, f"{API}/commerce/notification/v1/subscription", status=201,
+             headers={"Location": f"{API}/commerce/notification/v1/subscription/sub-1"})
+    make_provider(notificationTopics="ORDER_CONFIRMATION,ITEM_MARKED_SHIPPED",
+                  alertEmail="ops@example.com").register_webhooks(ENDPOINT)
+    calls = [(call.request.method, call.request.url.rsplit("/", 1)[-1]) for call in wire.calls[1:]]
+    assert calls == [("PUT", "config"), ("POST", "destination"), ("POST", "subscription"), ("POST", "subscription")]
+    assert json.loads(wire.calls[1].request.body) == {"alertEmail": "ops@example.com"}

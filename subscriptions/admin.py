@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django_fsm.admin import FSMAdminMixin
 
 from accounts.admin import OrgScopedAdmin
+from accounts.selectors import orgs_of_user
 from core.api.exceptions import ApiError
 from subscriptions.models import ACTIONS, BillingCycle, Price, Subscription
 from subscriptions.services import subscription_apply_action
@@ -42,6 +43,11 @@ class SubscriptionAdmin(FSMAdminMixin, OrgScopedAdmin):
                        "next_billing_at", "pending_price", "pending_quantity", "paused_at", "cancelled_at",
                        "created_at", "updated_at"]
     inlines = [BillingCycleInline]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Price and not request.user.is_superuser:
+            kwargs["queryset"] = Price.objects.filter(org__in=orgs_of_user(user=request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None) -> bool:
         """Run the button through the service (rules, row lock), not the bare transition method."""

@@ -540,6 +540,9 @@ def test_registration_sets_the_alert_email_first_when_configured(wire, make_prov
              headers={"Location": f"{API}/commerce/notification/v1/subscription/sub-1"})
     make_provider(notificationTopics="ORDER_CONFIRMATION,ITEM_MARKED_SHIPPED",
                   alertEmail="ops@example.com").register_webhooks(ENDPOINT)
-    calls = [(call.request.method, call.request.url.rsplit("/", 1)[-1]) for call in wire.calls[1:]]
+    api_calls = [call for call in wire.calls if call.request.url != TOKEN_URL]
+    calls = [(call.request.method, call.request.url.rsplit("/", 1)[-1]) for call in api_calls]
     assert calls == [("PUT", "config"), ("POST", "destination"), ("POST", "subscription"), ("POST", "subscription")]
-    assert json.loads(wire.calls[1].request.body) == {"alertEmail": "ops@example.com"}
+    assert json.loads(api_calls[0].request.body) == {"alertEmail": "ops@example.com"}
+    topics = [json.loads(call.request.body)["topicId"] for call in api_calls[2:]]
+    assert topics == ["ORDER_CONFIRMATION", "ITEM_MARKED_SHIPPED"]

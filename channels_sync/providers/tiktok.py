@@ -18,6 +18,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.core.cache import cache
+
 from channels_sync.normalized import (
     Address,
     AggregatedOrderData,
@@ -43,6 +45,7 @@ PROVIDERS_PATH = "/logistics/" + API_VERSION + "/delivery_options/{delivery_opti
 WEBHOOKS_PATH = f"/event/{API_VERSION}/webhooks"
 DEFAULT_AUTH_URL = "https://auth.tiktok-shops.com"
 SANDBOX_AUTH_URL = "https://auth-sandbox.tiktok-shops.com"
+TOKEN_CACHE_PREFIX = "ordershub:tiktok-token:"
 PAGE_SIZE_MAX = 100          # Get Order List: page_size 1-100
 DETAIL_IDS_MAX = 50          # Get Order Detail: ids max count 50
 RATE_KEY = "api"             # one shared bucket per shop (TikTok publishes no per-call numbers we rely on)
@@ -194,7 +197,17 @@ class Provider(ChannelProvider):
             http = ChannelHttpClient(base, rate_limiter=_shared_rate_limiter(config, namespace))
         super().__init__(config, webhook_secret=webhook_secret, channel_id=channel_id, http=http)
         self.clock = clock
-        self._access_token = self.config.get("accessToken") or ""
+        renewed = cache.get(self.token_cache_key) or {}
+        self._access_token = renewed.get("access_token") or self.config.get("accessToken") or ""
+        if renewed.get("refresh_token"):
+            self.config["refreshToken"] = renewed["refresh_token"]
+
+    @property
+    def token_cache_key(self) -> str:
+        """Where a renewed token is shared by every worker (keyed by the configured grant, no secret in clear)."""
+        grant = "\x1f".join([self.base_url, *(str(self.config.get(key, "")) for key in ("appKey", "shopCipher",
+                                                                                      "accessToken"))])
+        return TOKEN_CACHE_PREFIX + hashlib.sha256(grant.encode()).hexdigest()
 
     @property
     def auth_url(self) -> str:
@@ -269,11 +282,17 @@ class Provider(ChannelProvider):
         if envelope.get("code") not in (0, None) or not token:
             raise PermanentChannelError(f"TikTok token refresh failed: {envelope.get('message', '')}",
                                         status_code=response.status_code, response_body=response.text[:2000])
+        data = envelope["data"]
         self._access_token = token
-        self.config["accessToken"] = token
-        new_refresh = envelope["data"].get("refresh_token")
-        if new_refresh:
-            self.config["refreshToken"] = new_refresh
+        if data.get("refresh_token"):
+            self.config["refreshToken"] = data["refresh_token"]
+        # `access_token_expire_in` is a Unix time; keep the renewal until shortly before it.
+        try:
+            ttl = int(data.get("access_token_expire_in") or 0) - int(self.clock()) - 300
+        except (TypeError, ValueError):
+            ttl = 0
+        cache.set(self.token_cache_key, {"access_token": token, "refresh_token": self.config.get("refreshToken")},
+                  timeout=ttl if ttl > 0 else 6 * 24 * 3600)
         return True
 
     # --- reading ---------------------------------------------------------------------------------

@@ -6,12 +6,14 @@ import copy
 import hashlib
 import hmac
 import json
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
+from django.core.cache import cache
 
 from channels_sync.normalized import (
     Address,
@@ -30,6 +32,15 @@ AUTH = "https://auth.tts.test"
 CONFIG = {"appKey": "68xu9ks5p4i8", "appSecret": "e59af819cc", "accessToken": "TTP_token_1",
           "shopCipher": "ROW_xkMbgAAAeVAQra0eZWebFQq5aIK", "shopId": "7494049642642441621", "baseUrl": BASE}
 NOW = 1696909648
+
+
+@pytest.fixture
+def expiring_token():
+    """A renewed access token is shared through the cache (keyed by host, app, shop and configured token):
+    tests that renew one start from a token of their own, so no other test (or xdist worker) sees it."""
+    token = f"TTP_expiring_{uuid.uuid4().hex[:12]}"
+    yield token
+    cache.delete(Provider({**CONFIG, "accessToken": token}).token_cache_key)
 
 
 def make_provider(**overrides) -> Provider:
@@ -279,21 +290,29 @@ def test_a_long_429_is_a_retryable_error():
 
 
 @responses.activate
-def test_expired_access_token_mid_run_is_refreshed_once_and_the_call_repeated():
+def test_expired_access_token_mid_run_is_refreshed_once_and_the_call_repeated(expiring_token):
     responses.post(f"{BASE}/order/202309/orders/search", json=search_page([{"id": "1"}], "next"))
     responses.post(f"{BASE}/order/202309/orders/search",
                    json=envelope(code=105002, message="Expired credentials"))
     responses.get(f"{AUTH}/api/v2/token/refresh", json={"code": 0, "message": "success", "data": {
         "access_token": "TTP_token_2", "access_token_expire_in": 1660556783, "refresh_token": "TTP_refresh_2"}})
     responses.post(f"{BASE}/order/202309/orders/search", json=search_page([{"id": "2"}]))
-    provider = make_provider(fetchDetails=False, refreshToken="TTP_refresh_1", authUrl=AUTH)
+    provider = make_provider(fetchDetails=False, refreshToken="TTP_refresh_1", authUrl=AUTH,
+                             accessToken=expiring_token)
 
     assert [order["id"] for order in provider.fetch_orders(None, None)] == ["1", "2"]
+    assert responses.calls[1].request.headers["x-tts-access-token"] == expiring_token
     refresh = responses.calls[2]
     assert query_of(refresh) == {"app_key": CONFIG["appKey"], "app_secret": CONFIG["appSecret"],
                                  "refresh_token": "TTP_refresh_1", "grant_type": "refresh_token"}
     assert responses.calls[3].request.headers["x-tts-access-token"] == "TTP_token_2"
     assert provider.config["refreshToken"] == "TTP_refresh_2"
+    # Another worker's provider for the same shop starts from the renewed token, not the expired one.
+    responses.get(f"{BASE}/order/202309/orders", json=envelope({"orders": [{"id": "9"}]}))
+    other_worker = make_provider(refreshToken="TTP_refresh_1", authUrl=AUTH, accessToken=expiring_token)
+    other_worker.fetch_order("9")
+    assert responses.calls[-1].request.headers["x-tts-access-token"] == "TTP_token_2"
+    assert other_worker.config["refreshToken"] == "TTP_refresh_2"
 
 
 @responses.activate
@@ -507,10 +526,12 @@ def tiktok_sim():
     from channels_sync.simulator.server import SimulatorServer
 
     server = SimulatorServer(host="127.0.0.1", port=0, order_count=45, names=["tiktok"]).start()
+    sim = server.simulators["tiktok"]
     try:
-        yield server.simulators["tiktok"]
+        yield sim
     finally:
         server.stop()
+        cache.delete(Provider(sim.demo_channel().config).token_cache_key)  # a later server may reuse the port
 
 
 def sim_provider(sim, **overrides) -> Provider:
@@ -548,8 +569,8 @@ def test_simulator_429_and_expired_token_mid_run(tiktok_sim):
     rest = list(pages)
     assert len(first) + len(rest) == len(tiktok_sim.orders)
     assert provider.sleeps == [1.0]                  # the 429 waited out in place
-    assert provider.config["accessToken"] != CONFIG["accessToken"] and provider.config["accessToken"] in (
-        tiktok_sim.access_tokens)
+    assert provider._access_token != provider.config["accessToken"]
+    assert provider._access_token in tiktok_sim.access_tokens
 
 
 def test_simulator_ship_writeback_and_the_signed_push_that_follows(tiktok_sim):
@@ -579,11 +600,11 @@ def test_simulator_records_webhook_registration(tiktok_sim):
 
 
 @responses.activate
-def test_an_http_401_with_an_expired_token_code_is_refreshed_but_a_bad_signature_is_not():
+def test_an_http_401_with_an_expired_token_code_is_refreshed_but_a_bad_signature_is_not(expiring_token):
     responses.get(f"{BASE}/order/202309/orders", status=401, json=envelope(code=105002, message="Expired"))
     responses.get(f"{AUTH}/api/v2/token/refresh", json={"code": 0, "data": {"access_token": "TTP_token_2"}})
     responses.get(f"{BASE}/order/202309/orders", json=envelope({"orders": [{"id": "1"}]}))
-    provider = make_provider(refreshToken="TTP_refresh_1", authUrl=AUTH)
+    provider = make_provider(refreshToken="TTP_refresh_1", authUrl=AUTH, accessToken=expiring_token)
     assert provider.fetch_order("1") == {"id": "1"}
 
     responses.replace(responses.GET, f"{BASE}/order/202309/orders", status=401,

@@ -268,7 +268,9 @@ class Provider(ChannelProvider):
             params["shipNodeType"] = self.config["shipNodeType"]
         path, query = ORDERS_PATH, params
         while True:
-            payload = self.call("GET", path, params=query, not_found_ok=True)  # 404 = no orders match
+            # A 404 on the first page means no order matches; on a later page it is an error (an expired
+            # cursor must fail the poll, not end it early and move the cursor past unread orders).
+            payload = self.call("GET", path, params=query, not_found_ok=query is not None)
             listing = (payload or {}).get("list") or {}
             for order in _list(listing.get("elements"), "order"):
                 if common_filter is None or self.normalize(order).status == common_filter:

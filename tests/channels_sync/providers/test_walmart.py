@@ -336,6 +336,15 @@ def test_no_matching_orders_is_an_empty_fetch_not_an_error(provider):
 
 
 @responses.activate
+def test_a_404_on_a_later_page_fails_the_fetch_instead_of_ending_it(provider):
+    responses.post(f"{BASE}/v3/token", json=token_answer())
+    responses.get(f"{BASE}/v3/orders", json=listing(fixture_orders()[:1], "?limit=1&hasMoreElements=true&poIndex=1"))
+    responses.get(f"{BASE}/v3/orders", status=404, json={"errors": {"error": [{"code": "CONTENT_NOT_FOUND"}]}})
+    with pytest.raises(PermanentChannelError):
+        list(provider.fetch_orders(None, NOW))
+
+
+@responses.activate
 def test_status_filters(provider):
     responses.post(f"{BASE}/v3/token", json=token_answer())
     responses.get(f"{BASE}/v3/orders", json=listing(fixture_orders()))

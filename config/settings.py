@@ -326,7 +326,8 @@ CELERY_BEAT_SCHEDULE["channels-sync-poll-due"] = {"task": "channels_sync.poll_du
 # Carrier provider for shipments without one of their own: "easypost" when its key is set, else "manual".
 EASYPOST_API_KEY = os.environ.get("EASYPOST_API_KEY", "")
 EASYPOST_API_BASE = os.environ.get("EASYPOST_API_BASE", "https://api.easypost.com/v2")
-EASYPOST_WEBHOOK_SECRET = os.environ.get("EASYPOST_WEBHOOK_SECRET", "")
+# With DEBUG on (the demo) an unset secret is a fixed dev value, so `manage.py send_carrier_webhook` works.
+EASYPOST_WEBHOOK_SECRET = os.environ.get("EASYPOST_WEBHOOK_SECRET", "dev-easypost-webhook-secret" if DEBUG else "")
 TRACKING_PROVIDER = os.environ.get("TRACKING_PROVIDER", "easypost" if EASYPOST_API_KEY else "manual")
 TRACKING_HTTP_TIMEOUT = env_int("TRACKING_HTTP_TIMEOUT", 5)
 # Live answers of GET /shipping/track/<n> are cached this long (seconds).

@@ -60,7 +60,9 @@ def shipped_order(org, *, parcels: list[tuple[str, dict | None]] | None = None, 
                   email: str = "buyer@example.com", carrier: str = "usps"):
     """An order through the storefront services, shipped in `parcels` [(tracking, items or None)]."""
     lines = lines or {"A": 1}
-    stock(org, **{sku: 50 for sku in lines})
+    from orders.models import InventoryItem
+
+    stock(org, **{sku: 50 for sku in lines if not InventoryItem.objects.filter(org=org, sku=sku).exists()})
     order = checkout(org, lines, email=email)
     services.order_process(org=org, order_number=order.order_number)
     for tracking, items in parcels or [("EZ4000000004", None)]:

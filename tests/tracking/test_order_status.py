@@ -108,3 +108,22 @@ def test_status_endpoint_is_rate_limited(org, settings):
     client = _client(org)
     codes = [client.get(f"/shipping/order/{order.order_number}/status").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+def test_status_query_count_does_not_grow_with_parcels_and_scans(org, django_assert_max_num_queries):
+    """Prefetched: an order with three scanned parcels costs what one with one parcel does."""
+    lines = {"A": 1, "B": 1, "C": 1}
+    one, [only] = shipped_order(org, lines=lines, parcels=[("EZN0", None)], email="one@example.com")
+    three, parcels = shipped_order(org, lines=lines, email="three@example.com",
+                                   parcels=[(f"EZN{i}", [{"sku": sku, "quantity": 1}])
+                                            for i, sku in enumerate(lines, start=1)])
+    for shipment in [only, *parcels]:
+        for hour in range(3):
+            shipment_add_scan(org=org, shipment_id=shipment.pk, status="in_transit", description=f"hop {hour}",
+                              occurred_at=datetime(2026, 5, 1, hour, tzinfo=UTC))
+    client = _client(org)
+    with django_assert_max_num_queries(8) as baseline:
+        client.get(f"/shipping/order/{one.order_number}/status")
+    with django_assert_max_num_queries(len(baseline.captured_queries)):
+        body = client.get(f"/shipping/order/{three.order_number}/status").json()
+    assert len(body["shipments"]) == 3 and all(s["latestScan"]["description"] == "hop 2" for s in body["shipments"])

@@ -40,6 +40,7 @@ API_VERSION = "202309"
 SEARCH_PATH = f"/order/{API_VERSION}/orders/search"
 DETAIL_PATH = f"/order/{API_VERSION}/orders"
 SHIP_PATH = "/fulfillment/" + API_VERSION + "/packages/{package_id}/ship"
+MARK_SHIPPED_PATH = "/fulfillment/" + API_VERSION + "/orders/{order_id}/packages"
 UPDATE_SHIPPING_PATH = "/fulfillment/" + API_VERSION + "/packages/{package_id}/shipping_info/update"
 PROVIDERS_PATH = "/logistics/" + API_VERSION + "/delivery_options/{delivery_option_id}/shipping_providers"
 WEBHOOKS_PATH = f"/event/{API_VERSION}/webhooks"
@@ -490,10 +491,10 @@ class Provider(ChannelProvider):
         if not packages:
             order = self.fetch_order(request.channel_order_id)
             packages = self.package_ids(order)
-        if not packages:
-            raise PermanentChannelError(f"TikTok order {request.channel_order_id} has no package to ship")
         provider_id = self.resolve_shipping_provider(request.carrier, order)
         shipment = {"tracking_number": request.tracking_number, "shipping_provider_id": provider_id}
+        if not packages:
+            return self._mark_shipped(request, order, shipment)
         summaries = []
         for package_id in packages:
             try:
@@ -508,6 +509,21 @@ class Provider(ChannelProvider):
         return WritebackResult(channel_reference=",".join(packages), response_code=200,
                                request_summary="; ".join(summaries) + f" (tracking {request.tracking_number}, "
                                                                       f"shipping_provider_id {provider_id})")
+
+    def _mark_shipped(self, request: WritebackRequest, order: dict, shipment: dict) -> WritebackResult:
+        """No package yet (US/UK/EU/JP sellers shipping themselves get one only when they ship): Mark
+        Package As Shipped creates it from the order's line items that are not cancelled."""
+        line_ids = [str(item["id"]) for item in order.get("line_items") or []
+                    if item.get("id") and item.get("display_status") != "CANCELLED"]
+        if not line_ids:
+            raise PermanentChannelError(f"TikTok order {request.channel_order_id} has nothing left to ship")
+        data = self.call("POST", MARK_SHIPPED_PATH.format(order_id=request.channel_order_id),
+                         body={"order_line_item_ids": line_ids, **shipment})
+        package_id = str(data.get("package_id") or "")
+        return WritebackResult(channel_reference=package_id or None, response_code=200,
+                               request_summary=f"mark {len(line_ids)} line item(s) shipped as package {package_id} "
+                                               f"(tracking {request.tracking_number}, shipping_provider_id "
+                                               f"{shipment['shipping_provider_id']})")
 
     def resolve_shipping_provider(self, carrier: str | None, order: dict) -> str:
         """TikTok wants its own shipping_provider_id: an id given as carrier, the config map

@@ -226,14 +226,22 @@ class Simulator(ChannelSimulator):
                               {"address_level_name": "State", "address_name": state, "address_level": "L1"},
                               {"address_level_name": "City", "address_name": city, "address_level": "L3"}],
         }
-        order["packages"] = [{"id": str(int(order["id"]) + 575_690_000_000_000_000)}]
+        # Like TikTok for local US/UK sellers shipping themselves, some orders get their package only when
+        # they are marked shipped (Mark Package As Shipped); the others have one from payment on.
+        order["packages"] = [] if self.rng.random() < 0.3 else [{"id": self._package_id(order)}]
         self._set_status(order, "AWAITING_SHIPMENT", when)
+
+    @staticmethod
+    def _package_id(order: dict) -> str:
+        return str(int(order["id"]) + 575_690_000_000_000_000)
 
     def _ship(self, order: dict, when: datetime, provider_id: str, tracking: str | None, *,
               move: bool = True) -> None:
         provider_name = dict(SHIPPING_PROVIDERS).get(provider_id, "Other")
         tracking = tracking or TRACKING_PATTERNS.get(provider_name, "TT{:016d}").format(self.rng.randint(0, 10**9))
-        package_id = order["packages"][0]["id"] if order["packages"] else None
+        if not order["packages"]:
+            order["packages"] = [{"id": self._package_id(order)}]
+        package_id = order["packages"][0]["id"]
         order.update({"tracking_number": tracking, "shipping_provider_id": provider_id,
                       "shipping_provider": provider_name, "rts_time": _now_ts(when)})
         for item in order["line_items"]:
@@ -378,6 +386,33 @@ class Simulator(ChannelSimulator):
             hook = self.build_webhook(order, "ORDER_STATUS_CHANGE")
         self.deliver([hook])
         return json_response(_envelope())
+
+    @route("POST", r"^/fulfillment/202309/orders/(?P<order_id>\d+)/packages$")
+    def mark_package_shipped(self, request: SimRequest, order_id: str) -> SimResponse:
+        body = request.json() or {}
+        with self.lock:
+            order = self.orders.get(order_id)
+            if order is None:
+                return json_response(_envelope(code=21001001, message="Invalid parameters. Please ensure you are "
+                                                                      "passing the correct request parameter(s)."))
+            if order["status"] not in SHIPPABLE:
+                return json_response(_envelope(code=21011020, message="These orders are already shipped."))
+            known = {item["id"] for item in order["line_items"]}
+            line_ids = [str(i) for i in body.get("order_line_item_ids") or []] or sorted(known)
+            if not set(line_ids) <= known:
+                return json_response(_envelope(code=21011029, message="order does not belong to fulfill unit"))
+            shipment = self._shipment(body)
+            if shipment is None:
+                return json_response(_envelope(code=21011022, message="Invalid tracking number or provider ID. "
+                                                                      "Please double check and try again."))
+            self._ship(order, self.now(), shipment[1], shipment[0])
+            self.touch(order)
+            package_id = order["packages"][0]["id"]
+            self.record_writeback(request, kind="mark_package_shipped", order_id=order_id, packageId=package_id)
+            hook = self.build_webhook(order, "ORDER_STATUS_CHANGE")
+        self.deliver([hook])
+        return json_response(_envelope({"order_id": order_id, "order_line_item_ids": line_ids,
+                                        "package_id": package_id}))
 
     @route("POST", r"^/fulfillment/202309/packages/(?P<package_id>\d+)/shipping_info/update$")
     def update_shipping_info(self, request: SimRequest, package_id: str) -> SimResponse:

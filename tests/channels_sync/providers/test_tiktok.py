@@ -484,6 +484,26 @@ def test_an_already_shipped_package_gets_its_shipping_info_updated():
 
 
 @responses.activate
+def test_an_order_without_any_package_is_marked_shipped_by_its_line_items():
+    raw = order_with()
+    raw.pop("packages")
+    cancelled = {**raw["line_items"][0], "id": "577086512123755999", "display_status": "CANCELLED"}
+    raw["line_items"] = [{k: v for k, v in raw["line_items"][0].items() if k != "package_id"},
+                         {k: v for k, v in cancelled.items() if k != "package_id"}]
+    responses.get(f"{BASE}/order/202309/orders", json=envelope({"orders": [raw]}))
+    responses.post(f"{BASE}/fulfillment/202309/orders/576461413038785752/packages", json=envelope(
+        {"order_id": "576461413038785752", "order_line_item_ids": ["577086512123755123"],
+         "package_id": "32141235124234"}))
+    result = make_provider().write_back(ship_request(raw))
+    call = responses.calls[-1]
+    assert_signed(call, "/fulfillment/202309/orders/576461413038785752/packages")
+    assert json.loads(call.request.body) == {"order_line_item_ids": ["577086512123755123"],
+                                             "tracking_number": "JX12345",
+                                             "shipping_provider_id": "6617675021119438849"}
+    assert result.channel_reference == "32141235124234"
+
+
+@responses.activate
 def test_package_ids_come_from_a_fresh_detail_when_the_stored_order_has_none():
     raw = order_with()
     raw.pop("packages")
@@ -573,16 +593,25 @@ def test_simulator_429_and_expired_token_mid_run(tiktok_sim):
     assert provider._access_token in tiktok_sim.access_tokens
 
 
-def test_simulator_ship_writeback_and_the_signed_push_that_follows(tiktok_sim):
+@pytest.mark.parametrize("has_package", [True, False])
+def test_simulator_ship_writeback_and_the_signed_push_that_follows(tiktok_sim, has_package):
     provider = sim_provider(tiktok_sim)
     raw = next(o for o in provider.fetch_orders(None, None, "AWAITING_SHIPMENT"))
+    with tiktok_sim.lock:   # the same order with or without a package yet (both happen on TikTok)
+        stored = tiktok_sim.orders[raw["id"]]
+        stored["packages"] = [{"id": tiktok_sim._package_id(stored)}] if has_package else []
+        raw = tiktok_sim.public(stored)
     result = provider.write_back(ship_request(raw, carrier="UPS", tracking="1Z999AA10123456784"))
 
     recorded = tiktok_sim.writebacks[-1]
-    assert recorded["kind"] == "ship_package" and recorded["orderId"] == raw["id"]
-    assert recorded["body"] == {"self_shipment": {"tracking_number": "1Z999AA10123456784",
-                                                  "shipping_provider_id": "7117858858072016687"}}
-    assert result.channel_reference == raw["packages"][0]["id"]
+    assert recorded["orderId"] == raw["id"]
+    shipment = {"tracking_number": "1Z999AA10123456784", "shipping_provider_id": "7117858858072016687"}
+    if has_package:
+        assert recorded["kind"] == "ship_package" and recorded["body"] == {"self_shipment": shipment}
+    else:
+        assert recorded["kind"] == "mark_package_shipped"
+        assert recorded["body"] == {"order_line_item_ids": [i["id"] for i in raw["line_items"]], **shipment}
+    assert result.channel_reference == tiktok_sim.orders[raw["id"]]["packages"][0]["id"]
     after = Provider.normalize(provider.fetch_order(raw["id"]))
     assert (after.status, after.raw_status, after.tracking_number) == ("shipped", "IN_TRANSIT", "1Z999AA10123456784")
 
@@ -661,9 +690,13 @@ def test_whole_flow_through_the_simulator(org, tiktok_sim, client, django_captur
     writeback.refresh_from_db()
     assert writeback.status == Outcome.SUCCEEDED, writeback.last_error
     recorded = tiktok_sim.writebacks[-1]
-    assert (recorded["kind"], recorded["orderId"]) == ("ship_package", target.channel_order_id)
-    assert recorded["body"]["self_shipment"] == {"tracking_number": "9400111202555842761234",
-                                                 "shipping_provider_id": "7117858858072016686"}
+    assert recorded["orderId"] == target.channel_order_id
+    shipment = {"tracking_number": "9400111202555842761234", "shipping_provider_id": "7117858858072016686"}
+    if recorded["kind"] == "ship_package":
+        assert recorded["body"] == {"self_shipment": shipment}
+    else:   # the order had no package yet: Mark Package As Shipped
+        assert recorded["kind"] == "mark_package_shipped"
+        assert {k: recorded["body"][k] for k in shipment} == shipment
 
 
 @responses.activate

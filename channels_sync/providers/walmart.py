@@ -477,8 +477,12 @@ class Provider(ChannelProvider):
         body = self.shipping_body(request, order)
         summary = []
         if needs_acknowledgement(order):  # Walmart refuses to ship lines that were never acknowledged
-            self.call("POST", f"{ORDERS_PATH}/{request.channel_order_id}/acknowledge")
-            summary.append("acknowledge")
+            try:
+                self.call("POST", f"{ORDERS_PATH}/{request.channel_order_id}/acknowledge")
+                summary.append("acknowledge")
+            except PermanentChannelError as exc:
+                # Perhaps acknowledged meanwhile; the shipping call below says whether Walmart minds.
+                summary.append(f"acknowledge refused ({exc.status_code})")
         self.call("POST", f"{ORDERS_PATH}/{request.channel_order_id}/shipping", json_body=body)
         lines = [line["lineNumber"] for line in body["orderShipment"]["orderLines"]["orderLine"]]
         summary.append(f"ship lines {','.join(lines)} tracking {request.tracking_number}")

@@ -457,6 +457,16 @@ def test_ship_acknowledges_a_created_order_first(provider):
 
 
 @responses.activate
+def test_a_refused_acknowledge_does_not_stop_the_shipping_update(provider):
+    responses.post(f"{BASE}/v3/token", json=token_answer())
+    responses.post(f"{BASE}/v3/orders/1796277083022/acknowledge", status=400, json={"errors": {}})
+    responses.post(f"{BASE}/v3/orders/1796277083022/shipping", json={"order": {}})
+    result = provider.write_back(ship(fixture_orders()[0]))
+    assert api_calls()[-1].request.url.endswith("/shipping")
+    assert "acknowledge refused (400)" in result.request_summary
+
+
+@responses.activate
 def test_ship_reads_the_order_when_the_stored_one_has_no_lines(provider):
     responses.post(f"{BASE}/v3/token", json=token_answer())
     fresh = order(line(1, [("Acknowledged", 1)]), purchaseOrderId="P9")

@@ -290,7 +290,7 @@ def test_a_window_ending_now_is_asked_open_ended_as_amazon_refuses_the_last_two_
     list(make_provider().fetch_orders(now - timedelta(minutes=10), now))
     params = query(wire.calls[1])
     assert "LastUpdatedBefore" not in params
-    assert params["LastUpdatedAfter"] == amazon._iso(now - timedelta(minutes=13))
+    assert params["LastUpdatedAfter"] == amazon.iso(now - timedelta(minutes=13))
 
 
 def test_a_429_mid_run_is_waited_out_and_the_run_completes(wire, make_provider, sleeps):

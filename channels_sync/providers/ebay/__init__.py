@@ -9,30 +9,26 @@ the public key for the signature's `kid` comes from the Notification API (or fro
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.cache import cache
 
 from channels_sync.normalized import (
-    Address,
     AggregatedOrderData,
     CommonStatus,
-    OrderLineData,
     WebhookEvent,
     WebhookRequest,
     WritebackRequest,
     WritebackResult,
 )
 from channels_sync.providers.base import ChannelProvider
+from channels_sync.providers.ebay.orders import iso, normalize_order
+from channels_sync.providers.ebay.shipping import shipping_fulfillment_body
+from channels_sync.providers.ebay.signatures import challenge_response, decode_signature_header, verify_signature
 from channels_sync.providers.errors import ChannelError, PermanentChannelError, WebhookRejected
 from channels_sync.providers.oauth import CachedToken, token_cache_key
 
@@ -54,16 +50,6 @@ FULFILLMENT_FILTER = {
     CommonStatus.SHIPPED: "FULFILLED",
     CommonStatus.DELIVERED: "FULFILLED",
 }
-# shippingCarrierCode for common carrier names; other names are sent as given.
-CARRIER_CODES = {"usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL", "royal mail": "RoyalMail",
-                 "royalmail": "RoyalMail", "canada post": "CanadaPost", "ontrac": "OnTrac", "dpd": "DPD",
-                 "hermes": "Hermes", "evri": "Evri", "parcelforce": "Parcelforce", "australia post": "AustraliaPost"}
-_MAPPED_ORDER_FIELDS = {"orderId", "creationDate", "lastModifiedDate", "orderFulfillmentStatus",
-                        "orderPaymentStatus", "pricingSummary", "lineItems", "paymentSummary"}
-_MAPPED_LINE_FIELDS = {"lineItemId", "sku", "legacyItemId", "title", "quantity", "lineItemCost"}
-
-ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
 
 
 class Provider(ChannelProvider):
@@ -146,7 +132,7 @@ class Provider(ChannelProvider):
         filters = []
         if since or until:
             start = since or datetime.now(UTC) - timedelta(days=90)
-            filters.append(f"lastmodifieddate:[{_iso(start)}..{_iso(until) if until else ''}]")
+            filters.append(f"lastmodifieddate:[{iso(start)}..{iso(until) if until else ''}]")
         if wanted in FULFILLMENT_FILTER:
             filters.append(f"orderfulfillmentstatus:{{{FULFILLMENT_FILTER[wanted]}}}")
         limit = min(int(self.config.get("pageSize") or PAGE_LIMIT), PAGE_LIMIT)
@@ -277,84 +263,6 @@ class Provider(ChannelProvider):
                              f"{body['trackingNumber']}, {len(body['lineItems'])} line(s)"))
 
 
-# --- pure helpers ----------------------------------------------------------------------------
-def challenge_response(challenge_code: str, verification_token: str, endpoint: str) -> str:
-    digest = hashlib.sha256()
-    for part in (challenge_code, verification_token, endpoint):
-        digest.update(part.encode())
-    return digest.hexdigest()
-
-
-def decode_signature_header(header: str) -> dict:
-    try:
-        signature = json.loads(base64.b64decode(header, validate=True))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise WebhookRejected("X-EBAY-SIGNATURE is not base64 JSON") from None
-    if not isinstance(signature, dict) or not signature.get("kid") or not signature.get("signature"):
-        raise WebhookRejected("X-EBAY-SIGNATURE lacks kid or signature")
-    if str(signature.get("alg", "")).lower() != "ecdsa":
-        raise WebhookRejected(f"unsupported signature algorithm {signature.get('alg')!r}")
-    return signature
-
-
-def _pem(key: str) -> bytes:
-    """getPublicKey answers the PEM on one line; put the armour lines back on their own lines."""
-    body = key.replace("-----BEGIN PUBLIC KEY-----", "").replace("-----END PUBLIC KEY-----", "")
-    body = "".join(body.split())
-    return f"-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----\n".encode()
-
-
-def verify_signature(public_key: dict, signature: dict, body: bytes) -> bool:
-    """ECDSA over the body as received, or over its compact JSON form, which is what eBay's own
-    SDKs hash (JSON.stringify of the parsed message)."""
-    digest_name = str(signature.get("digest") or public_key.get("digest") or "SHA1").upper()
-    digest = {"SHA1": hashes.SHA1(), "SHA256": hashes.SHA256()}.get(digest_name)
-    if digest is None:
-        return False
-    try:
-        key = serialization.load_pem_public_key(_pem(public_key.get("key") or ""))
-        der = base64.b64decode(signature["signature"], validate=True)
-    except (ValueError, binascii.Error, UnsupportedAlgorithm):
-        return False
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        return False
-    candidates = [body]
-    try:
-        compact = json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False).encode()
-        if compact != body:
-            candidates.append(compact)
-    except (ValueError, UnicodeDecodeError):
-        pass
-    for candidate in candidates:
-        try:
-            key.verify(der, candidate, ec.ECDSA(digest))
-            return True
-        except InvalidSignature:
-            continue
-    return False
-
-
-def shipping_fulfillment_body(request: WritebackRequest) -> dict:
-    if not request.tracking_number:
-        raise PermanentChannelError("eBay needs a tracking number for a shipping fulfillment")
-    raw = request.raw or {}
-    line_items = [{"lineItemId": line.channel_line_id, "quantity": int(line.quantity)}
-                  for line in request.lines if line.channel_line_id and line.quantity > 0]
-    if not line_items:
-        line_items = [{"lineItemId": item["lineItemId"], "quantity": int(item.get("quantity") or 0)}
-                      for item in raw.get("lineItems") or [] if int(item.get("quantity") or 0) > 0]
-    if not line_items:
-        raise PermanentChannelError("no line items to fulfil")
-    carrier = (request.carrier or "").strip()
-    code = CARRIER_CODES.get(carrier.lower(), carrier) if carrier else _buyer_selected_carrier(raw) or "Other"
-    return {
-        "lineItems": line_items,
-        "shippedDate": _iso(request.ship_date or datetime.now(UTC)),
-        "shippingCarrierCode": code,
-        "trackingNumber": request.tracking_number,
-    }
-
-
 def _created_id(response, body_key: str | None = None) -> str | None:
     """eBay answers 201 Created with the new resource's URL in `Location`; its last segment is the id."""
     location = response.headers.get("Location") or ""
@@ -365,104 +273,6 @@ def _created_id(response, body_key: str | None = None) -> str | None:
         except ValueError:
             created = None
     return created or None
-
-
-def _buyer_selected_carrier(raw: dict) -> str | None:
-    for instruction in raw.get("fulfillmentStartInstructions") or []:
-        code = ((instruction.get("shippingStep") or {}).get("shippingCarrierCode"))
-        if code:
-            return code
-    return None
-
-
-def map_status(raw: dict) -> CommonStatus:
-    """Cancellation wins, then a full refund, then how far fulfillment got (paid or not)."""
-    if (raw.get("cancelStatus") or {}).get("cancelState") == "CANCELED":
-        return CommonStatus.CANCELLED
-    payment = raw.get("orderPaymentStatus")
-    if payment == "FULLY_REFUNDED":
-        return CommonStatus.REFUNDED
-    fulfillment = raw.get("orderFulfillmentStatus")
-    if fulfillment == "FULFILLED":
-        return CommonStatus.SHIPPED
-    if fulfillment == "IN_PROGRESS":
-        return CommonStatus.PROCESSING
-    return CommonStatus.PROCESSING if payment in ("PAID", "PARTIALLY_REFUNDED") else CommonStatus.PENDING
-
-
-def normalize_order(raw: dict) -> AggregatedOrderData:
-    pricing = raw.get("pricingSummary") or {}
-    currency = ((pricing.get("total") or {}).get("currency")
-                or (pricing.get("priceSubtotal") or {}).get("currency") or "")
-    lines, line_metadata, line_taxes = [], {}, ZERO
-    for item in raw.get("lineItems") or []:
-        quantity = int(item.get("quantity") or 0)
-        cost = _money(item.get("lineItemCost"))   # unit price x quantity, before discounts
-        unit = (cost / quantity).quantize(CENT, ROUND_HALF_UP) if quantity else cost
-        lines.append(OrderLineData(sku=item.get("sku") or None, channel_sku=item.get("legacyItemId"),
-                                   quantity=quantity, unit_price=unit, name=item.get("title"),
-                                   channel_line_id=item.get("lineItemId")))
-        line_taxes += sum((_money(tax.get("amount")) for tax in item.get("taxes") or []), ZERO)
-        line_metadata[item.get("lineItemId") or str(len(line_metadata))] = {
-            key: value for key, value in item.items() if key not in _MAPPED_LINE_FIELDS}
-    # Discounts are negative amounts; the subtotal is after them, as the other channels report it.
-    subtotal = _money(pricing.get("priceSubtotal")) - abs(_money(pricing.get("priceDiscount")))
-    subtotal += _money(pricing.get("adjustment"))
-    shipping = _money(pricing.get("deliveryCost")) - abs(_money(pricing.get("deliveryDiscount")))
-    tax = _money(pricing.get("tax")) if pricing.get("tax") else line_taxes
-    grand_total = _money(pricing.get("total")) if pricing.get("total") else subtotal + shipping + tax
-
-    ship_to = _ship_to(raw)
-    registration = (raw.get("buyer") or {}).get("buyerRegistrationAddress") or {}
-    payment_summary = raw.get("paymentSummary") or {}
-    metadata = {key: value for key, value in raw.items() if key not in _MAPPED_ORDER_FIELDS}
-    metadata["paymentMethods"] = sorted({p["paymentMethod"] for p in payment_summary.get("payments") or []
-                                         if p.get("paymentMethod")})
-    metadata["paymentSummary"] = payment_summary
-    metadata["pricingSummary"] = pricing
-    metadata["orderPaymentStatus"] = raw.get("orderPaymentStatus")
-    metadata["orderFulfillmentStatus"] = raw.get("orderFulfillmentStatus")
-    collect_and_remit = sum((_money(tax.get("amount")) for item in raw.get("lineItems") or []
-                             for tax in item.get("ebayCollectAndRemitTaxes") or []), ZERO)
-    if collect_and_remit:
-        metadata["ebayCollectAndRemitTax"] = f"{collect_and_remit:.2f}"
-    metadata["lineItems"] = line_metadata
-    raw_status = "/".join(part or "-" for part in (raw.get("orderFulfillmentStatus"), raw.get("orderPaymentStatus"),
-                                                   (raw.get("cancelStatus") or {}).get("cancelState")))
-    return AggregatedOrderData(
-        channel_order_id=raw["orderId"],
-        channel_order_number=raw["orderId"],
-        status=map_status(raw),
-        raw_status=raw_status,
-        currency=currency,
-        created_at=_parse_time(raw.get("creationDate")),
-        updated_at=_parse_time(raw.get("lastModifiedDate") or raw.get("creationDate")),
-        subtotal=subtotal, tax=tax, shipping=shipping, grand_total=grand_total,
-        lines=lines,
-        customer_email=registration.get("email") or (ship_to or {}).get("email") or None,
-        customer_name=registration.get("fullName") or (ship_to or {}).get("fullName") or None,
-        shipping_address=_address(ship_to),
-        channel_metadata=metadata,
-    )
-
-
-def _ship_to(raw: dict) -> dict | None:
-    for instruction in raw.get("fulfillmentStartInstructions") or []:
-        ship_to = (instruction.get("shippingStep") or {}).get("shipTo")
-        if ship_to:
-            return ship_to
-    return None
-
-
-def _address(ship_to: dict | None) -> Address | None:
-    if not ship_to:
-        return None
-    contact = ship_to.get("contactAddress") or {}
-    return Address(name=ship_to.get("fullName"), company=ship_to.get("companyName") or None,
-                   line1=contact.get("addressLine1"), line2=contact.get("addressLine2") or None,
-                   city=contact.get("city"), region=contact.get("stateOrProvince") or None,
-                   postal_code=contact.get("postalCode"), country=contact.get("countryCode"),
-                   phone=(ship_to.get("primaryPhone") or {}).get("phoneNumber"))
 
 
 def _order_ids(data) -> list[str]:
@@ -488,24 +298,3 @@ def _without_query_param(url: str, name: str) -> str:
     parts = urlsplit(url)
     query = urlencode([(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if key != name])
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
-
-
-def _money(value: dict | None) -> Decimal:
-    if not value or value.get("value") in (None, ""):
-        return ZERO
-    try:
-        return Decimal(str(value["value"]))
-    except InvalidOperation:
-        return ZERO
-
-
-def _parse_time(value: str | None) -> datetime:
-    if not value:
-        return datetime(1970, 1, 1, tzinfo=UTC)
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _iso(moment: datetime) -> str:
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -14,18 +14,18 @@ import hmac
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from channels_sync.normalized import (
-    Address,
     AggregatedOrderData,
     CommonStatus,
-    OrderLineData,
     WebhookEvent,
     WebhookRequest,
     WritebackRequest,
     WritebackResult,
 )
+from channels_sync.providers.amazon.notifications import order_notification, unwrap_notifications
+from channels_sync.providers.amazon.orders import ORDER_STATUSES_FOR, iso, map_status, normalize_order
+from channels_sync.providers.amazon.shipping import confirm_shipment_body
 from channels_sync.providers.base import ChannelProvider
 from channels_sync.providers.errors import PermanentChannelError, WebhookRejected
 from channels_sync.providers.http import ChannelHttpClient
@@ -47,50 +47,7 @@ RATE_LIMITS = {
     "confirmShipment": BucketSpec(rate=2.0, burst=10),
     "createSubscription": BucketSpec(rate=1.0, burst=5),
 }
-
-STATUS_MAP = {
-    "Pending": CommonStatus.PENDING,               # not yet paid / authorized
-    "PendingAvailability": CommonStatus.PENDING,   # pre-order, not yet available
-    "Unshipped": CommonStatus.PROCESSING,          # paid, ready to ship
-    "PartiallyShipped": CommonStatus.PROCESSING,   # some items still to ship
-    "Shipped": CommonStatus.SHIPPED,
-    "InvoiceUnconfirmed": CommonStatus.SHIPPED,    # shipped; invoice confirmation still missing
-    "Canceled": CommonStatus.CANCELLED,
-    "Unfulfillable": CommonStatus.CANCELLED,       # multi-channel order that cannot be fulfilled
-}
-# One-shot sync `status` filter: common status -> getOrders OrderStatuses.
-ORDER_STATUSES_FOR = {
-    CommonStatus.PENDING: ["Pending", "PendingAvailability"],
-    CommonStatus.PROCESSING: ["Unshipped", "PartiallyShipped"],
-    CommonStatus.SHIPPED: ["Shipped", "InvoiceUnconfirmed"],
-    CommonStatus.DELIVERED: ["Shipped"],
-    CommonStatus.CANCELLED: ["Canceled", "Unfulfillable"],
-}
-# Pending orders carry no OrderTotal: their currency follows from the marketplace.
-MARKETPLACE_CURRENCY = {
-    "ATVPDKIKX0DER": "USD", "A2EUQ1WTGCTBG2": "CAD", "A1AM78C64UM0Y8": "MXN", "A2Q3Y263D00KWC": "BRL",
-    "A1F83G8C2ARO7P": "GBP", "A1PA6795UKMFR9": "EUR", "A13V1IB3VIYZZH": "EUR", "APJ6JRA9NG5V4": "EUR",
-    "A1RKKUPIHCS9HS": "EUR", "A1805IZSGTT6HS": "EUR", "AMEN7PMS3EDWL": "EUR", "A2NODRKZP88ZB9": "SEK",
-    "A1C3SOZRARQ6R3": "PLN", "A33AVAJ2PDY3EV": "TRY", "A21TJRUUN4KGV": "INR", "A1VC38T7YXB528": "JPY",
-    "A39IBJ37TRP1C6": "AUD", "A19VAU5U5O7RUS": "SGD", "A2VIGQ35RCS4UG": "AED", "A17E79C6D8DWNP": "SAR",
-    "ARBP9OOSHTCHU": "EGP",
-}
-# confirmShipment carrierCode values for common carriers; anything else is "Other" + carrierName.
-CARRIER_CODES = {
-    "usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL", "dhl ecommerce": "DHL eCommerce",
-    "ontrac": "OnTrac", "royal mail": "Royal Mail", "royalmail": "Royal Mail", "canada post": "Canada Post",
-    "dpd": "DPD", "yodel": "Yodel", "amazon shipping": "Amazon Shipping", "lasership": "Lasership",
-}
 ORDER_CHANGE_TYPES = ["OrderStatusChange", "BuyerRequestedChange"]
-# Order fields normalize maps onto columns; everything else goes to channelMetadata as Amazon names it.
-_MAPPED_ORDER_FIELDS = {"AmazonOrderId", "PurchaseDate", "LastUpdateDate", "OrderStatus", "OrderTotal",
-                        "ShippingAddress", "OrderItems", "BuyerInfo", "BuyerEmail", "BuyerName"}
-_MAPPED_ITEM_FIELDS = {"OrderItemId", "SellerSKU", "ASIN", "Title", "QuantityOrdered", "ItemPrice", "ItemTax",
-                       "ShippingPrice", "ShippingTax", "ShippingDiscount", "ShippingDiscountTax",
-                       "PromotionDiscount", "PromotionDiscountTax"}
-
-ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
 
 
 class Provider(ChannelProvider):
@@ -187,14 +144,14 @@ class Provider(ChannelProvider):
         # moved back by the same lag so the next poll cannot miss what those minutes held.
         before = until if until and until < now - SETTLE_LAG else None
         if since:
-            params["LastUpdatedAfter"] = _iso(since - SETTLE_LAG)
+            params["LastUpdatedAfter"] = iso(since - SETTLE_LAG)
             if before and before > since:
-                params["LastUpdatedBefore"] = _iso(before)
+                params["LastUpdatedBefore"] = iso(before)
         else:
             after = now - timedelta(days=int(self.config.get("initialLookbackDays") or INITIAL_LOOKBACK_DAYS))
-            params["CreatedAfter"] = _iso(after)
+            params["CreatedAfter"] = iso(after)
             if before and before > after:
-                params["CreatedBefore"] = _iso(before)
+                params["CreatedBefore"] = iso(before)
         if status:
             try:
                 params["OrderStatuses"] = ",".join(ORDER_STATUSES_FOR[CommonStatus(status)])
@@ -230,10 +187,10 @@ class Provider(ChannelProvider):
     def webhook_identity(cls, request: WebhookRequest) -> str | None:
         """The seller id inside the notification (the relay adds no account header)."""
         try:
-            notifications = _notifications(request.body)
+            notifications = unwrap_notifications(request.body)
         except ValueError:
             return None
-        sellers = {_order_notification(n).get("SellerId") for n in notifications}
+        sellers = {order_notification(n).get("SellerId") for n in notifications}
         return sellers.pop() if len(sellers) == 1 else None
 
     def verify_webhook(self, request: WebhookRequest) -> None:
@@ -246,19 +203,19 @@ class Provider(ChannelProvider):
         if not hmac.compare_digest(supplied.encode(), self.webhook_secret.encode()):
             raise WebhookRejected(f"missing or wrong {header}")
         try:
-            notifications = _notifications(request.body)
+            notifications = unwrap_notifications(request.body)
         except ValueError as exc:
             raise WebhookRejected(str(exc)) from None
         seller = self.config.get("sellerId")
         for notification in notifications:
-            if seller and _order_notification(notification).get("SellerId") != seller:
+            if seller and order_notification(notification).get("SellerId") != seller:
                 raise WebhookRejected("notification is for another seller")
 
     def parse_webhook(self, request: WebhookRequest) -> WebhookEvent:
-        notifications = _notifications(request.body)
+        notifications = unwrap_notifications(request.body)
         refs: list[str] = []
         for notification in notifications:
-            order_id = _order_notification(notification).get("AmazonOrderId")
+            order_id = order_notification(notification).get("AmazonOrderId")
             if order_id and order_id not in refs:
                 refs.append(order_id)
         ids = sorted(str((n.get("NotificationMetadata") or {}).get("NotificationId") or "") for n in notifications)
@@ -313,7 +270,6 @@ class Provider(ChannelProvider):
                              f"{package['trackingNumber']}, {len(package['orderItems'])} item(s)"))
 
 
-# --- pure helpers ----------------------------------------------------------------------------
 def rate_limits(overrides: dict | None) -> dict[str, BucketSpec]:
     """The documented limits, with per-operation overrides from config `rateLimits`
     ({"getOrderItems": {"rate": 1, "burst": 30}}): Amazon grants some sellers more (x-amzn-RateLimit-Limit)."""
@@ -324,140 +280,6 @@ def rate_limits(overrides: dict | None) -> dict[str, BucketSpec]:
     return limits
 
 
-def confirm_shipment_body(request: WritebackRequest, *, default_marketplace: str | None = None) -> dict:
-    """The confirmShipment request body for a shipped writeback."""
-    if not request.tracking_number:
-        raise PermanentChannelError("Amazon needs a tracking number to confirm a shipment")
-    raw = request.raw or {}
-    marketplace_id = raw.get("MarketplaceId") or default_marketplace
-    if not marketplace_id:
-        raise PermanentChannelError("no marketplaceId for this order")
-    items = [{"orderItemId": line.channel_line_id, "quantity": int(line.quantity)}
-             for line in request.lines if line.channel_line_id and line.quantity > 0]
-    if not items:
-        items = [{"orderItemId": item["OrderItemId"], "quantity": int(item.get("QuantityOrdered") or 0)}
-                 for item in raw.get("OrderItems") or [] if int(item.get("QuantityOrdered") or 0) > 0]
-    if not items:
-        raise PermanentChannelError("no order items to confirm")
-    carrier = (request.carrier or "").strip()
-    code = CARRIER_CODES.get(carrier.lower()) if carrier else None
-    package = {
-        "packageReferenceId": package_reference_id(request.tracking_number),
-        "carrierCode": code or "Other",
-        "trackingNumber": request.tracking_number,
-        "shipDate": _iso(request.ship_date or datetime.now(UTC)),
-        "orderItems": items,
-    }
-    if not code:
-        package["carrierName"] = carrier or "Other"
-    if request.shipping_method:
-        package["shippingMethod"] = request.shipping_method
-    return {"marketplaceId": marketplace_id, "packageDetail": package}
-
-
-def package_reference_id(tracking_number: str) -> str:
-    """Positive numeric and unique per order, as Amazon requires; derived from the tracking number
-    so a retried writeback sends the same package, not a second one."""
-    return str(int(hashlib.sha256(tracking_number.encode()).hexdigest()[:12], 16) % 10**9 + 1)
-
-
-def map_status(raw: dict) -> CommonStatus:
-    """OrderStatus onto the common six; an Easy Ship order Amazon reports delivered is delivered."""
-    status = STATUS_MAP.get(raw.get("OrderStatus") or "", CommonStatus.PENDING)
-    if status == CommonStatus.SHIPPED and raw.get("EasyShipShipmentStatus") == "Delivered":
-        return CommonStatus.DELIVERED
-    return status
-
-
-def normalize_order(raw: dict) -> AggregatedOrderData:
-    items = raw.get("OrderItems") or []
-    order_total = raw.get("OrderTotal") or {}
-    currency = (order_total.get("CurrencyCode") or _first_currency(items)
-                or MARKETPLACE_CURRENCY.get(raw.get("MarketplaceId", "")) or "")
-    lines, subtotal, tax, shipping = [], ZERO, ZERO, ZERO
-    item_metadata = {}
-    for item in items:
-        quantity = int(item.get("QuantityOrdered") or 0)
-        item_price = _money(item.get("ItemPrice"))
-        subtotal += item_price - abs(_money(item.get("PromotionDiscount")))
-        shipping += _money(item.get("ShippingPrice")) - abs(_money(item.get("ShippingDiscount")))
-        tax += (_money(item.get("ItemTax")) + _money(item.get("ShippingTax"))
-                - abs(_money(item.get("PromotionDiscountTax"))) - abs(_money(item.get("ShippingDiscountTax"))))
-        unit = (item_price / quantity).quantize(CENT, ROUND_HALF_UP) if quantity else item_price
-        lines.append(OrderLineData(sku=item.get("SellerSKU"), channel_sku=item.get("ASIN"), quantity=quantity,
-                                   unit_price=unit, name=item.get("Title"), channel_line_id=item.get("OrderItemId")))
-        extra = {key: value for key, value in item.items() if key not in _MAPPED_ITEM_FIELDS}
-        if extra:
-            item_metadata[item.get("OrderItemId") or str(len(item_metadata))] = extra
-    grand_total = _money(order_total) if order_total.get("Amount") is not None else subtotal + shipping + tax
-
-    raw_status = raw.get("OrderStatus") or ""
-    status = map_status(raw)
-    buyer = raw.get("BuyerInfo") or {}
-    metadata = {key: value for key, value in raw.items() if key not in _MAPPED_ORDER_FIELDS}
-    buyer_rest = {key: value for key, value in buyer.items() if key not in {"BuyerEmail", "BuyerName"}}
-    if buyer_rest:
-        metadata["BuyerInfo"] = buyer_rest
-    if item_metadata:
-        metadata["OrderItems"] = item_metadata
-    return AggregatedOrderData(
-        channel_order_id=raw["AmazonOrderId"],
-        channel_order_number=raw["AmazonOrderId"],
-        status=status,
-        raw_status=raw_status,
-        currency=currency,
-        created_at=_parse_time(raw.get("PurchaseDate")),
-        updated_at=_parse_time(raw.get("LastUpdateDate") or raw.get("PurchaseDate")),
-        subtotal=subtotal, tax=tax, shipping=shipping, grand_total=grand_total,
-        lines=lines,
-        customer_email=buyer.get("BuyerEmail") or raw.get("BuyerEmail") or None,
-        customer_name=buyer.get("BuyerName") or raw.get("BuyerName") or None,
-        shipping_address=_address(raw.get("ShippingAddress")),
-        channel_metadata=metadata,
-    )
-
-
-def _address(data: dict | None) -> Address | None:
-    if not data:
-        return None
-    line2 = ", ".join(part for part in (data.get("AddressLine2"), data.get("AddressLine3")) if part) or None
-    return Address(name=data.get("Name"), company=data.get("CompanyName"), line1=data.get("AddressLine1"),
-                   line2=line2, city=data.get("City"), region=data.get("StateOrRegion") or None,
-                   postal_code=data.get("PostalCode"), country=data.get("CountryCode"), phone=data.get("Phone"))
-
-
-def _money(value: dict | None) -> Decimal:
-    if not value or value.get("Amount") in (None, ""):
-        return ZERO
-    try:
-        return Decimal(str(value["Amount"]))
-    except InvalidOperation:
-        return ZERO
-
-
-def _first_currency(items: list[dict]) -> str | None:
-    for item in items:
-        for key in ("ItemPrice", "ItemTax", "ShippingPrice"):
-            code = (item.get(key) or {}).get("CurrencyCode")
-            if code:
-                return code
-    return None
-
-
-def _parse_time(value) -> datetime:
-    if isinstance(value, int | float):  # epoch milliseconds (ORDER_STATUS_CHANGE payloads)
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
-    if not value:
-        return datetime(1970, 1, 1, tzinfo=UTC)
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _iso(moment: datetime) -> str:
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def _is_unauthorized(exc: PermanentChannelError) -> bool:
     if exc.status_code not in (401, 403):
         return False
@@ -466,49 +288,3 @@ def _is_unauthorized(exc: PermanentChannelError) -> bool:
     except (ValueError, AttributeError):
         return False
     return any(isinstance(error, dict) and error.get("code") == "Unauthorized" for error in errors)
-
-
-def _notifications(body: bytes) -> list[dict]:
-    """The SP-API notifications in a relay's POST: the notification itself, or wrapped by the relay
-    as an SQS record (`body`/`Body`), a Lambda SQS event (`Records`), an SNS message (`Message`),
-    an EventBridge event (`detail`), or a list of any of these."""
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ValueError("notification body is not JSON") from None
-    found: list[dict] = []
-
-    def walk(node, depth: int = 0) -> None:
-        if depth > 4:
-            raise ValueError("notification wrapped too deeply")
-        if isinstance(node, list):
-            for element in node:
-                walk(element, depth + 1)
-            return
-        if not isinstance(node, dict):
-            raise ValueError("not an SP-API notification")
-        if "NotificationType" in node and "Payload" in node:
-            found.append(node)
-            return
-        for key in ("Records", "detail", "Message", "body", "Body"):
-            if key in node:
-                inner = node[key]
-                if isinstance(inner, str):
-                    try:
-                        inner = json.loads(inner)
-                    except ValueError:
-                        raise ValueError(f"{key} is not JSON") from None
-                walk(inner, depth + 1)
-                return
-        raise ValueError("not an SP-API notification")
-
-    walk(document)
-    if not found:
-        raise ValueError("no notification in the body")
-    return found
-
-
-def _order_notification(notification: dict) -> dict:
-    """The order part of ORDER_CHANGE (or the retired ORDER_STATUS_CHANGE) notification payload."""
-    payload = notification.get("Payload") or {}
-    return payload.get("OrderChangeNotification") or payload.get("OrderStatusChangeNotification") or {}

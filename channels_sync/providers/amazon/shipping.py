@@ -1,0 +1,53 @@
+"""The confirmShipment request body (Orders API v0) for a shipped writeback. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from channels_sync.normalized import WritebackRequest
+from channels_sync.providers.amazon.orders import iso
+from channels_sync.providers.errors import PermanentChannelError
+
+CARRIER_CODES = {
+    "usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL", "dhl ecommerce": "DHL eCommerce",
+    "ontrac": "OnTrac", "royal mail": "Royal Mail", "royalmail": "Royal Mail", "canada post": "Canada Post",
+    "dpd": "DPD", "yodel": "Yodel", "amazon shipping": "Amazon Shipping", "lasership": "Lasership",
+}
+
+
+def confirm_shipment_body(request: WritebackRequest, *, default_marketplace: str | None = None) -> dict:
+    """The confirmShipment request body for a shipped writeback."""
+    if not request.tracking_number:
+        raise PermanentChannelError("Amazon needs a tracking number to confirm a shipment")
+    raw = request.raw or {}
+    marketplace_id = raw.get("MarketplaceId") or default_marketplace
+    if not marketplace_id:
+        raise PermanentChannelError("no marketplaceId for this order")
+    items = [{"orderItemId": line.channel_line_id, "quantity": int(line.quantity)}
+             for line in request.lines if line.channel_line_id and line.quantity > 0]
+    if not items:
+        items = [{"orderItemId": item["OrderItemId"], "quantity": int(item.get("QuantityOrdered") or 0)}
+                 for item in raw.get("OrderItems") or [] if int(item.get("QuantityOrdered") or 0) > 0]
+    if not items:
+        raise PermanentChannelError("no order items to confirm")
+    carrier = (request.carrier or "").strip()
+    code = CARRIER_CODES.get(carrier.lower()) if carrier else None
+    package = {
+        "packageReferenceId": package_reference_id(request.tracking_number),
+        "carrierCode": code or "Other",
+        "trackingNumber": request.tracking_number,
+        "shipDate": iso(request.ship_date or datetime.now(UTC)),
+        "orderItems": items,
+    }
+    if not code:
+        package["carrierName"] = carrier or "Other"
+    if request.shipping_method:
+        package["shippingMethod"] = request.shipping_method
+    return {"marketplaceId": marketplace_id, "packageDetail": package}
+
+
+def package_reference_id(tracking_number: str) -> str:
+    """Positive numeric and unique per order, as Amazon requires; derived from the tracking number
+    so a retried writeback sends the same package, not a second one."""
+    return str(int(hashlib.sha256(tracking_number.encode()).hexdigest()[:12], 16) % 10**9 + 1)

@@ -546,3 +546,18 @@ def test_registration_sets_the_alert_email_first_when_configured(wire, make_prov
     assert json.loads(api_calls[0].request.body) == {"alertEmail": "ops@example.com"}
     topics = [json.loads(call.request.body)["topicId"] for call in api_calls[2:]]
     assert topics == ["ORDER_CONFIRMATION", "ITEM_MARKED_SHIPPED"]
+
+
+@pytest.mark.django_db
+def test_receiver_answers_the_challenge_for_the_channel_named_in_the_query(org, client):
+    from channels_sync.models import Channel
+
+    Channel.objects.create(org=org, channel_id="ebay-main", provider="ebay", enabled=True, config=CONFIG)
+    registered = f"http://testserver/upstream/webhooks/ebay/notifications?channel=ebay-main&org={org.slug}"
+    response = client.get("/upstream/webhooks/ebay/notifications",
+                          {"channel": "ebay-main", "org": org.slug, "challenge_code": "71745723-d031-455c"})
+    assert response.status_code == 200
+    assert response.json() == {"challengeResponse": hashlib.sha256(
+        ("71745723-d031-455c" + VERIFICATION_TOKEN + registered).encode()).hexdigest()}
+    unknown = client.get("/upstream/webhooks/ebay/notifications", {"channel": "nope", "challenge_code": "x"})
+    assert unknown.status_code == 404

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch
+from django.http import Http404
 
 from accounts.tenancy import get_for_org
 from orders.models import Order
@@ -70,3 +71,11 @@ def build_order_tracking(order: Order) -> OrderTracking:
 def shipments_by_tracking_number(*, tracking_number: str) -> list[Shipment]:
     return list(Shipment.objects.filter(tracking_number=tracking_number).prefetch_related(
         Prefetch("scans", queryset=ScanEvent.objects.order_by("occurred_at", "id"))).order_by("-id"))
+
+
+def shipment_for_org(*, org, public_id: str) -> Shipment:
+    """`shp-001` (or a bare number) of the org's; 404 alike for a missing and another org's parcel."""
+    raw = public_id.removeprefix("shp-")
+    if not raw.isdigit():
+        raise Http404
+    return get_for_org(Shipment.objects.select_related("order"), org=org, pk=int(raw))

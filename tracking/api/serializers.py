@@ -63,3 +63,32 @@ class TrackAnswerSerializer(serializers.Serializer):
     source = serializers.ChoiceField(choices=["live", "cache", "stored"])
     carrierAvailable = serializers.BooleanField()
     note = serializers.CharField(required=False)
+
+
+class ScanOutSerializer(ScanSerializer):
+    id = serializers.IntegerField()
+    source = serializers.CharField()
+
+
+class ScanInSerializer(serializers.Serializer):
+    """A staff-entered scan (the `manual` provider's way in)."""
+
+    status = serializers.ChoiceField(choices=["label_created", "in_transit", "out_for_delivery", "delivered",
+                                              "exception", "returned"])
+    occurredAt = serializers.DateTimeField(source="occurred_at")
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    location = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    carrierStatus = serializers.CharField(source="raw_status", max_length=64, required=False, allow_blank=True,
+                                          default="")
+
+
+class ShipmentTrackingSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    orderNumber = serializers.CharField(source="order.order_number")
+    tracking = serializers.CharField(source="tracking_number")
+    carrier = serializers.CharField()
+    provider = serializers.CharField()
+    status = serializers.CharField()
+    carrierStatus = serializers.CharField(source="raw_status")
+    deliveredAt = serializers.DateTimeField(source="delivered_at", allow_null=True)
+    orderStatus = serializers.CharField(source="order.status")

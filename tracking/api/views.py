@@ -5,7 +5,7 @@ import logging
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,12 +13,19 @@ from rest_framework.views import APIView
 from accounts.permissions import PublicOrgAccess
 from core.api.exceptions import ApiError
 from tracking import selectors
-from tracking.api.serializers import OrderStatusSerializer, TrackAnswerSerializer
+from tracking.api.serializers import (
+    OrderStatusSerializer,
+    ScanInSerializer,
+    ScanOutSerializer,
+    ShipmentTrackingSerializer,
+    TrackAnswerSerializer,
+)
 from tracking.api.throttles import PublicTrackingThrottle
 from tracking.carriers import PROVIDERS
 from tracking.carriers.base import WebhookRejected
 from tracking.live import tracking_live_status
-from tracking.services import carrier_webhook_receive
+from tracking.models import ScanEvent
+from tracking.services import carrier_webhook_receive, shipment_add_scan
 
 logger = logging.getLogger(__name__)
 
@@ -80,3 +87,32 @@ class CarrierWebhookView(APIView):
             logger.warning("%s webhook rejected: %s", provider, exc)
             raise WebhookUnauthorized(f"Webhook rejected: {exc}")
         return Response({"received": True, "duplicate": duplicate, "outcome": delivery.outcome})
+
+
+class ShipmentScansView(generics.ListAPIView):
+    """Staff: a parcel's scans (GET, any member) and a hand-entered scan (POST, manager)."""
+
+    serializer_class = ScanOutSerializer
+
+    @extend_schema(tags=["tracking"], parameters=[ORG_HEADER], responses={200: ScanOutSerializer(many=True),
+                                                                         404: ERROR},
+                   summary="Staff: a parcel's scans, newest first")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ScanEvent.objects.none()
+        shipment = selectors.shipment_for_org(org=self.request.org, public_id=self.kwargs["shipment_id"])
+        return shipment.scans.order_by("-occurred_at", "-id")
+
+    @extend_schema(tags=["tracking"], parameters=[ORG_HEADER], request=ScanInSerializer,
+                   responses={201: ShipmentTrackingSerializer, 400: ERROR, 404: ERROR},
+                   summary="Staff: add a scan by hand; the parcel's status and the order follow")
+    def post(self, request, shipment_id: str):
+        shipment = selectors.shipment_for_org(org=request.org, public_id=shipment_id)
+        body = ScanInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        outcome = shipment_add_scan(org=request.org, shipment_id=shipment.pk, **body.validated_data)
+        outcome.shipment.order.refresh_from_db(fields=["status"])
+        return Response(ShipmentTrackingSerializer(outcome.shipment).data, status=status.HTTP_201_CREATED)

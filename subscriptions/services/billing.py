@@ -50,6 +50,7 @@ def subscriptions_bill_due(*, now=None, limit: int | None = None) -> BillingRunR
     limit = limit or settings.SUBSCRIPTIONS_BILLING_BATCH
     result, tried = BillingRunResult(), []
     for _ in range(limit):
+        sub = None
         try:
             with transaction.atomic():
                 sub = (Subscription.objects.select_for_update(skip_locked=True)
@@ -59,9 +60,12 @@ def subscriptions_bill_due(*, now=None, limit: int | None = None) -> BillingRunR
                     break
                 tried.append(sub.pk)
                 outcome = subscription_bill_locked(sub, now=now)
-        except Exception:  # one broken subscription must not stop the others; it is retried next run
-            logger.exception("billing subscription %s failed", tried[-1] if tried else "?")
-            result.errors.append(str(tried[-1]) if tried else "?")
+        except Exception:
+            if sub is None:
+                raise  # the selection itself failed (database down): nothing to skip
+            # One broken subscription must not stop the others; rolled back, it is retried next run.
+            logger.exception("billing subscription %s failed", sub.subscription_id)
+            result.errors.append(sub.subscription_id)
             continue
         getattr(result, outcome).append(sub.subscription_id)
     return result

@@ -104,3 +104,24 @@ def test_short_stock_fails_the_attempt_without_an_order_and_retries(org, coffee,
     cycle = BillingCycle.objects.get(subscription=sub)
     assert cycle.outcome == "pending" and "COFFEE-1KG" in cycle.error
     assert cycle.next_retry_at == T0 + timedelta(hours=1)
+
+
+def test_an_unexpected_error_skips_only_that_subscription_and_leaves_it_due(org, coffee, dispatched, bill,
+                                                                            monkeypatch):
+    from subscriptions.services import billing
+
+    broken = subscribe(org, coffee, email="broken@example.com")
+    fine = subscribe(org, coffee, email="fine@example.com")
+    real = billing.checkout_cart
+
+    def checkout(**kwargs):
+        if kwargs["customer"]["email"] == "broken@example.com":
+            raise RuntimeError("boom")
+        return real(**kwargs)
+
+    monkeypatch.setattr(billing, "checkout_cart", checkout)
+    result = bill(now=T0)
+    assert (result.billed, result.errors) == ([fine.subscription_id], [broken.subscription_id])
+    assert not BillingCycle.objects.filter(subscription=broken).exists()  # rolled back, attempt not counted
+    monkeypatch.setattr(billing, "checkout_cart", real)
+    assert bill(now=T0 + timedelta(minutes=1)).billed == [broken.subscription_id]

@@ -63,6 +63,27 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group("celery-worker"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _redis_db_per_xdist_worker(worker_id):
+    """Each xdist process gets its own Redis database for cache and rate-limit buckets.
+
+    Tests call cache.clear(), which is FLUSHDB on Redis: on a shared database one process would
+    wipe the other's throttle counters and cached tokens mid-test.
+    """
+    if not settings.REDIS_URL or worker_id == "master":
+        yield
+        return
+    from django.test import override_settings
+
+    parsed = urlparse(settings.REDIS_URL)
+    base_db = int((parsed.path or "/0").lstrip("/") or 0)
+    db = (base_db + int(worker_id.removeprefix("gw"))) % 16
+    url = parsed._replace(path=f"/{db}").geturl()
+    caches = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": url}}
+    with override_settings(REDIS_URL=url, CACHES=caches):
+        yield
+
+
 @pytest.fixture
 def _fail_missing_service(request):
     missing = dict(request.node.user_properties).get("missing_service")

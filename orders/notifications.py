@@ -5,10 +5,12 @@ and the admin shows exactly what each customer received.
 """
 
 import logging
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
 
 from orders import events
 from orders.models import EmailLog, Order
@@ -41,6 +43,14 @@ def on_order_event(event: events.OrderEvent) -> None:
                      extra=event.data)
 
 
+def order_lookup_url(order) -> str:
+    """The public lookup page (email + order number), which never expires; the JSON API otherwise."""
+    try:
+        return f"{settings.PUBLIC_BASE_URL}{reverse('order-pages-lookup')}?{urlencode({'org': order.org.slug})}"
+    except NoReverseMatch:
+        return f"{settings.PUBLIC_BASE_URL}/storefront/order/get/{order.customer.sk}/{order.order_number}"
+
+
 def send_order_email(*, order_id: int, kind: str, dedupe_key: str, extra: dict | None = None) -> EmailLog | None:
     """Render and send one email unless it was already sent; record the attempt either way."""
     order = Order.objects.select_related("customer", "org").filter(pk=order_id).first()
@@ -60,7 +70,7 @@ def send_order_email(*, order_id: int, kind: str, dedupe_key: str, extra: dict |
         "lines": list(order.lines.all()),
         "shipment": shipment,
         "data": extra,
-        "lookup_url": f"{settings.PUBLIC_BASE_URL}/storefront/order/get/{order.customer.sk}/{order.order_number}",
+        "lookup_url": order_lookup_url(order),
     }
     subject = " ".join(render_to_string(f"emails/{kind}_subject.txt", context).split())
     body = render_to_string(f"emails/{kind}_body.txt", context)

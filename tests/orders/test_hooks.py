@@ -100,6 +100,7 @@ def test_emails_are_sent_by_the_event_tasks_and_recorded(org, stocked, dispatche
     dispatched.run_all()
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["ada@example.com"]
     assert f"Order {order.order_number} confirmed" == mail.outbox[0].subject
+    assert f"/orders/lookup?org={org.slug}" in mail.outbox[0].body
     with django_capture_on_commit_callbacks(execute=True):
         services.order_process(org=org, order_number=order.order_number)
         services.order_ship(org=org, order_number=order.order_number, carrier="ups",

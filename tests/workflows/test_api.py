@@ -53,6 +53,7 @@ def test_validation_errors_are_400_with_field_details(manager, settings):
         ({**REVIEW, "actions": [{"type": "sms", "to": "x"}]}, "actions"),
         ({**REVIEW, "actions": [{"type": "webhook"}]}, "actions"),
         ({**REVIEW, "actions": [{"type": "email", "template": "no_such_template"}]}, "actions"),
+        ({**REVIEW, "actions": [{"type": "email", "template": "../emails/confirmation"}]}, "actions"),
         ({**REVIEW, "actions": [{"type": "webhook", "url": "http://127.0.0.1:9000/hook"}]}, "actions"),
         ({**REVIEW, "actions": [{"type": "webhook", "url": "http://169.254.169.254/latest"}]}, "actions"),
         ({**REVIEW, "delaySeconds": -1}, "delaySeconds"),

@@ -24,7 +24,7 @@ class ConditionsSerializer(serializers.Serializer):
 
 class ActionSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ACTION_TYPES)
-    template = serializers.CharField(max_length=64, required=False, help_text="email: a template name")
+    template = serializers.RegexField(r"^[a-z0-9_-]{1,64}$", required=False, help_text="email: a template name")
     url = serializers.URLField(max_length=500, required=False, help_text="webhook: an https URL")
     tag = serializers.CharField(max_length=64, required=False, help_text="tag: the tag to add")
 

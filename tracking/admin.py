@@ -28,9 +28,6 @@ class ScanEventInline(admin.TabularInline):
     readonly_fields = ["source"]
     ordering = ["-occurred_at", "-id"]
 
-    def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields
-
 
 @admin.register(Shipment)
 class ShipmentAdmin(OrgScopedAdmin):
@@ -55,6 +52,11 @@ class ShipmentAdmin(OrgScopedAdmin):
             for scan in formset.save(commit=False):
                 scan.org_id = form.instance.org_id
                 scan.source = scan.source or "manual"
+                key = ScanEvent.make_dedupe_key(occurred_at=scan.occurred_at, raw_status=scan.raw_status or scan.status,
+                                                description=scan.description, location=scan.location)
+                if ScanEvent.objects.filter(shipment_id=scan.shipment_id, dedupe_key=key).exclude(pk=scan.pk).exists():
+                    messages.warning(request, f"Skipped a scan already recorded: {scan}.")
+                    continue
                 scan.save()
             for scan in formset.deleted_objects:
                 scan.delete()

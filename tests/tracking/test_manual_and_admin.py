@@ -87,3 +87,28 @@ def test_admin_lists_shipments_and_branding(org, staff_client):
     assert staff_client.get(reverse("admin:tracking_shipment_changelist")).status_code == 200
     assert staff_client.get(reverse("admin:tracking_orgbranding_changelist")).status_code == 200
     assert staff_client.get(reverse("admin:tracking_carrierwebhookdelivery_changelist")).status_code == 200
+
+
+def test_admin_skips_a_scan_typed_twice(org, staff_client):
+    _, [shipment] = shipped_order(org)
+    shipment_add_scan(org=org, shipment_id=shipment.pk, status="in_transit", description="Hub",
+                      occurred_at=datetime(2026, 5, 3, 12, tzinfo=UTC))
+    url = reverse("admin:tracking_shipment_change", args=[shipment.pk])
+    existing = ScanEvent.objects.get(shipment=shipment)
+    data = {
+        "carrier": shipment.carrier, "tracking_number": shipment.tracking_number, "service": "", "cost": "0.00",
+        "currency": "USD", "ship_date_0": "2026-05-01", "ship_date_1": "10:00:00", "provider": "",
+        "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "1", "lines-MIN_NUM_FORMS": "0", "lines-MAX_NUM_FORMS": "0",
+        "lines-0-id": str(shipment.lines.first().pk), "lines-0-shipment": str(shipment.pk),
+        "scans-TOTAL_FORMS": "2", "scans-INITIAL_FORMS": "1", "scans-MIN_NUM_FORMS": "0",
+        "scans-MAX_NUM_FORMS": "1000",
+        "scans-0-id": str(existing.pk), "scans-0-shipment": str(shipment.pk),
+        "scans-0-occurred_at_0": "2026-05-03", "scans-0-occurred_at_1": "12:00:00", "scans-0-status": "in_transit",
+        "scans-0-raw_status": "in_transit", "scans-0-description": "Hub", "scans-0-location": "",
+        "scans-1-occurred_at_0": "2026-05-03", "scans-1-occurred_at_1": "12:00:00", "scans-1-status": "in_transit",
+        "scans-1-raw_status": "", "scans-1-description": "Hub", "scans-1-location": "",
+        "scans-1-shipment": str(shipment.pk),
+    }
+    response = staff_client.post(url, data, follow=True)
+    assert response.status_code == 200 and b"already recorded" in response.content
+    assert ScanEvent.objects.filter(shipment=shipment).count() == 1

@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from tracking.models import TrackingStatus
+
 
 class ScanSerializer(serializers.Serializer):
     status = serializers.CharField()
@@ -73,8 +75,7 @@ class ScanOutSerializer(ScanSerializer):
 class ScanInSerializer(serializers.Serializer):
     """A staff-entered scan (the `manual` provider's way in)."""
 
-    status = serializers.ChoiceField(choices=["label_created", "in_transit", "out_for_delivery", "delivered",
-                                              "exception", "returned"])
+    status = serializers.ChoiceField(choices=TrackingStatus.values)
     occurredAt = serializers.DateTimeField(source="occurred_at")
     description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     location = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

@@ -57,3 +57,15 @@ def test_staff_see_only_their_orgs(org, other_org, coffee):
     response = client.get("/admin/subscriptions/subscription/")
     assert response.status_code == 200
     assert Subscription.objects.count() == 1 and b"coffee-monthly" not in response.content
+
+
+def test_admin_change_plan_form_stores_a_pending_change(staff_client, org, coffee):
+    sub = subscribe(org, coffee)
+    url = f"/admin/subscriptions/subscription/{sub.pk}/transition/change_plan/"
+    assert staff_client.get(url).status_code == 200
+    invalid = staff_client.post(url, {"price_id": "", "quantity": ""})
+    assert invalid.status_code == 200 and b"Give a price id" in invalid.content
+    response = staff_client.post(url, {"price_id": "", "quantity": "3"})
+    assert response.status_code == 302
+    sub.refresh_from_db()
+    assert (sub.quantity, sub.pending_quantity) == (1, 3)

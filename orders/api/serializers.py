@@ -1,5 +1,7 @@
 """Request and response shapes for the storefront API (camelCase written out, money as strings)."""
 
+from decimal import Decimal
+
 from rest_framework import serializers
 
 from orders.models import Order
@@ -40,8 +42,8 @@ class CheckoutSerializer(serializers.Serializer):
     billingAddress = serializers.DictField(source="billing_address", required=False)
     payment = CartPaymentSerializer(required=False)
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", default="USD")
-    shippingTotal = Money(source="shipping_total", required=False, min_value=0, default="0.00")
-    taxTotal = Money(source="tax_total", required=False, min_value=0, default="0.00")
+    shippingTotal = Money(source="shipping_total", required=False, min_value=0, default=Decimal("0.00"))
+    taxTotal = Money(source="tax_total", required=False, min_value=0, default=Decimal("0.00"))
     note = serializers.CharField(source="customer_note", required=False, allow_blank=True, default="")
     tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
     isTest = serializers.BooleanField(source="is_test", required=False, default=False)
@@ -55,7 +57,7 @@ class ShipSerializer(NoteSerializer):
     carrier = serializers.CharField(max_length=32)
     tracking = serializers.CharField(max_length=100, source="tracking_number")
     service = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    cost = Money(required=False, min_value=0, default="0.00")
+    cost = Money(required=False, min_value=0, default=Decimal("0.00"))
     items = ItemSerializer(many=True, required=False, allow_empty=False,
                            help_text="Omit to ship everything still unshipped.")
     shipDate = serializers.DateTimeField(source="ship_date", required=False)

@@ -82,6 +82,7 @@ def checkout_cart(
     if not lines:
         raise InvalidRequest("A cart needs at least one line.", field="lines", errors="This list may not be empty.")
     wanted = _merge_lines(lines)
+    shipping_total, tax_total = Decimal(str(shipping_total)), Decimal(str(tax_total))
     buyer = customer_get_or_create(org=org, email=customer["email"], name=customer.get("name", ""))
     try:
         with transaction.atomic():

@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
+# honcho gives each process its own PORT; the simulator must send webhooks to the web process.
+PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
+export PUBLIC_BASE_URL
 # Two processes on two cores; tests that start Celery workers share one (loadgroup).
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 
@@ -25,6 +28,8 @@ migrate: install
 
 run: migrate
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo_channels
+	$(BIN)/python manage.py seed_demo_workflows
 	$(BIN)/honcho start -f Procfile -p $(PORT)
 
 test: install

@@ -87,6 +87,14 @@ def test_rate_limited_per_client_address(public_client, shipped_order, settings)
     assert other_address.status_code == 200
 
 
+def test_a_forged_forwarded_for_header_does_not_reset_the_limit(public_client, shipped_order, settings):
+    settings.ORDERS_CUSTOMER_RATE_LIMIT = "2/min"
+    url = f"/storefront/order/email/ada@example.com/{shipped_order.order_number}"
+    codes = [public_client.get(url, REMOTE_ADDR="203.0.113.8", HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code
+             for i in range(3)]
+    assert codes == [200, 200, 429]
+
+
 @pytest.mark.redis
 def test_rate_limit_counts_live_in_redis(public_client, shipped_order, settings):
     """Shared by every web process: the count is in the Redis cache, not in process memory."""

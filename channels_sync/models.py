@@ -6,23 +6,24 @@ history and the admin read the same tables the workers write.
 
 from __future__ import annotations
 
+import base64
 import secrets
 
 from django.db import models
 from django.utils import timezone
 
 from accounts.models import Org
+from channels_sync.fields import TextJSONField
 from channels_sync.normalized import CommonStatus
 from core.fields import EncryptedJSONField, EncryptedTextField
 
 OWN_STORE_POLL_MINUTES = 15
 MARKETPLACE_POLL_MINUTES = 5
-_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
 
 def new_public_id(prefix: str) -> str:
-    """`agg_` + 20 random base32 characters: opaque, URL-safe, never a sequence that leaks volume."""
-    return prefix + "".join(secrets.choice(_CROCKFORD) for _ in range(20))
+    """`agg_` + 20 random base32 characters (100 bits): opaque, URL-safe, never a sequence that leaks volume."""
+    return prefix + base64.b32encode(secrets.token_bytes(13)).decode("ascii")[:20].lower()
 
 
 def new_aggregated_order_id() -> str:
@@ -150,7 +151,7 @@ class AggregatedOrder(models.Model):
     carrier = models.CharField(max_length=64, blank=True, default="")
     channel_metadata = models.JSONField(default=dict, blank=True)
     data = models.JSONField(default=dict, blank=True, help_text="Our own links, e.g. localOrderId.")
-    raw = models.JSONField(default=dict, blank=True, help_text="The order as last fetched, for writeback.")
+    raw = TextJSONField(default=dict, blank=True, help_text="The order as last fetched, for writeback.")
     ingested_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -6,12 +6,18 @@ stored, and keep the running summary in step in the same transaction.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 
+try:  # only the PostgreSQL path needs it; the demo may run on SQLite
+    import psycopg
+except ImportError:  # pragma: no cover
+    psycopg = None
+
+import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -86,46 +92,94 @@ def order_row(*, channel: Channel, data: AggregatedOrderData, raw: dict, now) ->
     }
 
 
+@dataclass
+class _Normalized:
+    rows: list[dict]
+    result: IngestResult   # fetched / failed / same-batch duplicates, before the write
+
+
+def _normalize_chunk(provider, channel: Channel, chunk: list[dict], serialize: bool) -> _Normalized:
+    """Pure work (no DB): normalize, build rows, keep the newest of repeated orders, pre-serialize JSON."""
+    result = IngestResult(fetched=len(chunk))
+    rows: dict[str, dict] = {}
+    now = timezone.now()
+    for raw in chunk:
+        try:
+            row = order_row(channel=channel, data=provider.normalize(raw), raw=raw, now=now)
+            if serialize:
+                row["_json"] = {column: _dumps(row[column]) for column in _JSON_COLUMNS}
+        except Exception as exc:  # one bad order must not sink the batch
+            result.failed += 1
+            if len(result.errors) < 20:
+                result.errors.append(f"{type(exc).__name__}: {exc}"[:500])
+            logger.warning("normalize failed on channel %s: %s", channel.pk, exc, exc_info=True)
+            continue
+        previous = rows.get(row["channel_order_id"])
+        if previous is not None:
+            # The same order twice in one batch: keep the newer; the other counts as unchanged.
+            result.unchanged += 1
+            if previous["channel_updated_at"] >= row["channel_updated_at"]:
+                continue
+        rows[row["channel_order_id"]] = row
+    return _Normalized(rows=list(rows.values()), result=result)
+
+
+_normalizer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-normalize")
+
+
 def ingest(*, channel: Channel, raw_orders: Iterable[dict], batch_size: int = BATCH_SIZE,
            result: IngestResult | None = None) -> IngestResult:
     """Normalize and upsert raw channel orders; the counts say what each order did to the store.
 
-    Each batch commits on its own, so `result` (when passed) holds the counts so far if fetching fails midway.
+    Each batch commits on its own, so `result` (when passed) holds the counts so far if fetching fails
+    midway. On PostgreSQL, a full batch is normalized in a helper thread while the previous one is
+    written (the write waits on the server and releases the GIL); fetching and every DB call stay on
+    the caller's thread and connection, so an outer transaction still covers them.
     """
     provider = channel.provider_cls()
     result = result if result is not None else IngestResult()
+    postgres = connection.vendor == "postgresql"
     iterator = iter(raw_orders)
+    pending = None  # the previous batch's normalization, as a future
     while True:
-        chunk = list(islice(iterator, batch_size))
-        if not chunk:
+        try:
+            chunk = list(islice(iterator, batch_size))
+        except Exception:
+            if pending is not None:  # keep what was already fetched and normalized, then report the failure
+                _write_normalized(channel, pending.result(), result)
+            raise
+        upcoming = None
+        if chunk:
+            if postgres and len(chunk) == batch_size:
+                upcoming = _normalizer.submit(_normalize_chunk, provider, channel, chunk, True)
+            else:
+                upcoming = _Done(_normalize_chunk(provider, channel, chunk, postgres))
+        if pending is not None:
+            _write_normalized(channel, pending.result(), result)
+        if upcoming is None:
             break
-        result.fetched += len(chunk)
-        rows: dict[str, dict] = {}
-        now = timezone.now()
-        for raw in chunk:
-            try:
-                data = provider.normalize(raw)
-                row = order_row(channel=channel, data=data, raw=raw, now=now)
-            except Exception as exc:  # one bad order must not sink the batch
-                result.failed += 1
-                if len(result.errors) < 20:
-                    result.errors.append(f"{type(exc).__name__}: {exc}"[:500])
-                logger.warning("normalize failed on channel %s: %s", channel.pk, exc, exc_info=True)
-                continue
-            previous = rows.get(row["channel_order_id"])
-            if previous is not None:
-                # The same order twice in one batch: keep the newer; the other counts as unchanged.
-                result.unchanged += 1
-                if previous["channel_updated_at"] >= row["channel_updated_at"]:
-                    continue
-            rows[row["channel_order_id"]] = row
-        if rows:
-            result.add(_write_batch(channel, list(rows.values())))
+        pending = upcoming
     if result.created_ids and channel.create_local_orders:
         from channels_sync.services.storefront_link import schedule_local_orders
 
         schedule_local_orders(channel=channel, order_ids=result.created_ids)
     return result
+
+
+class _Done:
+    """A finished value with a future's `result()`, for batches normalized inline."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+def _write_normalized(channel: Channel, normalized: _Normalized, result: IngestResult) -> None:
+    result.add(normalized.result)
+    if normalized.rows:
+        result.add(_write_batch(channel, normalized.rows))
 
 
 def _write_batch(channel: Channel, rows: list[dict]) -> IngestResult:
@@ -135,46 +189,75 @@ def _write_batch(channel: Channel, rows: list[dict]) -> IngestResult:
         return _write_batch_portable(channel, rows)
 
 
+_PG_TYPES = {"org_id": "bigint", "channel_id": "bigint", "subtotal": "numeric", "tax": "numeric",
+             "shipping": "numeric", "grand_total": "numeric", "created_at": "timestamptz",
+             "channel_updated_at": "timestamptz", "updated_at": "timestamptz", "ingested_at": "timestamptz"}
+
+
+def _pg_upsert_sql() -> str:
+    """One statement per batch, the same text every time: each column travels as one array parameter
+    (server-side binding, so megabytes of raw JSON are never quoted into the SQL text)."""
+    table = AggregatedOrder._meta.db_table
+    arrays = ", ".join(f"%b::{_PG_TYPES.get(c, 'text')}[]" for c in _INSERT_COLUMNS)  # binary: no escaping
+    selected = ", ".join(f"u.{c}::{'json' if c == 'raw' else 'jsonb'}" if c in _JSON_COLUMNS else f"u.{c}"
+                         for c in _INSERT_COLUMNS)
+    assignments = ", ".join(f"{c} = excluded.{c}" for c in _UPDATED_COLUMNS)
+    return (
+        f"INSERT INTO {table} AS t ({', '.join(_INSERT_COLUMNS)}) "
+        f"SELECT {selected} FROM unnest({arrays}) AS u({', '.join(_INSERT_COLUMNS)}) "
+        f"ON CONFLICT (org_id, channel_id, channel_order_id) DO UPDATE SET {assignments}, "
+        "tracking_number = COALESCE(NULLIF(excluded.tracking_number, ''), t.tracking_number) "
+        "WHERE excluded.channel_updated_at > t.channel_updated_at "
+        "RETURNING id, channel_order_id, status, currency, grand_total, (xmax = 0) AS inserted"
+    )
+
+
+_PG_UPSERT_SQL = None
+
+
+def _dumps(value) -> str | None:
+    return None if value is None else orjson.dumps(value, default=str).decode()
+
+
 def _write_batch_postgres(channel: Channel, rows: list[dict]) -> IngestResult:
+    global _PG_UPSERT_SQL
+    if _PG_UPSERT_SQL is None:
+        _PG_UPSERT_SQL = _pg_upsert_sql()
     table = AggregatedOrder._meta.db_table
     keys = sorted(row["channel_order_id"] for row in rows)
     delta = SummaryDelta(channel.org_id)
+    result = IngestResult()
     with connection.cursor() as cursor:
         # Serialize batches of one channel, then lock the stored versions so the summary delta is exact.
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_NAMESPACE, channel.pk % 2_147_483_647])
         cursor.execute(
-            f"SELECT channel_order_id, status, currency, grand_total FROM {table} "
+            f"SELECT channel_order_id, status, currency, grand_total, channel_updated_at FROM {table} "
             "WHERE org_id = %s AND channel_id = %s AND channel_order_id = ANY(%s) "
             "ORDER BY channel_order_id FOR UPDATE",
             [channel.org_id, channel.pk, keys],
         )
         before = {row[0]: row[1:] for row in cursor.fetchall()}
-        placeholders = "(" + ", ".join(
-            "%s::jsonb" if column in _JSON_COLUMNS else "%s" for column in _INSERT_COLUMNS) + ")"
-        params: list = []
-        for row in rows:
-            params += [json.dumps(row[c], default=str) if c in _JSON_COLUMNS else row[c] for c in _INSERT_COLUMNS]
-        assignments = ", ".join(f"{c} = excluded.{c}" for c in _UPDATED_COLUMNS)
-        cursor.execute(
-            f"INSERT INTO {table} AS t ({', '.join(_INSERT_COLUMNS)}) VALUES {', '.join([placeholders] * len(rows))} "
-            f"ON CONFLICT (org_id, channel_id, channel_order_id) DO UPDATE SET {assignments}, "
-            "tracking_number = COALESCE(NULLIF(excluded.tracking_number, ''), t.tracking_number) "
-            "WHERE excluded.channel_updated_at > t.channel_updated_at "
-            "RETURNING id, channel_order_id, status, currency, grand_total, (xmax = 0) AS inserted",
-            params,
-        )
+    # Versions not newer than the stored one need no write at all (the statement would skip them too).
+    changed = [row for row in rows if row["channel_order_id"] not in before
+               or row["channel_updated_at"] > before[row["channel_order_id"]][3]]
+    result.unchanged = len(rows) - len(changed)
+    if not changed:
+        return result
+    params = [[row["_json"][c] if "_json" in row else _dumps(row[c]) for row in changed] if c in _JSON_COLUMNS
+              else [row[c] for row in changed] for c in _INSERT_COLUMNS]
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_PG_UPSERT_SQL, params, prepare=False)
         written = cursor.fetchall()
-    result = IngestResult()
     for order_pk, channel_order_id, status, currency, grand_total, inserted in written:
         if inserted:
             result.created += 1
             result.created_ids.append(order_pk)
         else:
             result.updated += 1
-            old_status, old_currency, old_total = before[channel_order_id]
+            old_status, old_currency, old_total, _ = before[channel_order_id]
             delta.remove(channel.pk, old_status, old_currency, old_total)
         delta.add(channel.pk, status, currency, grand_total)
-    result.unchanged = len(rows) - len(written)
+    result.unchanged += len(changed) - len(written)
     delta.apply()
     return result
 

@@ -1,0 +1,38 @@
+# The raw order documents (kilobytes each) dominate ingest's write cost. They are kept whole and never
+# queried inside, so they move to a `json` (text) column, and the large JSON columns use lz4, which
+# compresses about twice as fast as PostgreSQL's default pglz (PostgreSQL 14+ built with lz4 only).
+
+from django.db import migrations
+
+import channels_sync.fields
+
+COLUMNS = ("raw", "channel_metadata", "lines")
+
+
+def use_lz4(apps, schema_editor):
+    connection = schema_editor.connection
+    if connection.vendor != "postgresql" or connection.pg_version < 140000:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' "
+                       "AND 'lz4' = ANY(enumvals)")
+        if cursor.fetchone() is None:
+            return
+        for column in COLUMNS:
+            cursor.execute(f"ALTER TABLE channels_sync_aggregatedorder ALTER COLUMN {column} SET COMPRESSION lz4")
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('channels_sync', '0002_encrypt_channel_secrets'),
+    ]
+
+    operations = [
+        migrations.AlterField(
+            model_name='aggregatedorder',
+            name='raw',
+            field=channels_sync.fields.TextJSONField(blank=True, default=dict, help_text='The order as last fetched, for writeback.'),
+        ),
+        migrations.RunPython(use_lz4, migrations.RunPython.noop),
+    ]

@@ -183,3 +183,17 @@ def test_a_failed_processing_is_kept_and_the_carriers_retry_processes_it(org, an
     assert retry.status_code == 200 and retry.json() == {"received": True, "duplicate": False, "outcome": "processed"}
     order.refresh_from_db()
     assert order.status == "delivered"
+
+
+def test_easyposts_documented_timestamp_format_with_unknown_zone_is_read_as_utc(org, anon):
+    """support.easypost.com shows `Tue, 19 Aug 2025 20:37:09 -0000`: Python reads -0000 as naive."""
+    _, [shipment] = shipped_order(org)
+    body = json.dumps(delivered_event(tracking_code=shipment.tracking_number)).encode()
+    headers = sign(body)
+    now = datetime.now(UTC)
+    headers["HTTP_X_TIMESTAMP"] = now.strftime("%a, %d %b %Y %H:%M:%S -0000")
+    assert anon.post("/shipping/webhooks/easypost", data=body, content_type="application/json",
+                     **headers).status_code == 200
+    headers["HTTP_X_TIMESTAMP"] = (now - timedelta(hours=1)).strftime("%a, %d %b %Y %H:%M:%S -0000")
+    replay = anon.post("/shipping/webhooks/easypost", data=body, content_type="application/json", **headers)
+    assert replay.status_code == 401

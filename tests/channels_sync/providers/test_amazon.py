@@ -9,7 +9,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
-from django.core.cache import cache
 
 from channels_sync.normalized import (
     Address,
@@ -21,7 +20,7 @@ from channels_sync.normalized import (
 from channels_sync.providers import amazon
 from channels_sync.providers.errors import PermanentChannelError, RetryableChannelError, WebhookRejected
 from channels_sync.providers.http import ChannelHttpClient
-from tests.channels_sync.providers.amazon_ebay_fixtures import fixture, fixture_bytes
+from tests.channels_sync.providers.amazon_ebay_fixtures import fixture, fixture_bytes, isolated_tokens_and_buckets  # noqa: F401
 
 API = "https://sellingpartnerapi-na.amazon.com"
 TOKEN_URL = "https://api.amazon.com/auth/o2/token"
@@ -31,12 +30,8 @@ CONFIG = {"clientId": "amzn1.application-oa2-client.test", "clientSecret": "cs-s
 RELAY_SECRET = "relay-secret-123"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Tokens and rate buckets live in the shared cache / Redis: every test starts without them."""
-    cache.clear()
-    yield
-    cache.clear()
+# Tokens and rate buckets private to this test process (never a flush of the shared Redis).
+pytestmark = pytest.mark.usefixtures("isolated_tokens_and_buckets")
 
 
 @pytest.fixture

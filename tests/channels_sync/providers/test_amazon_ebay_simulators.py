@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from django.core.cache import cache
 
 from channels_sync.models import AggregatedOrder, Channel, SyncRun, WebhookDelivery, Writeback
 from channels_sync.normalized import CommonStatus, WebhookRequest, WritebackRequest
@@ -18,15 +17,13 @@ from channels_sync.providers.errors import WebhookRejected
 from channels_sync.providers.http import ChannelHttpClient
 from channels_sync.simulator.registry import available_simulators, simulator_class
 from channels_sync.simulator.server import SimulatorServer
+from tests.channels_sync.providers.amazon_ebay_fixtures import isolated_tokens_and_buckets  # noqa: F401
 
 ORDER_COUNT = 40
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
+# Tokens and rate buckets private to this test process (never a flush of the shared Redis).
+pytestmark = pytest.mark.usefixtures("isolated_tokens_and_buckets")
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 import responses
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from django.core.cache import cache
 
 from channels_sync.normalized import (
     Address,
@@ -25,7 +24,7 @@ from channels_sync.normalized import (
 from channels_sync.providers import ebay
 from channels_sync.providers.errors import PermanentChannelError, RetryableChannelError, WebhookRejected
 from channels_sync.providers.http import ChannelHttpClient
-from tests.channels_sync.providers.amazon_ebay_fixtures import fixture, fixture_bytes
+from tests.channels_sync.providers.amazon_ebay_fixtures import fixture, fixture_bytes, isolated_tokens_and_buckets  # noqa: F401
 
 API = "https://api.ebay.com"
 TOKEN_URL = "https://api.ebay.com/identity/v1/oauth2/token"
@@ -37,11 +36,8 @@ CONFIG = {"clientId": "Acme-Hub-PRD-1234", "clientSecret": "PRD-secret", "refres
 VECTOR = fixture("ebay", "notification_marketplace_account_deletion_signed_vector.json")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
+# Tokens and rate buckets private to this test process (never a flush of the shared Redis).
+pytestmark = pytest.mark.usefixtures("isolated_tokens_and_buckets")
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
+import uuid
 
 import pytest
-from django.core.cache import cache
 
 from channels_sync.providers.errors import RetryableChannelError
 from channels_sync.providers.ratelimit import BucketSpec, TokenBucketLimiter, _LocalBuckets
@@ -13,18 +13,20 @@ from channels_sync.providers.ratelimit import BucketSpec, TokenBucketLimiter, _L
 SPECS = {"getOrders": BucketSpec(rate=0.0167, burst=20), "fast": BucketSpec(rate=2.0, burst=3)}
 
 
-@pytest.fixture(autouse=True)
-def _fresh_redis():
-    cache.clear()   # REDIS_URL's db: buckets live beside the cache
-    yield
-    cache.clear()
+@pytest.fixture
+def namespace():
+    """A namespace of this test's own: tests run two at a time against one Redis and never flush it."""
+    name = f"test:{uuid.uuid4().hex}"
+    yield name
+    for limiter_key in ("getOrders", "fast"):
+        TokenBucketLimiter(name, SPECS).reset(limiter_key)
 
 
 @pytest.mark.redis
-def test_two_workers_share_one_bucket_in_redis():
+def test_two_workers_share_one_bucket_in_redis(namespace):
     waits: list[float] = []
-    worker_a = TokenBucketLimiter("amazon:app:SELLER1", SPECS, sleep=waits.append)
-    worker_b = TokenBucketLimiter("amazon:app:SELLER1", SPECS, sleep=waits.append)
+    worker_a = TokenBucketLimiter(namespace, SPECS, sleep=waits.append)
+    worker_b = TokenBucketLimiter(namespace, SPECS, sleep=waits.append)
     assert worker_a._client() is not None
     for _ in range(10):
         worker_a.acquire("getOrders")
@@ -35,8 +37,8 @@ def test_two_workers_share_one_bucket_in_redis():
 
 
 @pytest.mark.redis
-def test_concurrent_reservations_never_exceed_the_burst():
-    limiter = TokenBucketLimiter("amazon:app:SELLER2", SPECS, max_wait=0.0)
+def test_concurrent_reservations_never_exceed_the_burst(namespace):
+    limiter = TokenBucketLimiter(namespace, SPECS, max_wait=0.0)
     granted, refused = [], []
 
     def take():
@@ -55,17 +57,18 @@ def test_concurrent_reservations_never_exceed_the_burst():
 
 
 @pytest.mark.redis
-def test_accounts_have_separate_buckets():
+def test_accounts_have_separate_buckets(namespace):
     waits: list[float] = []
     for seller in ("S1", "S2"):
-        limiter = TokenBucketLimiter(f"amazon:app:{seller}", SPECS, sleep=waits.append)
+        limiter = TokenBucketLimiter(f"{namespace}:{seller}", SPECS, sleep=waits.append)
         for _ in range(3):
             limiter.acquire("fast")
+        limiter.reset("fast")
     assert waits == []
 
 
-def test_a_wait_past_max_wait_is_retryable_and_reserves_nothing():
-    limiter = TokenBucketLimiter("amazon:app:S3", SPECS, max_wait=5.0, use_redis=False)
+def test_a_wait_past_max_wait_is_retryable_and_reserves_nothing(namespace):
+    limiter = TokenBucketLimiter(namespace, SPECS, max_wait=5.0, use_redis=False)
     for _ in range(3):
         limiter.acquire("fast")
     assert 0 < limiter.reserve("fast") <= 0.5          # reserved: due in half a second
@@ -88,6 +91,6 @@ def test_in_process_fallback_refills_at_the_rate():
     assert buckets.reserve("k", spec, 10) == 0
 
 
-def test_operations_without_a_spec_are_not_limited():
-    limiter = TokenBucketLimiter("amazon:app:S4", SPECS, use_redis=False)
+def test_operations_without_a_spec_are_not_limited(namespace):
+    limiter = TokenBucketLimiter(namespace, SPECS, use_redis=False)
     assert all(limiter.reserve("unlisted") == 0 for _ in range(100))

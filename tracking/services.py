@@ -7,7 +7,7 @@ second sees the first's delivered parcel (no write skew, no missed or double `de
 
 from __future__ import annotations
 
-import logging
+import json
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -17,11 +17,9 @@ from django.utils import timezone
 from orders.models import Order, OrderStatus
 from orders.services import order_deliver
 from tracking.carriers import get_provider
-from tracking.carriers.base import DELIVERED, TrackingResult, WebhookRejected
+from tracking.carriers.base import DELIVERED, Scan, TrackingResult, WebhookRejected
 from tracking.models import CarrierWebhookDelivery, ScanEvent, Shipment, TrackingStatus
 from tracking.status import latest
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -127,8 +125,6 @@ def shipment_add_scan(*, org, shipment_id: int, status: str, occurred_at, descri
     """A staff-entered scan (the `manual` provider): same path as a carrier's."""
     if status not in TrackingStatus.values:
         raise ValueError(f"Unknown tracking status {status!r}")
-    from tracking.carriers.base import Scan
-
     shipment = Shipment.objects.get(pk=shipment_id, org=org)
     result = TrackingResult(tracking_number=shipment.tracking_number, carrier=shipment.carrier, status=status,
                             raw_status=raw_status or status,
@@ -197,8 +193,6 @@ def shipment_register_with_provider(*, shipment_id: int) -> ApplyOutcome | None:
 
 
 def _json_or_text(body: bytes):
-    import json
-
     try:
         return json.loads(body)
     except ValueError:

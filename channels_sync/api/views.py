@@ -141,7 +141,8 @@ class OrderListView(OrgScopedMixin, generics.ListAPIView):
 
     def scope_queryset(self, queryset):
         f = self.filters
-        return selectors.orders_filtered(queryset=queryset.defer("raw"), channel=f.get("channel"),
+        return selectors.orders_filtered(org=self.request.org, queryset=queryset.defer("raw"),
+                                         channel=f.get("channel"),
                                          status=f.get("status") or None, from_date=f.get("fromDate"),
                                          to_date=f.get("toDate"))
 

@@ -108,8 +108,12 @@ def test_lookup_attempts_are_rate_limited(org, rich_order, browser, settings):
     settings.ORDER_LOOKUP_RATE_LIMIT = "3/min"
     codes = [_lookup(browser, org, email="x@example.com", number=f"ORD-2026-{i:04d}").status_code for i in range(4)]
     assert codes == [404, 404, 404, 429]
-    # even the right answer waits now
+    # even the right answer waits now, and a forged X-Forwarded-For does not help
     assert _lookup(browser, org, email="ann@example.com", number=rich_order.order_number).status_code == 429
+    token = _csrf(browser, org)
+    forged = browser.post(LOOKUP, {"csrfmiddlewaretoken": token, "org": org.slug, "email": "ann@example.com",
+                                   "order_number": rich_order.order_number}, HTTP_X_FORWARDED_FOR="198.51.100.9")
+    assert forged.status_code == 429
 
 
 def test_branding_name_and_logo(org, rich_order, browser):

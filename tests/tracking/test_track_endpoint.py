@@ -95,6 +95,8 @@ def test_rate_limited_per_client_address(org, anon, settings):
     assert limited.status_code == 429 and "error" in limited.json()
     other_address = anon.get("/shipping/track/NOT-OURS", REMOTE_ADDR="10.9.8.7")
     assert other_address.status_code == 404
+    forged = anon.get("/shipping/track/NOT-OURS", HTTP_X_FORWARDED_FOR="203.0.113.77")
+    assert forged.status_code == 429  # a client-chosen X-Forwarded-For does not reset the count
 
 
 @pytest.mark.redis

@@ -30,6 +30,7 @@ run: migrate
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py seed_demo_channels
 	$(BIN)/python manage.py seed_demo_workflows
+	$(BIN)/python manage.py seed_tracking_demo
 	$(BIN)/honcho start -f Procfile -p $(PORT)
 
 test: install

@@ -37,3 +37,7 @@ def poll_lease_seconds() -> int:
 
 def public_base_url() -> str:
     return setting("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
+def webhook_route_cache_seconds() -> float:
+    return setting("CHANNEL_WEBHOOK_ROUTE_CACHE_SECONDS", 5)

@@ -25,6 +25,12 @@ def process_webhook_delivery(self, delivery_pk: int) -> None:
         raise self.retry(countdown=delay)
 
 
+@shared_task(name="channels_sync.process_webhook_deliveries", ignore_result=True)
+def process_webhook_deliveries() -> int:
+    """Drain every stored delivery in batches (nudged by the receivers, at most one pending at a time)."""
+    return webhooks.webhook_drain()
+
+
 @shared_task(name="channels_sync.run_writeback", bind=True, max_retries=None, ignore_result=True, acks_late=True)
 def run_writeback(self, writeback_pk: int) -> None:
     delay = writeback.writeback_attempt(writeback_pk=writeback_pk)
@@ -44,16 +50,14 @@ def run_sync(run_pk: int) -> None:
 
 @shared_task(name="channels_sync.poll_due_channels", ignore_result=True)
 def poll_due_channels() -> int:
-    """Beat, every minute: one poll task per enabled channel whose interval has elapsed, and a sweep for
-    deliveries whose processing task was lost (stored but never picked up)."""
+    """Beat, every minute: one poll task per enabled channel whose interval has elapsed, and a drain when
+    stored deliveries have waited over a minute (a lost nudge, a worker that died mid-batch)."""
     due = polling.channels_due_for_poll()
     for channel_pk in due:
         poll_channel.delay(channel_pk)
-    stale = WebhookDelivery.objects.filter(
-        status=WebhookDelivery.Status.RECEIVED, received_at__lt=timezone.now() - timedelta(minutes=10),
-    ).values_list("pk", flat=True)[:500]
-    for delivery_pk in stale:
-        process_webhook_delivery.delay(delivery_pk)
+    if WebhookDelivery.objects.filter(status=WebhookDelivery.Status.RECEIVED,
+                                      received_at__lt=timezone.now() - timedelta(minutes=1)).exists():
+        process_webhook_deliveries.delay()
     return len(due)
 
 

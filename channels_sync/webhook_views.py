@@ -55,8 +55,8 @@ def webhook_receiver(request: HttpRequest, provider_name: str, topic: str | None
                 return JsonResponse(answer)
         return _error("method_not_allowed", "Use POST.", 405)
     try:
-        channel = webhook_verify(channels=candidates, request=hook)
+        channel, provider = webhook_verify(channels=candidates, request=hook)
     except WebhookRejected:
         return _error("invalid_signature", "The delivery's signature does not verify.", 401)
-    received = webhook_store(channel=channel, request=hook)
+    received = webhook_store(channel=channel, request=hook, provider=provider)
     return JsonResponse({"received": True, "duplicate": received.duplicate})

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from channels_sync.conf import webhook_max_attempts
+from channels_sync.conf import webhook_max_attempts, webhook_route_cache_seconds
 from channels_sync.models import Channel, WebhookDelivery, WebhookRejection, normalize_identity
 from channels_sync.normalized import WebhookRequest
 from channels_sync.providers import UnknownProvider, provider_class
@@ -35,37 +38,62 @@ class Received:
     duplicate: bool
 
 
+# Routing answers, per process, for a few seconds: the lookup (query + decrypting the config) was the
+# largest cost of accepting a delivery. Any Channel save/delete in this process clears it; other
+# processes see a change within CHANNEL_WEBHOOK_ROUTE_CACHE_SECONDS.
+_route_cache: dict[tuple, tuple[float, list[Channel]]] = {}
+
+
+def route_cache_clear(**kwargs) -> None:
+    _route_cache.clear()
+
+
 def webhook_route(*, provider_name: str, request: WebhookRequest) -> list[Channel]:
     """Enabled channels the delivery may belong to: by `?channel=` (and `org=`), else by the account identity."""
     try:
         cls = provider_class(provider_name)
     except (UnknownProvider, ImportError):
         raise UnknownChannel(provider_name) from None
-    channels = Channel.objects.select_related("org").filter(provider=provider_name, enabled=True)
     channel_id = request.query.get("channel")
-    if channel_id:
-        channels = channels.filter(channel_id=channel_id)
-        if request.query.get("org"):
-            channels = channels.filter(org__slug=request.query["org"])
+    identity = "" if channel_id else normalize_identity(cls.webhook_identity(request))
+    key = (provider_name, channel_id, request.query.get("org") if channel_id else None, identity)
+    ttl = webhook_route_cache_seconds()
+    cached = _route_cache.get(key) if ttl else None
+    if cached and cached[0] > time.monotonic():
+        found = cached[1]
     else:
-        identity = normalize_identity(cls.webhook_identity(request))
-        if not identity:
-            raise UnknownChannel(provider_name)
-        channels = channels.filter(account_identity=identity)
-    found = list(channels[:5])
+        found = _route_query(provider_name, channel_id, request.query.get("org"), identity)
+        if ttl:
+            if len(_route_cache) > 10_000:
+                _route_cache.clear()
+            _route_cache[key] = (time.monotonic() + ttl, found)
     if not found:
         raise UnknownChannel(provider_name)
     return found
 
 
-def webhook_verify(*, channels: list[Channel], request: WebhookRequest) -> Channel:
-    """The channel whose secret signs the delivery; WebhookRejected (counted) when none does."""
+def _route_query(provider_name: str, channel_id: str | None, org_slug: str | None, identity: str) -> list[Channel]:
+    channels = Channel.objects.select_related("org").filter(provider=provider_name, enabled=True)
+    if channel_id:
+        channels = channels.filter(channel_id=channel_id)
+        if org_slug:
+            channels = channels.filter(org__slug=org_slug)
+    elif identity:
+        channels = channels.filter(account_identity=identity)
+    else:
+        return []
+    return list(channels[:5])
+
+
+def webhook_verify(*, channels: list[Channel], request: WebhookRequest):
+    """(channel, provider) for the channel whose secret signs the delivery; WebhookRejected (counted) when none does."""
     for channel in channels:
+        provider = channel.provider_instance()
         try:
-            channel.provider_instance().verify_webhook(request)
+            provider.verify_webhook(request)
         except WebhookRejected:
             continue
-        return channel
+        return channel, provider
     for channel in channels[:1]:
         webhook_rejection_count(channel=channel)
     raise WebhookRejected("signature does not verify")
@@ -82,10 +110,10 @@ def webhook_rejection_count(*, channel: Channel) -> None:
             WebhookRejection.objects.filter(channel=channel, day=today).update(count=F("count") + 1, last_at=now)
 
 
-def _delivery_identity(channel: Channel, request: WebhookRequest) -> tuple[str, str]:
+def _delivery_identity(provider, request: WebhookRequest) -> tuple[str, str]:
     """The channel's delivery id and topic; a hash of the body when the payload cannot say."""
     try:
-        event = channel.provider_instance().parse_webhook(request)
+        event = provider.parse_webhook(request)
         delivery_id, topic = str(event.delivery_id or ""), str(event.topic or "")
     except Exception:  # a malformed payload is still stored: processing will fail it visibly
         delivery_id, topic = "", ""
@@ -94,22 +122,164 @@ def _delivery_identity(channel: Channel, request: WebhookRequest) -> tuple[str, 
     return delivery_id[:255], topic[:128]
 
 
-def webhook_store(*, channel: Channel, request: WebhookRequest) -> Received:
-    """Keep the raw delivery once; a repeated delivery id is a duplicate, acknowledged but not processed."""
-    from channels_sync.tasks import process_webhook_delivery
+_INSERT_FIELDS = ("public_id", "org", "channel", "delivery_id", "topic", "body", "headers", "query", "url", "status",
+                  "attempts", "orders_count", "last_error", "received_at")
 
-    delivery_id, topic = _delivery_identity(channel, request)
+
+def webhook_store(*, channel: Channel, request: WebhookRequest, provider=None) -> Received:
+    """Keep the raw delivery once; a repeated delivery id is a duplicate, acknowledged but not processed.
+
+    One autocommitted `INSERT ... ON CONFLICT DO NOTHING` (the channel is answered only once the row is
+    durable), then a debounced nudge to the drain task instead of one Celery message per delivery.
+    """
+    provider = provider or channel.provider_instance()
+    delivery_id, topic = _delivery_identity(provider, request)
+    delivery = WebhookDelivery(org_id=channel.org_id, channel=channel, delivery_id=delivery_id, topic=topic,
+                               body=request.body, headers=dict(request.headers), query=dict(request.query),
+                               url=request.url)
+    fields = [WebhookDelivery._meta.get_field(name) for name in _INSERT_FIELDS]
+    params = [field.get_db_prep_save(getattr(delivery, field.attname), connection) for field in fields]
+    table = WebhookDelivery._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(f.column for f in fields)}) VALUES ({', '.join(['%s'] * len(fields))}) "
+            "ON CONFLICT (channel_id, delivery_id) DO NOTHING RETURNING id",
+            params,
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return Received(delivery=WebhookDelivery.objects.get(channel=channel, delivery_id=delivery_id),
+                        duplicate=True)
+    delivery.pk = row[0]
+    transaction.on_commit(webhook_drain_soon, robust=True)
+    return Received(delivery=delivery, duplicate=False)
+
+
+_DRAIN_PENDING_KEY = "channels_sync:webhook-drain-pending"
+
+
+def webhook_drain_soon() -> None:
+    """Queue one drain task unless one is already pending (a cache flag; Redis makes it shared)."""
+    from channels_sync.tasks import process_webhook_deliveries
+
+    if cache.add(_DRAIN_PENDING_KEY, 1, timeout=10):
+        process_webhook_deliveries.delay()
+
+
+def webhook_drain(*, batch_size: int = 100, max_seconds: float = 50) -> int:
+    """Process stored deliveries in batches (one ingest per channel per batch) until none is left.
+
+    Drainers share the backlog through `SKIP LOCKED`. Before giving up, the pending flag is cleared and the
+    table checked once more, so a delivery stored meanwhile either is seen here or queues a new drain.
+    """
+    started, processed = time.monotonic(), 0
+    while time.monotonic() - started < max_seconds:
+        count = _drain_batch(batch_size)
+        if count:
+            processed += count
+            continue
+        cache.delete(_DRAIN_PENDING_KEY)
+        count = _drain_batch(batch_size)
+        if not count:
+            return processed
+        processed += count
+    cache.delete(_DRAIN_PENDING_KEY)  # out of time with work left: hand over to a fresh task
+    webhook_drain_soon()
+    return processed
+
+
+def _drain_batch(batch_size: int) -> int:
+    with transaction.atomic():
+        deliveries = list(
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=WebhookDelivery.Status.RECEIVED).select_related("channel", "channel__org")
+            .order_by("received_at", "id")[:batch_size]
+        )
+        by_channel: dict[int, list[WebhookDelivery]] = {}
+        for delivery in deliveries:
+            by_channel.setdefault(delivery.channel_id, []).append(delivery)
+        for group in by_channel.values():
+            _process_group(group)
+    return len(deliveries)
+
+
+def _process_group(deliveries: list[WebhookDelivery]) -> None:
+    """One channel's deliveries: a single ingest for all their orders; any failure falls back to one by one."""
+    channel = deliveries[0].channel
+    provider = channel.provider_instance()
+    parsed: list[tuple[WebhookDelivery, list[dict]]] = []
+    for delivery in deliveries:
+        try:
+            event = provider.parse_webhook(_as_request(delivery))
+            parsed.append((delivery, list(event.orders) + [provider.fetch_order(ref) for ref in event.order_refs]))
+        except Exception as exc:
+            _record_failure(delivery, exc)
+    if not parsed:
+        return
     try:
         with transaction.atomic():
-            delivery = WebhookDelivery.objects.create(
-                org_id=channel.org_id, channel=channel, delivery_id=delivery_id, topic=topic,
-                body=request.body, headers=dict(request.headers), query=dict(request.query), url=request.url,
-            )
-            transaction.on_commit(lambda: process_webhook_delivery.delay(delivery.pk), robust=True)
-    except IntegrityError:
-        existing = WebhookDelivery.objects.get(channel=channel, delivery_id=delivery_id)
-        return Received(delivery=existing, duplicate=True)
-    return Received(delivery=delivery, duplicate=False)
+            result = ingest(channel=channel, raw_orders=[raw for _, raws in parsed for raw in raws])
+            if result.failed:
+                raise _OneByOne()
+    except Exception as exc:
+        if not isinstance(exc, _OneByOne):
+            logger.warning("batched ingest of %s deliveries failed, retrying one by one: %s", len(parsed), exc)
+        for delivery, raws in parsed:
+            try:
+                with transaction.atomic():
+                    _record_success(delivery, _ingest_one(channel, raws))
+            except Exception as one_exc:
+                _record_failure(delivery, one_exc)
+        return
+    now = timezone.now()
+    for delivery, raws in parsed:
+        delivery.status, delivery.processed_at = WebhookDelivery.Status.PROCESSED, now
+        delivery.attempts, delivery.orders_count = delivery.attempts + 1, len(raws)
+        delivery.last_error, delivery.next_retry_at = "", None
+    WebhookDelivery.objects.bulk_update([d for d, _ in parsed], ["status", "processed_at", "attempts",
+                                                                 "orders_count", "last_error", "next_retry_at"])
+
+
+class _OneByOne(Exception):
+    pass
+
+
+def _ingest_one(channel: Channel, raws: list[dict]) -> IngestResult:
+    result = ingest(channel=channel, raw_orders=raws)
+    if result.failed and not (result.created or result.updated or result.unchanged):
+        raise ValueError("no order in the delivery could be normalized: " + "; ".join(result.errors))
+    return result
+
+
+def _record_success(delivery: WebhookDelivery, result: IngestResult) -> None:
+    delivery.status = WebhookDelivery.Status.PROCESSED
+    delivery.attempts += 1
+    delivery.orders_count = result.fetched
+    delivery.last_error = "; ".join(result.errors)[:2000]
+    delivery.processed_at = timezone.now()
+    delivery.next_retry_at = None
+    delivery.save(update_fields=["status", "attempts", "orders_count", "last_error", "processed_at", "next_retry_at"])
+
+
+def _record_failure(delivery: WebhookDelivery, exc: Exception, *, schedule: bool = True) -> float | None:
+    """Keep the delivery, note the error, and (attempts left) schedule its own retry with backoff."""
+    from channels_sync.tasks import process_webhook_delivery
+
+    attempt = delivery.attempts + 1
+    retry_after = exc.retry_after if isinstance(exc, ChannelError) else None
+    logger.warning("webhook delivery %s failed (attempt %s): %s", delivery.pk, attempt, exc)
+    delay = None
+    if attempt < webhook_max_attempts():
+        delay = retry_delay(attempt=attempt, base=30, cap=3600, retry_after=retry_after)
+    delivery.status = WebhookDelivery.Status.FAILED
+    delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    delivery.attempts = attempt
+    delivery.next_retry_at = timezone.now() + timedelta(seconds=delay) if delay is not None else None
+    delivery.save(update_fields=["status", "last_error", "attempts", "next_retry_at"])
+    if schedule and delay is not None:
+        pk = delivery.pk
+        transaction.on_commit(lambda: process_webhook_delivery.apply_async(args=[pk], countdown=delay), robust=True)
+    return delay
 
 
 def _as_request(delivery: WebhookDelivery) -> WebhookRequest:
@@ -118,7 +288,8 @@ def _as_request(delivery: WebhookDelivery) -> WebhookRequest:
 
 
 def webhook_process(*, delivery_pk: int) -> float | None:
-    """Parse, fetch what the delivery only names, ingest. Returns a retry delay when it failed and may retry."""
+    """Process one delivery (its retries, and admin's). Returns a retry delay when it failed and may retry;
+    the caller (the task) schedules that retry."""
     with transaction.atomic():
         try:
             delivery = (WebhookDelivery.objects.select_for_update().select_related("channel")
@@ -127,44 +298,16 @@ def webhook_process(*, delivery_pk: int) -> float | None:
             raise DeliveryNotFound(delivery_pk) from None
         if delivery.status == WebhookDelivery.Status.PROCESSED:
             return None
-        attempt = delivery.attempts + 1
-        retry_after = None
         try:
             with transaction.atomic():
-                result = _process(delivery)
+                provider = delivery.channel.provider_instance()
+                event = provider.parse_webhook(_as_request(delivery))
+                raws = list(event.orders) + [provider.fetch_order(ref) for ref in event.order_refs]
+                result = _ingest_one(delivery.channel, raws)
         except Exception as exc:
-            retry_after = exc.retry_after if isinstance(exc, ChannelError) else None
-            logger.warning("webhook delivery %s failed (attempt %s): %s", delivery.pk, attempt, exc)
-            delivery.status = WebhookDelivery.Status.FAILED
-            delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            delay = None
-            if attempt < webhook_max_attempts():
-                delay = retry_delay(attempt=attempt, base=30, cap=3600, retry_after=retry_after)
-                delivery.next_retry_at = timezone.now() + timezone.timedelta(seconds=delay)
-            else:
-                delivery.next_retry_at = None
-            delivery.attempts = attempt
-            delivery.save(update_fields=["status", "last_error", "attempts", "next_retry_at"])
-            return delay
-        delivery.status = WebhookDelivery.Status.PROCESSED
-        delivery.attempts = attempt
-        delivery.orders_count = result.fetched
-        delivery.last_error = "; ".join(result.errors)[:2000]
-        delivery.processed_at = timezone.now()
-        delivery.next_retry_at = None
-        delivery.save(update_fields=["status", "attempts", "orders_count", "last_error", "processed_at",
-                                     "next_retry_at"])
+            return _record_failure(delivery, exc, schedule=False)
+        _record_success(delivery, result)
         return None
-
-
-def _process(delivery: WebhookDelivery) -> IngestResult:
-    provider = delivery.channel.provider_instance()
-    event = provider.parse_webhook(_as_request(delivery))
-    raw_orders = list(event.orders) + [provider.fetch_order(ref) for ref in event.order_refs]
-    result = ingest(channel=delivery.channel, raw_orders=raw_orders)
-    if result.failed and not (result.created or result.updated or result.unchanged):
-        raise ValueError("no order in the delivery could be normalized: " + "; ".join(result.errors))
-    return result
 
 
 def webhook_retry(*, delivery: WebhookDelivery) -> bool:

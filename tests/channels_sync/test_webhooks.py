@@ -128,3 +128,30 @@ def test_delivery_failing_for_good_stops_retrying_and_admin_retry_requeues(clien
     assert len(callbacks) == 1
     delivery.refresh_from_db()
     assert delivery.status == "received"
+
+
+def test_drain_processes_the_backlog_in_batches_and_isolates_a_bad_delivery(
+        client, org, channel, make_channel, django_capture_on_commit_callbacks, monkeypatch):
+    from django.core.cache import cache
+
+    from channels_sync.services import webhooks
+    from channels_sync.tasks import process_webhook_delivery as single
+
+    other = make_channel(org, "second", shop="second.fake.example")
+    post(client, body_of(raw_order(1)), delivery="a")
+    post(client, body_of(raw_order(2, updated="2026-01-02T00:00:00Z")), delivery="b")
+    post(client, body_of(raw_order(2)), delivery="c")  # an older version of order 2, delivered late
+    post(client, b'{"broken": true}', delivery="d")
+    post(client, body_of(raw_order(3)), delivery="e", shop="second.fake.example")
+    scheduled = []
+    monkeypatch.setattr(single, "apply_async", lambda args, countdown: scheduled.append((args, countdown)))
+    cache.set(webhooks._DRAIN_PENDING_KEY, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert webhooks.webhook_drain(batch_size=3) == 5
+    statuses = dict(WebhookDelivery.objects.values_list("delivery_id", "status"))
+    assert statuses == {"a": "processed", "b": "processed", "c": "processed", "d": "failed", "e": "processed"}
+    broken = WebhookDelivery.objects.get(delivery_id="d")
+    assert scheduled == [([broken.pk], pytest.approx(scheduled[0][1]))] and broken.next_retry_at
+    assert AggregatedOrder.objects.get(channel=channel, channel_order_id="2").channel_updated_at.day == 2
+    assert AggregatedOrder.objects.filter(channel=other).count() == 1
+    assert cache.get(webhooks._DRAIN_PENDING_KEY) is None  # the next delivery queues a new drain

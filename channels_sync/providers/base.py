@@ -65,6 +65,18 @@ class ChannelProvider(ABC):
     def normalize(raw: dict) -> AggregatedOrderData:
         """Pure: raw channel order -> AggregatedOrderData. No DB, no HTTP."""
 
+    # --- after ingest ------------------------------------------------------------------------
+    @staticmethod
+    def acknowledgement_id(raw: dict) -> str | None:
+        """The id to acknowledge once this raw order is stored, for channels that expect new orders to be
+        acknowledged (Walmart); None otherwise."""
+        return None
+
+    def acknowledge(self, ids: list[str]) -> dict[str, str]:
+        """Acknowledge stored orders at the channel: {id: "acknowledged" | error text}, one failure not stopping
+        the others (an order still unacknowledged is tried again on the next pull, and before shipping)."""
+        return {}
+
     # --- webhooks ----------------------------------------------------------------------------
     @classmethod
     def webhook_identity(cls, request: WebhookRequest) -> str | None:

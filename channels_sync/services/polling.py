@@ -65,13 +65,34 @@ def _pull(channel: Channel, run: SyncRun, raw_filter: Iterable[dict] | None = No
     provider = channel.provider_instance()
     status = run.status_filter or None
     raw_orders = provider.fetch_orders(run.window_from, run.window_to, status)
+    to_acknowledge: list[str] = []
+
+    def noting_acknowledgements(raws: Iterable[dict]) -> Iterator[dict]:
+        for raw in raws:
+            if (ack_id := provider.acknowledgement_id(raw)) is not None:
+                to_acknowledge.append(ack_id)
+            yield raw
+
+    raw_orders = noting_acknowledgements(raw_orders)
     result = IngestResult()
     try:
         ingest(channel=channel, raw_orders=raw_filter(raw_orders) if raw_filter else raw_orders, result=result)
     except Exception as exc:
         exc.partial_result = result  # the counts up to the failure still go into the run
         raise
+    _acknowledge(provider, to_acknowledge, result)
     return result
+
+
+def _acknowledge(provider, ids: list[str], result: IngestResult) -> None:
+    """Orders are stored first, acknowledged second: a failed acknowledgement is noted in the run (and tried
+    again on the next pull, since the order still reads as unacknowledged), never a lost order."""
+    if not ids:
+        return
+    outcomes = provider.acknowledge(ids)
+    failures = [f"acknowledge {ack_id}: {outcome}" for ack_id, outcome in outcomes.items() if outcome != "acknowledged"]
+    result.errors.extend(failures)
+    logger.info("acknowledged %s of %s new orders", len(outcomes) - len(failures), len(ids))
 
 
 def channel_poll(*, channel_pk: int, now: datetime | None = None) -> SyncRun | None:

@@ -603,6 +603,10 @@ def test_whole_flow_through_the_simulator(org, walmart_sim, django_capture_on_co
         len(walmart_sim.orders), len(walmart_sim.orders), 0, 0, 0), run.error
     order = AggregatedOrder.objects.get(channel=channel, channel_order_id=fresh)
     assert (order.status, order.raw_status) == ("pending", "Created")
+    # The pull acknowledged every new purchase order once it was stored, as Walmart expects within hours.
+    acknowledged_by_pull = {w["orderId"] for w in walmart_sim.writebacks if w["kind"] == "acknowledge"}
+    assert fresh in acknowledged_by_pull
+    assert Provider.normalize(walmart_sim.get_order(fresh)).status == CommonStatus.PROCESSING
 
     with django_capture_on_commit_callbacks():
         writeback = order_status_update(order=order, status="shipped", tracking_number="1Z999AA10123456784",

@@ -44,7 +44,8 @@ def webhook_receiver(request: HttpRequest, provider_name: str, topic: str | None
         return _error("payload_too_large", f"Webhook bodies are limited to {limit} bytes.", 413)
     hook = _as_webhook_request(request, body)
     try:
-        candidates = webhook_route(provider_name=provider_name, request=hook)
+        candidates = webhook_route(provider_name=provider_name, request=hook,
+                                   include_disabled=request.method == "GET")
     except UnknownChannel:
         return _error("not_found", "No channel matches this delivery.", 404)
     if request.method == "GET":

@@ -48,21 +48,24 @@ def route_cache_clear(**kwargs) -> None:
     _route_cache.clear()
 
 
-def webhook_route(*, provider_name: str, request: WebhookRequest) -> list[Channel]:
-    """Enabled channels the delivery may belong to: by `?channel=` (and `org=`), else by the account identity."""
+def webhook_route(*, provider_name: str, request: WebhookRequest, include_disabled: bool = False) -> list[Channel]:
+    """Enabled channels the delivery may belong to: by `?channel=` (and `org=`), else by the account identity.
+
+    `include_disabled` is for ownership challenges: eBay checks the endpoint while the channel is being enabled,
+    before `enabled` is saved."""
     try:
         cls = provider_class(provider_name)
     except (UnknownProvider, ImportError):
         raise UnknownChannel(provider_name) from None
     channel_id = request.query.get("channel")
     identity = "" if channel_id else normalize_identity(cls.webhook_identity(request))
-    key = (provider_name, channel_id, request.query.get("org") if channel_id else None, identity)
+    key = (provider_name, channel_id, request.query.get("org") if channel_id else None, identity, include_disabled)
     ttl = webhook_route_cache_seconds()
     cached = _route_cache.get(key) if ttl else None
     if cached and cached[0] > time.monotonic():
         found = cached[1]
     else:
-        found = _route_query(provider_name, channel_id, request.query.get("org"), identity)
+        found = _route_query(provider_name, channel_id, request.query.get("org"), identity, include_disabled)
         if ttl:
             if len(_route_cache) > 10_000:
                 _route_cache.clear()
@@ -72,8 +75,11 @@ def webhook_route(*, provider_name: str, request: WebhookRequest) -> list[Channe
     return found
 
 
-def _route_query(provider_name: str, channel_id: str | None, org_slug: str | None, identity: str) -> list[Channel]:
-    channels = Channel.objects.select_related("org").filter(provider=provider_name, enabled=True)
+def _route_query(provider_name: str, channel_id: str | None, org_slug: str | None, identity: str,
+                 include_disabled: bool) -> list[Channel]:
+    channels = Channel.objects.select_related("org").filter(provider=provider_name)
+    if not include_disabled:
+        channels = channels.filter(enabled=True)
     if channel_id:
         channels = channels.filter(channel_id=channel_id)
         if org_slug:

@@ -545,10 +545,12 @@ def test_registration_sets_the_alert_email_first_when_configured(wire, make_prov
 
 
 @pytest.mark.django_db
-def test_receiver_answers_the_challenge_for_the_channel_named_in_the_query(org, client):
+@pytest.mark.parametrize("enabled", [True, False], ids=["enabled", "being-enabled"])
+def test_receiver_answers_the_challenge_for_the_channel_named_in_the_query(org, client, enabled):
+    """eBay sends the challenge while the destination is being created, before the channel is saved enabled."""
     from channels_sync.models import Channel
 
-    Channel.objects.create(org=org, channel_id="ebay-main", provider="ebay", enabled=True, config=CONFIG)
+    Channel.objects.create(org=org, channel_id="ebay-main", provider="ebay", enabled=enabled, config=CONFIG)
     registered = f"http://testserver/upstream/webhooks/ebay/notifications?channel=ebay-main&org={org.slug}"
     response = client.get("/upstream/webhooks/ebay/notifications",
                           {"channel": "ebay-main", "org": org.slug, "challenge_code": "71745723-d031-455c"})
@@ -557,3 +559,7 @@ def test_receiver_answers_the_challenge_for_the_channel_named_in_the_query(org, 
         ("71745723-d031-455c" + VERIFICATION_TOKEN + registered).encode()).hexdigest()}
     unknown = client.get("/upstream/webhooks/ebay/notifications", {"channel": "nope", "challenge_code": "x"})
     assert unknown.status_code == 404
+    if not enabled:  # a disabled channel answers challenges only: its deliveries are not accepted
+        posted = client.post(f"/upstream/webhooks/ebay/notifications?channel=ebay-main&org={org.slug}",
+                             data=b"{}", content_type="application/json")
+        assert posted.status_code == 404

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from celery import shared_task
-from django.utils import timezone
 
-from channels_sync.models import WebhookDelivery
 from channels_sync.services import polling, webhooks, writeback
 
 logger = logging.getLogger(__name__)
@@ -50,14 +47,14 @@ def run_sync(run_pk: int) -> None:
 
 @shared_task(name="channels_sync.poll_due_channels", ignore_result=True)
 def poll_due_channels() -> int:
-    """Beat, every minute: one poll task per enabled channel whose interval has elapsed, and a drain when
-    stored deliveries have waited over a minute (a lost nudge, a worker that died mid-batch)."""
+    """Beat, every minute: one poll task per enabled channel whose interval has elapsed, and the sweeps that
+    recover work whose message was lost (a Redis restart, a worker killed mid-task): stored deliveries waiting
+    over a minute, late delivery retries, and writebacks overdue by two minutes."""
     due = polling.channels_due_for_poll()
     for channel_pk in due:
         poll_channel.delay(channel_pk)
-    if WebhookDelivery.objects.filter(status=WebhookDelivery.Status.RECEIVED,
-                                      received_at__lt=timezone.now() - timedelta(minutes=1)).exists():
-        process_webhook_deliveries.delay()
+    webhooks.webhook_sweep()
+    writeback.writeback_sweep()
     return len(due)
 
 

@@ -304,6 +304,8 @@ def webhook_process(*, delivery_pk: int) -> float | None:
             raise DeliveryNotFound(delivery_pk) from None
         if delivery.status == WebhookDelivery.Status.PROCESSED:
             return None
+        if delivery.next_retry_at and delivery.next_retry_at > timezone.now() + timedelta(seconds=1):
+            return None  # a second task for the same retry (the sweep's, after a lost message): the due one runs it
         try:
             with transaction.atomic():
                 provider = delivery.channel.provider_instance()
@@ -314,6 +316,24 @@ def webhook_process(*, delivery_pk: int) -> float | None:
             return _record_failure(delivery, exc, schedule=False)
         _record_success(delivery, result)
         return None
+
+
+def webhook_sweep(*, now=None, limit: int = 500) -> int:
+    """After a lost message (a broker restart, a killed worker): drain when stored deliveries have waited over a
+    minute, and queue again the failed ones whose retry is over two minutes late. Returns how many it re-queued."""
+    from channels_sync.tasks import process_webhook_deliveries, process_webhook_delivery
+
+    now = now or timezone.now()
+    if WebhookDelivery.objects.filter(status=WebhookDelivery.Status.RECEIVED,
+                                      received_at__lt=now - timedelta(minutes=1)).exists():
+        cache.delete(_DRAIN_PENDING_KEY)  # the flag may belong to a drain that never ran
+        process_webhook_deliveries.delay()
+    late = list(WebhookDelivery.objects.filter(status=WebhookDelivery.Status.FAILED,
+                                               next_retry_at__lt=now - timedelta(minutes=2))
+                .order_by("next_retry_at").values_list("pk", flat=True)[:limit])
+    for pk in late:
+        process_webhook_delivery.delay(pk)
+    return len(late)
 
 
 def webhook_retry(*, delivery: WebhookDelivery) -> bool:

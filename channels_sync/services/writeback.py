@@ -6,7 +6,7 @@ import logging
 import time
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from channels_sync.conf import retry_max_delay_seconds, writeback_backoff_seconds, writeback_max_attempts
@@ -90,6 +90,8 @@ def writeback_attempt(*, writeback_pk: int) -> float | None:
                      .select_related("order", "channel").get(pk=writeback_pk))
         if writeback.status in (Outcome.SUCCEEDED, Outcome.FAILED):
             return None
+        if writeback.next_attempt_at and writeback.next_attempt_at > timezone.now() + _EARLY_TOLERANCE:
+            return None  # a second task for the same try (the sweep's, after a lost message): the due one runs it
         number = writeback.attempts + 1
         request = _request_for(writeback)
         attempt = WritebackAttempt(writeback=writeback, number=number, started_at=timezone.now(),
@@ -137,6 +139,25 @@ def writeback_attempt(*, writeback_pk: int) -> float | None:
         return delay
 
 
+_EARLY_TOLERANCE = timezone.timedelta(seconds=1)
+SWEEP_GRACE = timezone.timedelta(minutes=2)
+
+
+def writeback_sweep(*, now=None, limit: int = 500) -> int:
+    """Queue again the writebacks whose task was lost (a broker restart drops queued and countdown messages):
+    queued, and due for over SWEEP_GRACE. A task that was only late finds the row already tried and does nothing."""
+    now = now or timezone.now()
+    stale = list(Writeback.objects.filter(status=Outcome.QUEUED).filter(
+        models.Q(next_attempt_at__lt=now - SWEEP_GRACE)
+        | models.Q(next_attempt_at__isnull=True, created_at__lt=now - SWEEP_GRACE)
+    ).order_by("created_at").values_list("pk", flat=True)[:limit])
+    for pk in stale:
+        _schedule(pk)
+    if stale:
+        logger.warning("re-queued %s writebacks whose task was lost", len(stale))
+    return len(stale)
+
+
 def writeback_retry(*, writeback: Writeback) -> bool:
     """Admin's retry of a failed writeback: a fresh allowance of attempts, queued now."""
     if writeback.status != Outcome.FAILED:
@@ -149,4 +170,4 @@ def writeback_retry(*, writeback: Writeback) -> bool:
     return True
 
 
-__all__ = ["order_status_update", "writeback_attempt", "writeback_retry"]
+__all__ = ["order_status_update", "writeback_attempt", "writeback_retry", "writeback_sweep"]

@@ -8,6 +8,7 @@ from channels_sync.services.webhooks import webhook_process, webhook_retry
 from channels_sync.tasks import process_webhook_delivery
 from tests.channels_sync.conftest import SECRET
 from tests.channels_sync.fake_provider import raw_order, sign
+from tests.channels_sync.timing import come_due
 
 URL = "/upstream/webhooks/fakeshop/orders"
 
@@ -108,6 +109,10 @@ def test_failing_delivery_stays_stored_is_retried_with_backoff_then_by_admin(
     assert delay >= 90 and delivery.next_retry_at is not None
 
     responses_mock.replace("GET", "https://fake.example/orders/555.json", json={"order": raw_order(555)})
+    assert webhook_process(delivery_pk=delivery.pk) is None  # a second task before the retry is due: no effect
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("failed", 1)
+    come_due(delivery)
     assert webhook_process(delivery_pk=delivery.pk) is None
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == ("processed", 2)
@@ -120,6 +125,7 @@ def test_delivery_failing_for_good_stops_retrying_and_admin_retry_requeues(clien
     post(client, b'{"not": "an order"}')
     delivery = WebhookDelivery.objects.get()
     assert webhook_process(delivery_pk=delivery.pk) is not None
+    come_due(delivery)
     assert webhook_process(delivery_pk=delivery.pk) is None  # last attempt: no further retry
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.next_retry_at) == ("failed", 2, None)
@@ -155,3 +161,30 @@ def test_drain_processes_the_backlog_in_batches_and_isolates_a_bad_delivery(
     assert AggregatedOrder.objects.get(channel=channel, channel_order_id="2").channel_updated_at.day == 2
     assert AggregatedOrder.objects.filter(channel=other).count() == 1
     assert cache.get(webhooks._DRAIN_PENDING_KEY) is None  # the next delivery queues a new drain
+
+
+def test_sweep_recovers_lost_drains_and_lost_retries(client, channel, monkeypatch):
+    """After a broker restart: a delivery stored but never drained, and a failed one whose retry message was lost."""
+    from datetime import timedelta
+
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from channels_sync.services import webhooks
+    from channels_sync.tasks import process_webhook_deliveries, process_webhook_delivery
+
+    drains, retries = [], []
+    monkeypatch.setattr(process_webhook_deliveries, "delay", lambda: drains.append(1))
+    monkeypatch.setattr(process_webhook_delivery, "delay", lambda pk: retries.append(pk))
+    post(client, body_of(raw_order(1)), delivery="stored")
+    post(client, b'{"not": "an order"}', delivery="failing")
+    failing = WebhookDelivery.objects.get(delivery_id="failing")
+    webhook_process(delivery_pk=failing.pk)
+    failing.refresh_from_db()
+    cache.set(webhooks._DRAIN_PENDING_KEY, 1)  # the nudge's flag is set, but its message is gone
+    drains.clear()
+
+    assert webhooks.webhook_sweep() == 0 and drains == []  # nothing is late yet
+    later = failing.next_retry_at + timedelta(minutes=3)
+    assert webhooks.webhook_sweep(now=later) == 1
+    assert drains == [1] and retries == [failing.pk]

@@ -8,6 +8,7 @@ from channels_sync.services import ingest
 from channels_sync.services.backoff import retry_delay
 from channels_sync.services.writeback import order_status_update, writeback_attempt, writeback_retry
 from tests.channels_sync.fake_provider import raw_order
+from tests.channels_sync.timing import come_due
 
 FULFILL = "https://fake.example/orders/1/fulfillments.json"
 
@@ -27,11 +28,15 @@ def test_fails_twice_then_succeeds_with_growing_delays_and_one_row_per_attempt(w
     responses_mock.post(FULFILL, json={"id": 77})
     random.seed(1)
     first = writeback_attempt(writeback_pk=writeback.pk)
+    assert writeback_attempt(writeback_pk=writeback.pk) is None  # a duplicate task before the retry is due
+    assert len(responses_mock.calls) == 1
+    come_due(writeback)
     second = writeback_attempt(writeback_pk=writeback.pk)
     assert 5 <= first <= 10          # base 10 s, jittered
     assert second >= 120             # never before the channel's Retry-After
     writeback.refresh_from_db()
     assert (writeback.status, writeback.attempts) == ("queued", 2) and writeback.next_attempt_at
+    come_due(writeback)
     assert writeback_attempt(writeback_pk=writeback.pk) is None
     writeback.refresh_from_db()
     assert (writeback.status, writeback.attempts, writeback.channel_reference) == ("succeeded", 3, "77")
@@ -49,6 +54,7 @@ def test_retryable_failures_until_the_last_attempt_then_failed_then_admin_retry_
         writeback = order_status_update(order=AggregatedOrder.objects.get(), status="cancelled")
     responses_mock.post(FULFILL, status=502)
     assert writeback_attempt(writeback_pk=writeback.pk) is not None
+    come_due(writeback)
     assert writeback_attempt(writeback_pk=writeback.pk) is None
     writeback.refresh_from_db()
     assert (writeback.status, writeback.attempts) == ("failed", 2) and "502" in writeback.last_error
@@ -85,3 +91,24 @@ def test_delay_grows_exponentially_and_is_capped():
     delays = [retry_delay(attempt=n, base=30, cap=600, rng=rng) for n in range(1, 8)]
     assert 15 <= delays[0] <= 30 and 60 <= delays[2] <= 120 and all(d <= 600 for d in delays)
     assert retry_delay(attempt=1, base=30, cap=600, retry_after=900) == 900
+
+
+def test_sweep_requeues_a_writeback_whose_message_was_lost_and_it_lands_once(
+        writeback, responses_mock, django_capture_on_commit_callbacks):
+    """A Redis restart drops the queued task: the beat sweep queues it again; a late original then does nothing."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from channels_sync.services.writeback import writeback_sweep
+
+    responses_mock.post(FULFILL, json={"id": 9})
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert writeback_sweep() == 0  # just queued: its own task is still expected
+        assert writeback_sweep(now=timezone.now() + timedelta(minutes=3)) == 1
+    assert len(callbacks) == 1
+    assert writeback_attempt(writeback_pk=writeback.pk) is None   # the sweep's task
+    assert writeback_attempt(writeback_pk=writeback.pk) is None   # the original, arriving late
+    writeback.refresh_from_db()
+    assert (writeback.status, writeback.attempts, len(responses_mock.calls)) == ("succeeded", 1, 1)
+    assert writeback_sweep(now=timezone.now() + timedelta(minutes=3)) == 0

@@ -168,7 +168,6 @@ def test_sweep_recovers_lost_drains_and_lost_retries(client, channel, monkeypatc
     from datetime import timedelta
 
     from django.core.cache import cache
-    from django.utils import timezone
 
     from channels_sync.services import webhooks
     from channels_sync.tasks import process_webhook_deliveries, process_webhook_delivery

@@ -39,5 +39,11 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 
+# Django's deployment checklist under production settings (a throwaway key; set yours in production).
+check-deploy: install
+	DEBUG=0 SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(60))')" \
+	FIELD_ENCRYPTION_KEYS="$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
+	ALLOWED_HOSTS=$${ALLOWED_HOSTS:-hub.example.com} $(BIN)/python manage.py check --deploy --fail-level WARNING
+
 clean:
 	rm -rf var .pytest_cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.utils.functional import cached_property
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -83,7 +83,8 @@ class ChannelToggleView(APIView):
 class ChannelSyncView(APIView):
     serializer_class = SyncRunSerializer
 
-    @extend_schema(request=SyncRequestSerializer, responses={202: SyncRunSerializer})
+    @extend_schema(operation_id="sales_channel_orders_sync_channel", request=SyncRequestSerializer,
+                   responses={202: SyncRunSerializer})
     def post(self, request, channel_id: str):
         channel = get_for_org(Channel.objects.select_related("org"), org=request.org, channel_id=channel_id)
         body = SyncRequestSerializer(data=request.data)
@@ -97,7 +98,8 @@ class ChannelSyncView(APIView):
 class SyncAllView(APIView):
     serializer_class = SyncRunSerializer
 
-    @extend_schema(request=SyncRequestSerializer, responses={202: SyncRunSerializer(many=True)})
+    @extend_schema(operation_id="sales_channel_orders_sync_all", request=SyncRequestSerializer,
+                   responses={202: inline_serializer("SyncAllResult", {"results": SyncRunSerializer(many=True)})})
     def post(self, request):
         body = SyncRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -43,3 +43,16 @@ def test_dev_start_generates_and_keeps_a_key(tmp_path):
     assert len(first) >= 50
     assert start_django(tmp_path).returncode == 0
     assert key_file.read_text() == first
+
+
+def test_deployment_checklist_is_clean_under_production_settings(tmp_path):
+    """`manage.py check --deploy` with DEBUG off and the production variables set: no warning at all."""
+    import secrets
+
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "FIELD_ENCRYPTION_KEYS"}}
+    clean.update({"VAR_DIR": str(tmp_path), "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(60),
+                  "ALLOWED_HOSTS": "hub.example.com", "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode()})
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                            cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

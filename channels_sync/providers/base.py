@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from datetime import datetime
@@ -14,7 +17,20 @@ from channels_sync.normalized import (
     WritebackRequest,
     WritebackResult,
 )
+from channels_sync.providers.errors import WebhookRejected
 from channels_sync.providers.http import ChannelHttpClient
+
+
+def verify_base64_hmac_sha256(request: WebhookRequest, *, header: str, secret: str | None) -> None:
+    """The Shopify / WooCommerce scheme: header = base64(HMAC-SHA256(secret, raw body)), constant-time compare."""
+    signature = request.header(header)
+    if not signature:
+        raise WebhookRejected(f"missing {header}")
+    if not secret:
+        raise WebhookRejected("channel has no webhook secret")
+    expected = base64.b64encode(hmac.new(secret.encode(), request.body, hashlib.sha256).digest())
+    if not hmac.compare_digest(expected, signature.strip().encode()):
+        raise WebhookRejected(f"bad {header}")
 
 
 class ChannelProvider(ABC):

@@ -154,3 +154,12 @@ class TokenBucketLimiter:
             client.delete(key)
         with _local_buckets._lock:
             _local_buckets._state.pop(key, None)
+
+
+def configured_limiter(config: dict, namespace: str, *, rate_key: str, default_rate: float,
+                       default_burst: int) -> TokenBucketLimiter:
+    """The Redis token bucket shared by every worker for one account, at the channel's configured rate
+    (`rateLimitPerSecond`, `rateLimitBurst`, else the provider's defaults); a 429 is still handled by the client."""
+    spec = BucketSpec(rate=float(config.get("rateLimitPerSecond") or default_rate),
+                      burst=int(config.get("rateLimitBurst") or default_burst))
+    return TokenBucketLimiter(namespace, {rate_key: spec})

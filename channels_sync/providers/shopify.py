@@ -6,9 +6,6 @@ the REST shapes; REST is "legacy" since 2024-10 but still served for every stabl
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -25,8 +22,8 @@ from channels_sync.normalized import (
     WritebackRequest,
     WritebackResult,
 )
-from channels_sync.providers.base import ChannelProvider
-from channels_sync.providers.errors import PermanentChannelError, WebhookRejected
+from channels_sync.providers.base import ChannelProvider, verify_base64_hmac_sha256
+from channels_sync.providers.errors import PermanentChannelError
 from channels_sync.providers.http import ChannelHttpClient, iter_pages
 
 DEFAULT_API_VERSION = "2024-10"
@@ -292,14 +289,7 @@ class Provider(ChannelProvider):
     # --- webhooks ------------------------------------------------------------------------------
     def verify_webhook(self, request: WebhookRequest) -> None:
         """X-Shopify-Hmac-Sha256 = base64(HMAC-SHA256(secret, raw body)), compared in constant time."""
-        signature = request.header("X-Shopify-Hmac-Sha256")
-        if not signature:
-            raise WebhookRejected("missing X-Shopify-Hmac-Sha256")
-        if not self.webhook_secret:
-            raise WebhookRejected("channel has no webhook secret")
-        expected = base64.b64encode(hmac.new(self.webhook_secret.encode(), request.body, hashlib.sha256).digest())
-        if not hmac.compare_digest(expected, signature.strip().encode()):
-            raise WebhookRejected("bad X-Shopify-Hmac-Sha256")
+        verify_base64_hmac_sha256(request, header="X-Shopify-Hmac-Sha256", secret=self.webhook_secret)
 
     def parse_webhook(self, request: WebhookRequest) -> WebhookEvent:
         topic = request.header("X-Shopify-Topic") or ""

@@ -27,6 +27,7 @@ from channels_sync.normalized import (
 from channels_sync.providers.base import ChannelProvider
 from channels_sync.providers.errors import PermanentChannelError, RetryableChannelError
 from channels_sync.providers.http import ChannelHttpClient
+from channels_sync.providers.ratelimit import configured_limiter
 
 SERVICE_NAME = "Walmart Marketplace"
 ORDERS_PATH = "/v3/orders"
@@ -61,17 +62,8 @@ TOKEN_CACHE_PREFIX = "ordershub:walmart-token:"
 
 
 def _shared_rate_limiter(config: dict, namespace: str):
-    """The Redis token bucket shared by every worker (one bucket per account), when that module exists.
-
-    The rate is configurable (`rateLimitPerSecond`, `rateLimitBurst`); a 429 is still handled by the client.
-    """
-    try:
-        from channels_sync.providers.ratelimit import BucketSpec, TokenBucketLimiter
-    except ImportError:
-        return None
-    spec = BucketSpec(rate=float(config.get("rateLimitPerSecond") or DEFAULT_RATE_PER_SECOND),
-                      burst=int(config.get("rateLimitBurst") or DEFAULT_RATE_BURST))
-    return TokenBucketLimiter(namespace, {RATE_KEY: spec})
+    return configured_limiter(config, namespace, rate_key=RATE_KEY, default_rate=DEFAULT_RATE_PER_SECOND,
+                              default_burst=DEFAULT_RATE_BURST)
 
 
 def _decimal(value: Any) -> Decimal:

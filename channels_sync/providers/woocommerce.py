@@ -6,9 +6,6 @@ identity WooCommerce puts in `X-WC-Webhook-Source`.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import html
 import json
 import re
@@ -28,8 +25,7 @@ from channels_sync.normalized import (
     WritebackRequest,
     WritebackResult,
 )
-from channels_sync.providers.base import ChannelProvider
-from channels_sync.providers.errors import WebhookRejected
+from channels_sync.providers.base import ChannelProvider, verify_base64_hmac_sha256
 from channels_sync.providers.http import ChannelHttpClient, iter_pages
 
 API_PREFIX = "/wp-json/wc/v3"
@@ -275,14 +271,7 @@ class Provider(ChannelProvider):
         """
         if self.is_ping(request):
             return
-        signature = request.header("X-WC-Webhook-Signature")
-        if not signature:
-            raise WebhookRejected("missing X-WC-Webhook-Signature")
-        if not self.webhook_secret:
-            raise WebhookRejected("channel has no webhook secret")
-        expected = base64.b64encode(hmac.new(self.webhook_secret.encode(), request.body, hashlib.sha256).digest())
-        if not hmac.compare_digest(expected, signature.strip().encode()):
-            raise WebhookRejected("bad X-WC-Webhook-Signature")
+        verify_base64_hmac_sha256(request, header="X-WC-Webhook-Signature", secret=self.webhook_secret)
 
     def parse_webhook(self, request: WebhookRequest) -> WebhookEvent:
         if self.is_ping(request):

@@ -356,3 +356,7 @@ WORKFLOW_WEBHOOK_TIMEOUT_SECONDS = env_int("WORKFLOW_WEBHOOK_TIMEOUT_SECONDS", 1
 WORKFLOW_RETRY_SCHEDULE = [int(s) for s in env_list("WORKFLOW_RETRY_SCHEDULE", ["30", "120", "600", "3600"])]
 # Safety net for delayed runs whose Celery eta task was lost (worker restart): due runs are re-queued.
 CELERY_BEAT_SCHEDULE["workflows-run-due"] = {"task": "workflows.tasks.run_due_workflows", "schedule": 60.0}
+
+# --- bad input (issue 8) ---
+# Every operation's error answers (orgid, JWT, body parser, size limit, throttles) documented from the view.
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "core.api.schema.HubAutoSchema"

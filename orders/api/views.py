@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Role
 from accounts.permissions import PublicOrgAccess
+from core.api.schema import ERROR
 from orders import selectors, services
 from orders.api import serializers as s
 from orders.api.throttles import CustomerLookupThrottle
@@ -18,8 +19,6 @@ ORG_HEADER = OpenApiParameter("orgid", OpenApiTypes.STR, OpenApiParameter.HEADER
                               description="The org's slug.")
 IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
                                       description="Retries with the same key return the same result.")
-ERROR = inline_serializer("Error", {"error": inline_serializer("ErrorBody", {
-    "code": serializers.CharField(), "message": serializers.CharField(), "details": serializers.JSONField()})})
 
 
 def _detail(order) -> dict:

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import PublicOrgAccess
 from core.api.exceptions import ApiError
+from core.api.schema import ERROR
 from tracking import selectors
 from tracking.api.serializers import (
     OrderStatusSerializer,
@@ -31,8 +32,6 @@ logger = logging.getLogger(__name__)
 
 ORG_HEADER = OpenApiParameter("orgid", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
                               description="The org's slug.")
-ERROR = inline_serializer("TrackingError", {"error": inline_serializer("TrackingErrorBody", {
-    "code": serializers.CharField(), "message": serializers.CharField(), "details": serializers.JSONField()})})
 
 
 class TrackView(APIView):

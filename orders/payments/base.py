@@ -1,4 +1,5 @@
-"""The payment gateway interface: every gateway refunds the same way, the service never cares which."""
+"""The payment gateway interface: every gateway refunds (and charges a saved method) the same way; the
+services never care which."""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,10 +19,22 @@ class RefundResult:
     status: str
 
 
+@dataclass(frozen=True)
+class ChargeResult:
+    reference: str
+    status: str
+
+
 class PaymentGateway:
     name: str = ""
 
     def refund(self, *, payment, amount: Decimal, currency: str, idempotency_key: str, reason: str,
                metadata: dict) -> RefundResult:
         """Refund `amount` of `payment`; the same idempotency_key must never refund twice."""
+        raise NotImplementedError
+
+    def charge(self, *, amount: Decimal, currency: str, gateway_customer: str, payment_method: str,
+               idempotency_key: str, description: str, metadata: dict) -> ChargeResult:
+        """Charge a saved payment method off-session (subscription renewals); the same idempotency_key must
+        never charge twice."""
         raise NotImplementedError

@@ -7,7 +7,7 @@ from decimal import Decimal
 import stripe
 from django.conf import settings
 
-from orders.payments.base import GatewayError, PaymentGateway, RefundResult
+from orders.payments.base import ChargeResult, GatewayError, PaymentGateway, RefundResult
 
 # Stripe only accepts these reasons; ours goes to metadata instead.
 STRIPE_REASONS = {"duplicate", "fraudulent", "requested_by_customer"}
@@ -50,3 +50,34 @@ class StripeGateway(PaymentGateway):
         if refund.status in {"failed", "canceled"}:
             raise GatewayError(f"Stripe refund {refund.id} is {refund.status}.", gateway=self.name, code=refund.status)
         return RefundResult(reference=refund.id, status=refund.status)
+
+    def charge(self, *, amount, currency, gateway_customer, payment_method, idempotency_key, description,
+               metadata) -> ChargeResult:
+        """An off-session PaymentIntent created and confirmed in one call (Stripe's saved-card renewal)."""
+        if not payment_method:
+            raise GatewayError("The subscription has no saved payment method.", gateway=self.name,
+                               code="no_payment_method")
+        params = {
+            "amount": to_minor_units(amount, currency),
+            "currency": currency.lower(),
+            "payment_method": payment_method,
+            "confirm": True,
+            "off_session": True,
+            "description": description[:1000],
+            "metadata": {k: str(v) for k, v in metadata.items()},
+        }
+        if gateway_customer:
+            params["customer"] = gateway_customer
+        try:
+            intent = self._client().v1.payment_intents.create(params=params,
+                                                              options={"idempotency_key": idempotency_key})
+        except stripe.StripeError as exc:
+            error = getattr(exc, "error", None)
+            code = getattr(error, "decline_code", None) or getattr(exc, "code", "") or ""
+            raise GatewayError(exc.user_message or str(exc) or "Stripe refused the charge.", gateway=self.name,
+                               status=exc.http_status, code=code) from exc
+        if intent.status != "succeeded":
+            # requires_action (3-D Secure) or requires_payment_method: the customer has to step in.
+            raise GatewayError(f"PaymentIntent {intent.id} is {intent.status}.", gateway=self.name,
+                               code=intent.status)
+        return ChargeResult(reference=intent.id, status=intent.status)

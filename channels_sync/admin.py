@@ -174,11 +174,11 @@ class FailedFirstAdmin(OrgScopedAdmin):
     time_field = "created_at"
     failed_value = Outcome.FAILED
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            failed_first=Case(When(status=self.failed_value, then=Value(0)), default=Value(1),
-                              output_field=IntegerField())
-        ).order_by("failed_first", f"-{self.time_field}", "-id")
+    def get_ordering(self, request):
+        # Not a queryset order_by: the changelist puts this (else the model's Meta.ordering) before it.
+        failed_first = Case(When(status=self.failed_value, then=Value(0)), default=Value(1),
+                            output_field=IntegerField())
+        return [failed_first.asc(), f"-{self.time_field}", "-id"]
 
     def has_add_permission(self, request):
         return False

@@ -86,3 +86,16 @@ def test_channel_actions_enable_disable_and_sync_now(admin_client, channel, resp
     admin_client.post("/admin/channels_sync/channel/", {"action": "disable_channels",
                                                         "_selected_action": [channel.pk]})
     assert Channel.objects.get().enabled is False
+
+
+def test_an_older_failed_writeback_still_lists_above_newer_successes(admin_client, channel,
+                                                                    django_capture_on_commit_callbacks):
+    """The changelist puts the admin's ordering before the queryset's, so failed-first must be that ordering."""
+    ingest(channel=channel, raw_orders=[raw_order(1)])
+    with django_capture_on_commit_callbacks():
+        failed = order_status_update(order=AggregatedOrder.objects.get(), status="processing")
+        ok = order_status_update(order=AggregatedOrder.objects.get(), status="cancelled")
+    Writeback.objects.filter(pk=failed.pk).update(status="failed")
+    Writeback.objects.filter(pk=ok.pk).update(status="succeeded")
+    page = admin_client.get("/admin/channels_sync/writeback/").content.decode()
+    assert page.index(failed.public_id) < page.index(ok.public_id)

@@ -10,7 +10,7 @@ export PUBLIC_BASE_URL
 # Two processes on two cores; tests that start Celery workers share one (loadgroup).
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 
-.PHONY: run test install migrate lint check-deploy clean
+.PHONY: run test install migrate lint check-deploy screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ run: migrate
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests, refreshing the screenshots README shows.
+screenshots: install
+	BROWSER_SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest tests/browser -q
 
 lint: install
 	$(BIN)/ruff check .

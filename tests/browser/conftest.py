@@ -2,8 +2,8 @@
 
 No browser is ever downloaded: Playwright launches the system `chromium` (CHROMIUM_PATH overrides).
 Without chromium the tests skip; with REQUIRE_SERVICES=1 (CI) they fail instead.
-Each test saves full-page screenshots to docs/screenshots/ (BROWSER_SCREENSHOTS_DIR overrides), the
-images README shows.
+Each test saves full-page screenshots under var/screenshots/; `make screenshots` writes them to
+docs/screenshots/ (BROWSER_SCREENSHOTS_DIR), the images README shows, so a test run leaves git clean.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tests.conftest import REQUIRE_SERVICES
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
 SCREENSHOTS = Path(os.environ.get("BROWSER_SCREENSHOTS_DIR")
-                   or Path(__file__).resolve().parents[2] / "docs" / "screenshots")
+                   or Path(__file__).resolve().parents[2] / "var" / "screenshots")
 VIEWPORT = {"width": 1280, "height": 800}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

@@ -40,6 +40,7 @@ def test_customer_finds_the_order_and_sees_the_shipment_timeline(page, shoot, or
     expect(page).to_have_url(re.compile(r"/orders/view/"))
     expect(page.locator("h1.order-number")).to_have_text(order.order_number)
     expect(page.locator("[data-order-status]")).to_have_text("Shipped")
+    expect(page.locator("body")).to_contain_text("Placed 21 Apr 2026")  # before it shipped, not the seeding day
     parcel = page.locator("section.shipment")
     expect(parcel).to_have_count(1)
     expect(parcel).to_contain_text(f"Tracking {TRACKING}")

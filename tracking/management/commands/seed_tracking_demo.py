@@ -58,6 +58,8 @@ class Command(BaseCommand):
             shipping_address={"line1": "1 Main St", "city": "Springfield", "region": "IL", "postalCode": "62701",
                               "country": "US"},
             payment={"gateway": "manual"}, shipping_total=Decimal("7.50"), actor_label="seed")
+        # DESIGN.md's example ships on 22 Apr 2026: the demo order is placed the day before, not today.
+        type(order).objects.filter(pk=order.pk).update(created_at=datetime(2026, 4, 21, 18, 30, tzinfo=UTC))
         services.order_process(org=org, order_number=order.order_number, actor_label="seed")
         _, shipment = services.order_ship(org=org, order_number=order.order_number, carrier="ups",
                                           tracking_number=TRACKING, service="Ground", actor_label="seed",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -18,6 +20,32 @@ from channels_sync.services.channels import channel_due_for_poll
 from channels_sync.services.ingest import IngestResult, ingest
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# How long recording a failed run (and freeing the lease) keeps trying while the database comes back.
+RECORD_RETRY_SECONDS = 60.0
+INTERRUPTED = "interrupted: the poll stopped before recording an outcome (its worker or database was lost)"
+
+
+def _surviving_connection_loss(write: Callable[[], T], *, within: float | None = None) -> T:
+    """Run a short write after a failure that may have cut the database connection (a restart, a failover).
+
+    Django does not reconnect inside a task: a cut connection stays closed until it is closed explicitly. So on
+    a connection error close it (the next query reconnects) and try again, backing off, while the server comes
+    back; without this the run stayed `running` and the lease held the channel for CHANNEL_POLL_LEASE_SECONDS.
+    """
+    deadline = time.monotonic() + (RECORD_RETRY_SECONDS if within is None else within)
+    delay = 0.25
+    while True:
+        try:
+            return write()
+        except (OperationalError, InterfaceError) as exc:
+            if connection.in_atomic_block or time.monotonic() + delay > deadline:
+                raise
+            logger.warning("database connection lost (%s); reconnecting in %.2fs", exc, delay)
+            connection.close()
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 class PollLease:
@@ -40,8 +68,8 @@ class PollLease:
             poll_lease_until=timezone.now() + timedelta(seconds=poll_lease_seconds()))
 
     def release(self) -> None:
-        Channel.objects.filter(pk=self.channel_pk, poll_lease_token=self.token).update(
-            poll_lease_until=None, poll_lease_token="")
+        _surviving_connection_loss(lambda: Channel.objects.filter(pk=self.channel_pk, poll_lease_token=self.token)
+                                   .update(poll_lease_until=None, poll_lease_token=""))
 
 
 def _renewing(raw_orders: Iterable[dict], lease: PollLease, every: int = 250) -> Iterator[dict]:
@@ -58,6 +86,12 @@ def _record(run: SyncRun, result: IngestResult, *, error: str = "") -> None:
     run.error = error or "; ".join(result.errors)[:4000]
     run.finished_at = timezone.now()
     run.save()
+
+
+def _record_failure(run: SyncRun, exc: Exception) -> None:
+    """The run as failed, with the counts up to the failure and the error, even across a lost connection."""
+    partial, error = getattr(exc, "partial_result", IngestResult()), f"{type(exc).__name__}: {exc}"[:4000]
+    _surviving_connection_loss(lambda: _record(run, partial, error=error))
 
 
 def _pull(channel: Channel, run: SyncRun, raw_filter: Iterable[dict] | None = None) -> IngestResult:
@@ -109,6 +143,9 @@ def channel_poll(*, channel_pk: int, now: datetime | None = None) -> SyncRun | N
         if not channel.enabled:
             return None
         now = now or timezone.now()
+        # Holding the lease, no other poll of this channel runs: one still `running` was cut off mid-way.
+        SyncRun.objects.filter(channel=channel, kind=SyncRun.Kind.POLL, status=Outcome.RUNNING).update(
+            status=Outcome.FAILED, error=INTERRUPTED, finished_at=timezone.now())
         since = channel.cursor - timedelta(seconds=poll_overlap_seconds()) if channel.cursor else None
         run = SyncRun.objects.create(org_id=channel.org_id, channel=channel, kind=SyncRun.Kind.POLL,
                                      status=Outcome.RUNNING, window_from=since, window_to=now, started_at=now)
@@ -117,7 +154,7 @@ def channel_poll(*, channel_pk: int, now: datetime | None = None) -> SyncRun | N
             result = _pull(channel, run, lambda raws: _renewing(raws, lease))
         except Exception as exc:
             logger.warning("poll of channel %s failed: %s", channel.pk, exc)
-            _record(run, getattr(exc, "partial_result", IngestResult()), error=f"{type(exc).__name__}: {exc}"[:4000])
+            _record_failure(run, exc)
             return run
         with transaction.atomic():
             _record(run, result)
@@ -158,7 +195,7 @@ def sync_run(*, run_pk: int) -> SyncRun:
         result = _pull(run.channel, run)
     except Exception as exc:
         logger.warning("one-shot sync %s failed: %s", run.pk, exc)
-        _record(run, getattr(exc, "partial_result", IngestResult()), error=f"{type(exc).__name__}: {exc}"[:4000])
+        _record_failure(run, exc)
         return run
     _record(run, result)
     return run

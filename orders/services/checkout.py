@@ -6,7 +6,7 @@ then the new rows. A retried checkout with the same Idempotency-Key returns the 
 
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from orders import events
@@ -18,16 +18,27 @@ from orders.services.inventory import inventory_reserve
 CENT = Decimal("0.01")
 
 
+_BUMP_COUNTER = (
+    f"UPDATE {OrderNumberCounter._meta.db_table} SET last_value = last_value + 1"
+    " WHERE org_id = %s AND year = %s RETURNING last_value"
+)
+
+
 def next_order_number(*, org, year: int | None = None) -> str:
-    """ORD-<year>-<seq>: the per-org counter row is locked, so numbers are unique and never reused."""
+    """ORD-<year>-<seq>: the per-org counter row is locked, so numbers are unique and never reused.
+
+    One UPDATE ... RETURNING both locks the row until commit and reads the new value (the ORM's
+    update() cannot return it; SELECT FOR UPDATE then save() was a second round trip per checkout).
+    """
     year = year or timezone.now().year
-    counter = OrderNumberCounter.objects.select_for_update().filter(org=org, year=year).first()
-    if counter is None:
-        OrderNumberCounter.objects.bulk_create([OrderNumberCounter(org=org, year=year)], ignore_conflicts=True)
-        counter = OrderNumberCounter.objects.select_for_update().get(org=org, year=year)
-    counter.last_value += 1
-    counter.save(update_fields=["last_value"])
-    return f"ORD-{year}-{counter.last_value:04d}"
+    with connection.cursor() as cursor:
+        cursor.execute(_BUMP_COUNTER, [org.pk, year])
+        row = cursor.fetchone()
+        if row is None:  # the org's first order of the year
+            OrderNumberCounter.objects.bulk_create([OrderNumberCounter(org=org, year=year)], ignore_conflicts=True)
+            cursor.execute(_BUMP_COUNTER, [org.pk, year])
+            row = cursor.fetchone()
+    return f"ORD-{year}-{row[0]:04d}"
 
 
 def customer_get_or_create(*, org, email: str, name: str = "") -> Customer:

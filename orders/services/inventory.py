@@ -1,7 +1,7 @@
 """Stock arithmetic. Rows are always locked in SKU order (one order everywhere => no deadlocks),
 and the CheckConstraints on InventoryItem back every rule here at the database."""
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from orders.models import InventoryItem
@@ -24,10 +24,29 @@ def inventory_reserve(*, org, quantities: dict[str, int]) -> dict[str, Inventory
             short.append({"sku": sku, "requested": quantities[sku], "available": max(available, 0)})
     if short:
         raise InsufficientStock(short)
+    add_by_id(InventoryItem, {items[sku].pk: quantity for sku, quantity in quantities.items()}, "reserved")
     for sku, quantity in quantities.items():
         items[sku].reserved += quantity
-    InventoryItem.objects.bulk_update(items.values(), ["reserved"])
     return items
+
+
+def add_by_id(model, deltas: dict[int, int], *fields: str) -> None:
+    """`field += delta` (for each of `fields`) per row id, in one statement: bulk_update's CASE
+    costs ten times the Python for the same round trip. Only on rows this transaction has already
+    locked (stock rows in SKU order, an order's lines under its order lock), so the lock order stays
+    the one the helpers take; the models' CheckConstraints still refuse a result out of range."""
+    if not deltas:
+        return
+    quote = connection.ops.quote_name
+    columns = [quote(model._meta.get_field(field).column) for field in fields]
+    assignments = ", ".join(f"{column} = t.{column} + d.delta" for column in columns)
+    ids, values = zip(*sorted(deltas.items()), strict=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(model._meta.db_table)} AS t SET {assignments}"
+            " FROM unnest(%s::bigint[], %s::integer[]) AS d(id, delta) WHERE t.id = d.id",
+            [list(ids), list(values)],
+        )
 
 
 def inventory_release(*, org, quantities: dict[str, int]) -> None:
@@ -40,12 +59,15 @@ def inventory_release(*, org, quantities: dict[str, int]) -> None:
 
 
 def inventory_commit_shipped(*, org, quantities: dict[str, int]) -> None:
-    """Shipped units leave the shelf: on_hand and reserved both drop."""
-    for sku in sorted(quantities):
-        if quantities[sku] > 0:
-            InventoryItem.objects.filter(org=org, sku=sku).update(
-                on_hand=F("on_hand") - quantities[sku], reserved=F("reserved") - quantities[sku]
-            )
+    """Shipped units leave the shelf: on_hand and reserved both drop. The rows are locked in SKU
+    order first, then changed in one statement (two queries however many SKUs ship)."""
+    shipped = {sku: quantity for sku, quantity in quantities.items() if quantity > 0}
+    if not shipped:
+        return
+    ids = dict(InventoryItem.objects.select_for_update().filter(org=org, sku__in=sorted(shipped))
+               .order_by("sku").values_list("sku", "id"))
+    add_by_id(InventoryItem, {ids[sku]: -quantity for sku, quantity in shipped.items() if sku in ids},
+              "on_hand", "reserved")
 
 
 def inventory_set_on_hand(*, org, sku: str, on_hand: int, name: str | None = None, unit_price=None) -> InventoryItem:

@@ -13,10 +13,10 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from orders import events
-from orders.models import ZERO, Activity, Order, OrderStatus, Refund
+from orders.models import ZERO, Activity, Order, OrderLine, OrderStatus, Refund
 from orders.payments import GatewayError, get_gateway
 from orders.services.errors import InvalidRequest, InvalidTransition
-from orders.services.inventory import inventory_commit_shipped, inventory_release
+from orders.services.inventory import add_by_id, inventory_commit_shipped, inventory_release
 from tracking.models import Shipment, ShipmentLine
 
 CENT = Decimal("0.01")
@@ -40,10 +40,11 @@ STATUS_TIMESTAMPS = {
 
 def order_lock(*, org, order_number: str) -> Order:
     """The org's order, row-locked until commit; 404 alike for missing and other orgs' orders."""
-    order = Order.objects.select_for_update(of=("self",)).filter(org=org, order_number=order_number).first()
-    if order is None:
+    # order_by(): (org, order_number) is unique, so the model's default ordering would only cost a sort clause
+    found = list(Order.objects.select_for_update(of=("self",)).filter(org=org, order_number=order_number).order_by())
+    if not found:
         raise Http404
-    return order
+    return found[0]
 
 
 def allowed_verbs(order: Order) -> list[str]:
@@ -187,9 +188,9 @@ def order_ship(*, org, order_number: str, carrier: str, tracking_number: str, se
                                            currency=order.currency, ship_date=ship_date or timezone.now())
         ShipmentLine.objects.bulk_create([ShipmentLine(shipment=shipment, order_line=by_sku[sku], sku=sku, quantity=q)
                                           for sku, q in sorted(wanted.items())])
+        add_by_id(OrderLine, {by_sku[sku].pk: quantity for sku, quantity in wanted.items()}, "quantity_shipped")
         for sku, quantity in wanted.items():
             by_sku[sku].quantity_shipped += quantity
-        type(lines[0]).objects.bulk_update([by_sku[sku] for sku in wanted], ["quantity_shipped"])
         inventory_commit_shipped(org=org, quantities=wanted)
         fully = all(line.quantity_unshipped == 0 for line in lines)
         from_status = order.status

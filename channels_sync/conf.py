@@ -16,7 +16,7 @@ def webhook_max_attempts() -> int:
 
 
 def writeback_max_attempts() -> int:
-    return setting("CHANNEL_WRITEBACK_MAX_ATTEMPTS", 5)
+    return setting("CHANNEL_WRITEBACK_MAX_ATTEMPTS", 8)
 
 
 def writeback_backoff_seconds() -> float:

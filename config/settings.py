@@ -314,7 +314,8 @@ ORDERS_CUSTOMER_RATE_LIMIT = os.environ.get("ORDERS_CUSTOMER_RATE_LIMIT", "30/mi
 CHANNEL_WEBHOOK_MAX_BODY_BYTES = env_int("CHANNEL_WEBHOOK_MAX_BODY_BYTES", 2 * 1024 * 1024)
 CHANNEL_WEBHOOK_MAX_ATTEMPTS = env_int("CHANNEL_WEBHOOK_MAX_ATTEMPTS", 8)
 # Writeback: tries per status change (exponential backoff with jitter from the base, never before Retry-After).
-CHANNEL_WRITEBACK_MAX_ATTEMPTS = env_int("CHANNEL_WRITEBACK_MAX_ATTEMPTS", 5)
+# 8 tries from a 30 s base span at least 32 minutes, so a channel outage of minutes fails nothing for good.
+CHANNEL_WRITEBACK_MAX_ATTEMPTS = env_int("CHANNEL_WRITEBACK_MAX_ATTEMPTS", 8)
 CHANNEL_WRITEBACK_BACKOFF_SECONDS = env_int("CHANNEL_WRITEBACK_BACKOFF_SECONDS", 30)
 CHANNEL_RETRY_MAX_DELAY_SECONDS = env_int("CHANNEL_RETRY_MAX_DELAY_SECONDS", 3600)
 # Polling re-reads this much before the cursor (clock skew, late commits on the channel's side).

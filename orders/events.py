@@ -137,14 +137,30 @@ def publish(event_name: str, *, order, data: dict | None = None, from_status: st
         occurred_at=timezone.now().isoformat().replace("+00:00", "Z"),
         data=data or {},
     )
-    payload = event.to_json()
-    for path in subscribers(event_name):
+    handler_paths = subscribers(event_name)
+    if handler_paths:
         # robust: the order is already committed; a broker outage must not turn that into a 500.
-        transaction.on_commit(partial(_dispatch, path, payload), robust=True)
+        transaction.on_commit(partial(_dispatch, tuple(handler_paths), event.to_json()), robust=True)
     return event
 
 
-def _dispatch(handler_path: str, payload: dict) -> None:
-    from orders.tasks import run_event_handler
+def _dispatch(handler_paths: tuple[str, ...], payload: dict) -> None:
+    """One task per subscriber, sent together (one broker round trip for the event).
 
-    run_event_handler.apply_async(args=[handler_path, payload])
+    A batch is written once, without retry; if it fails, every task is sent again on its own with
+    Celery's publish retries, so an event is delivered at least once (handlers are idempotent)."""
+    from orders.tasks import event_task_batch, run_event_handler
+
+    try:
+        with event_task_batch(run_event_handler.app):
+            for path in handler_paths:
+                run_event_handler.apply_async(args=[path, payload])
+        return
+    except Exception:
+        logger.warning("batched send of %s %s failed; sending its %d tasks one by one", payload["name"],
+                       payload["order_number"], len(handler_paths), exc_info=True)
+    for path in handler_paths:
+        try:
+            run_event_handler.apply_async(args=[path, payload])
+        except Exception:  # one subscriber's task must not keep the others from being queued
+            logger.exception("could not queue %s for %s %s", path, payload["name"], payload["order_number"])

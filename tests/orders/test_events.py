@@ -83,6 +83,32 @@ def test_nothing_is_dispatched_when_the_transaction_rolls_back(org, stocked, sub
     assert order.status == "new"
 
 
+def test_a_failed_batch_send_queues_every_task_again_one_by_one(org, stocked, subscribed, dispatched, monkeypatch,
+                                                                django_capture_on_commit_callbacks):
+    """An event's tasks go to the broker in one batch; when Redis fails it (delivery uncertain),
+    each is sent again on its own, so no subscriber misses the event (handlers are idempotent)."""
+    from contextlib import contextmanager
+
+    from kombu.exceptions import BatchPublishError
+
+    import orders.tasks
+
+    @contextmanager
+    def failing_batch(app):
+        yield
+        raise BatchPublishError("Redis publish batch failed; delivery is uncertain")
+
+    monkeypatch.setattr(orders.tasks, "event_task_batch", failing_batch)
+    order = order_in(org, "processing")
+    dispatched.calls.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_ship(org=org, order_number=order.order_number, carrier="ups", tracking_number="1Z")
+    handlers = [h for h, p in dispatched.calls if p["name"] == "order.shipped"]
+    # once in the failed batch, once more on its own
+    assert handlers.count("tests.orders.test_events.remember") == 2
+    assert handlers.count("orders.notifications.on_order_event") == 2
+
+
 @pytest.mark.worker
 @pytest.mark.redis
 @pytest.mark.postgres

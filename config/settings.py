@@ -361,3 +361,9 @@ CELERY_BEAT_SCHEDULE["workflows-run-due"] = {"task": "workflows.tasks.run_due_wo
 # --- bad input (issue 8) ---
 # Every operation's error answers (orgid, JWT, body parser, size limit, throttles) documented from the view.
 REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "core.api.schema.HubAutoSchema"
+# JSON bodies: NUL, lone surrogates, NaN/Infinity and nesting deeper than this are a 400 before any view runs.
+MAX_JSON_DEPTH = env_int("MAX_JSON_DEPTH", 32)
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["core.api.parsers.JSONParser"]
+# A NUL byte in the path, query or a header is a 400 (PostgreSQL cannot store or compare it).
+MIDDLEWARE.insert(MIDDLEWARE.index("core.middleware.RequestSizeLimitMiddleware") + 1,
+                  "core.middleware.NulCharacterGuardMiddleware")

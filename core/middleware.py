@@ -34,3 +34,29 @@ class RequestSizeLimitMiddleware:
         if isinstance(exception, RequestDataTooBig):
             return payload_too_large()
         return None
+
+
+def invalid_characters(where: str) -> JsonResponse:
+    return JsonResponse(
+        error_body("invalid_characters", f"The {where} contains a NUL character, which cannot be stored.",
+                   {"location": where}),
+        status=400,
+    )
+
+
+class NulCharacterGuardMiddleware:
+    """400 for a NUL byte in the path, the query or a header: PostgreSQL refuses NUL in text, so a lookup
+    by such a value would otherwise be a 500 in whichever view ran it. (JSON bodies: core.api.parsers.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path_info:
+            return invalid_characters("path")
+        if "\x00" in request.META.get("QUERY_STRING", "") or "%00" in request.META.get("QUERY_STRING", ""):
+            return invalid_characters("query")
+        if any("\x00" in value for key, value in request.META.items()
+               if key.startswith("HTTP_") and isinstance(value, str)):
+            return invalid_characters("headers")
+        return self.get_response(request)

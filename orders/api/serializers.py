@@ -7,6 +7,10 @@ from rest_framework import serializers
 from orders.models import Order
 
 
+# PostgreSQL `integer`, the column type of quantities and stock: a bigger number is a 400, not a DataError.
+DB_INT_MAX = 2_147_483_647
+
+
 def Money(**kwargs):
     return serializers.DecimalField(max_digits=12, decimal_places=2, **kwargs)
 
@@ -15,7 +19,7 @@ def Money(**kwargs):
 
 class ItemSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=100)
-    quantity = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=DB_INT_MAX)
 
 
 class CartLineSerializer(ItemSerializer):
@@ -85,7 +89,7 @@ class OrderUpdateSerializer(serializers.Serializer):
 
 
 class InventoryPutSerializer(serializers.Serializer):
-    onHand = serializers.IntegerField(min_value=0, source="on_hand")
+    onHand = serializers.IntegerField(min_value=0, max_value=DB_INT_MAX, source="on_hand")
     name = serializers.CharField(max_length=255, required=False, allow_blank=True)
     unitPrice = Money(required=False, min_value=0, source="unit_price", allow_null=True)
 
@@ -224,11 +228,11 @@ class OrderDetailSerializer(OrderListSerializer):
     payments = PaymentSerializer(many=True)
     refunds = RefundOutSerializer(many=True)
     activity = ActivitySerializer(source="activities", many=True)
-    processedAt = serializers.DateTimeField(source="processed_at")
-    shippedAt = serializers.DateTimeField(source="shipped_at")
-    deliveredAt = serializers.DateTimeField(source="delivered_at")
-    completedAt = serializers.DateTimeField(source="completed_at")
-    cancelledAt = serializers.DateTimeField(source="cancelled_at")
+    processedAt = serializers.DateTimeField(source="processed_at", allow_null=True)
+    shippedAt = serializers.DateTimeField(source="shipped_at", allow_null=True)
+    deliveredAt = serializers.DateTimeField(source="delivered_at", allow_null=True)
+    completedAt = serializers.DateTimeField(source="completed_at", allow_null=True)
+    cancelledAt = serializers.DateTimeField(source="cancelled_at", allow_null=True)
 
     def get_allowedVerbs(self, order: Order) -> list[str]:
         from orders.services import allowed_verbs

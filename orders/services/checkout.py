@@ -16,6 +16,7 @@ from orders.services.errors import InvalidRequest
 from orders.services.inventory import inventory_reserve
 
 CENT = Decimal("0.01")
+MONEY_MAX = Decimal("9999999999.99")  # orders.models.MONEY: 12 digits, 2 after the point
 
 
 _BUMP_COUNTER = (
@@ -113,6 +114,9 @@ def checkout_cart(
                                              for sku in missing_price])
             subtotal = sum((line.line_total for line in order_lines), ZERO)
             grand_total = subtotal + shipping_total + tax_total
+            if grand_total > MONEY_MAX:
+                raise InvalidRequest("The order total is larger than an order can hold.", field="lines",
+                                     errors=f"The total may not exceed {MONEY_MAX}.")
             order = Order(
                 org=org, order_number=next_order_number(org=org), customer=buyer, currency=currency.upper(),
                 subtotal=subtotal, shipping_total=shipping_total, tax_total=tax_total, grand_total=grand_total,

@@ -32,7 +32,7 @@ class ChannelSerializer(serializers.ModelSerializer):
     channelId = serializers.CharField(source="channel_id")
     config = serializers.SerializerMethodField()
     pollIntervalMinutes = serializers.IntegerField(source="effective_poll_minutes")
-    lastPolledAt = serializers.DateTimeField(source="last_polled_at")
+    lastPolledAt = serializers.DateTimeField(source="last_polled_at", allow_null=True)
     webhookSecretSet = serializers.SerializerMethodField()
     createLocalOrders = serializers.BooleanField(source="create_local_orders")
     webhooksRegistered = serializers.JSONField(source="webhooks_registered")

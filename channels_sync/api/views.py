@@ -31,6 +31,7 @@ from channels_sync.services import (
     sync_start,
 )
 from core.api.pagination import PagePagination
+from core.api.schema import ERROR
 
 
 def _channel_context(channels) -> dict:
@@ -47,7 +48,7 @@ class ChannelListView(OrgScopedMixin, generics.GenericAPIView):
         page = self.paginate_queryset(self.get_queryset().order_by("channel_id"))
         return self.get_paginated_response(ChannelSerializer(page, many=True, context=_channel_context(page)).data)
 
-    @extend_schema(request=ChannelConnectSerializer, responses={201: ChannelSerializer})
+    @extend_schema(request=ChannelConnectSerializer, responses={201: ChannelSerializer, 409: ERROR})
     def post(self, request):
         body = ChannelConnectSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -72,6 +73,11 @@ class ChannelDetailView(APIView):
 class ChannelToggleView(APIView):
     serializer_class = ChannelSerializer
     action = "enable"
+
+    @property
+    def documented_errors(self) -> tuple[str, ...]:
+        """Enabling registers webhooks with the channel: 502 when it cannot be reached (core.api.schema)."""
+        return ("502",) if self.action == "enable" else ()
 
     @extend_schema(request=None, responses=ChannelSerializer)
     def post(self, request, channel_id: str):

@@ -18,6 +18,7 @@ class TokenView(TokenObtainPairView):
 
     permission_classes = [AllowAny]
     throttle_scope = "auth"
+    documented_errors = ("401",)  # wrong credentials (core.api.schema)
 
 
 class TokenRefreshRotatingView(TokenRefreshView):
@@ -25,6 +26,7 @@ class TokenRefreshRotatingView(TokenRefreshView):
 
     permission_classes = [AllowAny]
     throttle_scope = "auth"
+    documented_errors = ("401",)  # expired, invalid or already used refresh token
 
 
 class MeView(APIView):

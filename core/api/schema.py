@@ -44,7 +44,7 @@ class HubAutoSchema(AutoSchema):
         from accounts.permissions import IsAuthenticatedNoOrg, IsOrgMember, PublicOrgAccess
 
         view = self.view
-        codes: set[str] = set()
+        codes: set[str] = set(getattr(view, "documented_errors", ()))
         permissions = [type(p) for p in view.get_permissions()]
         has_body = self.method in ("POST", "PUT", "PATCH")
         if view.get_authenticators():

@@ -89,11 +89,48 @@ class OrderListQuerySerializer(SyncRequestSerializer):
     channel = serializers.SlugField(required=False, max_length=64)
 
 
-class SyncRunSerializer(serializers.Serializer):
+class HistoryItemSerializer(serializers.Serializer):
+    """One row of sync history (a sync run, a webhook delivery or a writeback), as selectors build it."""
+
+    id = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["sync", "poll", "one_shot", "webhook", "writeback"])
+    channel = serializers.CharField()
+    outcome = serializers.ChoiceField(choices=["pending", "succeeded", "failed"])
+    status = serializers.CharField()
+    at = serializers.DateTimeField()
+    finishedAt = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+    details = serializers.DictField(help_text="Per kind: counts and window (runs), attempts (deliveries, "
+                                              "writebacks), the attempt log (writebacks).")
+
+
+class SyncRunSerializer(HistoryItemSerializer):
     def to_representation(self, run):
         from channels_sync.selectors import _run_item
 
         return _run_item(run)
+
+
+class HistoryPageSerializer(serializers.Serializer):
+    results = HistoryItemSerializer(many=True)
+    page = serializers.IntegerField()
+    pageSize = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class SummaryRowSerializer(serializers.Serializer):
+    channel = serializers.CharField(required=False)
+    status = serializers.CharField(required=False)
+    currency = serializers.CharField()
+    count = serializers.IntegerField()
+    grandTotal = serializers.DecimalField(max_digits=20, decimal_places=2)
+
+
+class OrderSummarySerializer(serializers.Serializer):
+    byChannelAndStatus = SummaryRowSerializer(many=True)
+    byChannel = SummaryRowSerializer(many=True)
+    byStatus = SummaryRowSerializer(many=True)
+    totals = SummaryRowSerializer(many=True)
 
 
 class AggregatedOrderSerializer(serializers.ModelSerializer):

@@ -16,8 +16,10 @@ from channels_sync.api.serializers import (
     AggregatedOrderSerializer,
     ChannelConnectSerializer,
     ChannelSerializer,
+    HistoryPageSerializer,
     HistoryQuerySerializer,
     OrderListQuerySerializer,
+    OrderSummarySerializer,
     StatusUpdateSerializer,
     SyncRequestSerializer,
     SyncRunSerializer,
@@ -188,14 +190,14 @@ class OrderStatusView(APIView):
 
 
 class OrderSummaryView(APIView):
-    @extend_schema(parameters=[OpenApiParameter("channel", str)], responses=dict)
+    @extend_schema(parameters=[OpenApiParameter("channel", str)], responses=OrderSummarySerializer)
     def get(self, request):
         channel = request.query_params.get("channel") or None
         return Response(selectors.orders_summary(org=request.org, channel=channel))
 
 
 class SyncHistoryView(APIView):
-    @extend_schema(parameters=[HistoryQuerySerializer], responses=dict)
+    @extend_schema(parameters=[HistoryQuerySerializer], responses=HistoryPageSerializer)
     def get(self, request):
         query = HistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

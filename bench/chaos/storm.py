@@ -6,7 +6,12 @@ deliveries are sent twice with the same X-Shopify-Webhook-Id; for 10% of the upd
 is sent later. 32 client threads post them to the app under gunicorn -w 2 and, like Shopify, retry a delivery that
 was not answered 200 within 5 s (same id, same body). Meanwhile a Celery worker (-c 2) drains the deliveries and
 beat runs the minute sweep; the worker's process group is SIGKILLed twice and the private Redis (broker and cache)
-is restarted once without persistence, so queued and unacknowledged messages are lost.
+is restarted once without persistence, so queued and unacknowledged messages are lost. By default: a kill at 40%
+of the sends (a drain batch in flight rolls back), a kill at 97% with the worker kept down 15 s, and the Redis
+restart right after the last answer while that worker is still down, so the last drain message is lost and only
+beat's sweep (deliveries waiting over a minute) can recover the backlog. `--kill-at 0.4,1.0 --redis-restart-at 0.7
+--worker-down 3` puts the Redis restart in the middle of the storm instead (the receivers then answer 200 without
+a broker).
 
 When the queue drains, it checks: exactly one aggregated order per order, each at its newest version; every
 delivery stored once and processed (or failed with a retry scheduled); no delivery recorded as processed twice and
@@ -127,8 +132,8 @@ def build_plan(*, orders: int, total: int, dup_fraction: float, reorder_fraction
     sends = [(d.key, d) for d in unique]
     duplicated = rng.sample(unique, total - unique_count)
     for delivery in duplicated:
-        again = delivery.key + (1e-7 if rng.random() < 0.1 else rng.uniform(0.0, 0.3))
-        sends.append((min(again, 0.99999), delivery))
+        later = 1e-7 if rng.random() < 0.1 else rng.uniform(0.0, min(0.3, 0.99999 - delivery.key))
+        sends.append((delivery.key + later, delivery))
     sends.sort(key=lambda pair: pair[0])
     for delivery in unique:
         raw = json.dumps(order_body(template, delivery.order, delivery.version, start)).encode()
@@ -228,6 +233,7 @@ class Chaos(threading.Thread):
         self.events = sorted(events)
         self.worker_down, self.redis_down = worker_down, redis_down
         self.log: list[str] = []
+        self.restarts: list[threading.Timer] = []
         self.stopped = threading.Event()
 
     def backlog(self) -> int:
@@ -254,7 +260,7 @@ class Chaos(threading.Thread):
                     busy = _worker_busy_connections()
                     self.worker.kill()
                     note = (f"SIGKILL worker process group {when} (undrained backlog {backlog}, worker DB sessions "
-                            f"busy: {busy})")
+                            f"busy: {busy}); restarted {self.worker_down:.0f} s later")
                     log(note)
                     self.log.append(note)
                 if "redis" in kinds:
@@ -263,10 +269,10 @@ class Chaos(threading.Thread):
                             f"messages and cache lost; undrained backlog {backlog})")
                     log(note)
                     self.log.append(note)
-                if "kill" in kinds:
-                    time.sleep(self.worker_down)
-                    self.worker.start()
-                    self.log[-1 if "redis" not in kinds else -2] += f", worker restarted after {self.worker_down:.0f} s"
+                if "kill" in kinds:  # back after worker_down, while later faults may already fire
+                    restart = threading.Timer(self.worker_down, self.worker.start)
+                    restart.start()
+                    self.restarts.append(restart)
         finally:
             connection.close()
 
@@ -290,8 +296,9 @@ BEGIN
   VALUES (NEW.id, OLD.status, NEW.status, OLD.attempts, NEW.attempts);
   RETURN NEW;
 END $$ LANGUAGE plpgsql;
+-- Every update: a second processing that read the row stale would write processed over processed, with the same
+-- attempts count; only a row per write shows it.
 CREATE TRIGGER chaos_delivery_audit AFTER UPDATE ON channels_sync_webhookdelivery FOR EACH ROW
-  WHEN (NEW.status IS DISTINCT FROM OLD.status OR NEW.attempts IS DISTINCT FROM OLD.attempts)
   EXECUTE FUNCTION chaos_delivery_audit();
 CREATE TABLE chaos_order_audit (id bigserial PRIMARY KEY, channel_order_id text, channel_updated_at timestamptz,
                                 op text, at timestamptz DEFAULT clock_timestamp());
@@ -442,12 +449,12 @@ def main(argv: list[str] | None = None) -> int:
                                                                       "version they supersede")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--timeout", type=float, default=5.0, help="client timeout, as Shopify's 5 s")
-    parser.add_argument("--kill-at", default="0.4,1.0",
+    parser.add_argument("--kill-at", default="0.4,0.97",
                         help="progress fractions at which to SIGKILL the worker (1.0: after the last answer)")
-    parser.add_argument("--redis-restart-at", default="0.7",
-                        help="progress fractions at which to restart Redis (with a kill at the same fraction: "
-                             "while the worker is down, so the last drain message is lost too)")
-    parser.add_argument("--worker-down", type=float, default=3.0)
+    parser.add_argument("--redis-restart-at", default="1.0",
+                        help="progress fractions at which to restart Redis (1.0: after the last answer, while the "
+                             "second killed worker is still down, so the last drain message is lost with it)")
+    parser.add_argument("--worker-down", type=float, default=15.0, help="seconds a killed worker stays down")
     parser.add_argument("--redis-down", type=float, default=2.0)
     parser.add_argument("--drain-timeout", type=float, default=600.0)
     parser.add_argument("--port", type=int, default=8794)
@@ -491,6 +498,8 @@ def main(argv: list[str] | None = None) -> int:
         seconds = sender.run()
         chaos.join(60)
         chaos.stopped.set()
+        for restart in chaos.restarts:
+            restart.join()
         lat = sender.latencies
         checks.figure(f"storm: {len(plan.sends)} sends in {seconds:.1f} s = {len(plan.sends) / seconds:.0f}/s; "
                       f"{len(lat)} requests, p50 {harness.percentile(lat, 50):.0f} ms, "

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from core.api.serializers import StrictSerializer
 from orders.models import Order
-
 
 # PostgreSQL `integer`, the column type of quantities and stock: a bigger number is a 400, not a DataError.
 DB_INT_MAX = 2_147_483_647
@@ -22,24 +22,24 @@ class ItemSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=DB_INT_MAX)
 
 
-class CartLineSerializer(ItemSerializer):
+class CartLineSerializer(StrictSerializer, ItemSerializer):
     name = serializers.CharField(max_length=255, required=False, allow_blank=True)
     unitPrice = Money(required=False, min_value=0, source="unit_price")
 
 
-class CartCustomerSerializer(serializers.Serializer):
+class CartCustomerSerializer(StrictSerializer):
     email = serializers.EmailField()
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class CartPaymentSerializer(serializers.Serializer):
+class CartPaymentSerializer(StrictSerializer):
     gateway = serializers.ChoiceField(choices=["manual", "stripe"], default="manual")
     reference = serializers.CharField(max_length=255, required=False, allow_blank=True,
                                       help_text="Stripe: the captured PaymentIntent id (pi_...).")
     amount = Money(required=False, min_value=0, help_text="Captured amount; defaults to the order total.")
 
 
-class CheckoutSerializer(serializers.Serializer):
+class CheckoutSerializer(StrictSerializer):
     customer = CartCustomerSerializer()
     lines = CartLineSerializer(many=True, allow_empty=False)
     shippingAddress = serializers.DictField(source="shipping_address")

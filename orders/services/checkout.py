@@ -95,10 +95,11 @@ def checkout_cart(
         raise InvalidRequest("A cart needs at least one line.", field="lines", errors="This list may not be empty.")
     wanted = _merge_lines(lines)
     shipping_total, tax_total = Decimal(str(shipping_total)), Decimal(str(tax_total))
-    buyer = customer_get_or_create(org=org, email=customer["email"], name=customer.get("name", ""))
     try:
         with transaction.atomic():
             items = inventory_reserve(org=org, quantities={sku: row["quantity"] for sku, row in wanted.items()})
+            # Inside the transaction: a checkout refused for stock or price leaves no customer behind.
+            buyer = customer_get_or_create(org=org, email=customer["email"], name=customer.get("name", ""))
             order_lines, missing_price = [], []
             for sku in sorted(wanted):
                 item, row = items[sku], wanted[sku]

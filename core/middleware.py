@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
+from django.http.multipartparser import MultiPartParserError
 
 from core.api.errors import error_body
 
@@ -36,6 +37,9 @@ class RequestSizeLimitMiddleware:
         return None
 
 
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
 def invalid_characters(where: str) -> JsonResponse:
     return JsonResponse(
         error_body("invalid_characters", f"The {where} contains a NUL character, which cannot be stored.",
@@ -45,7 +49,7 @@ def invalid_characters(where: str) -> JsonResponse:
 
 
 class NulCharacterGuardMiddleware:
-    """400 for a NUL byte in the path, the query or a header: PostgreSQL refuses NUL in text, so a lookup
+    """400 for a NUL byte in the path, the query, a header or a form field: PostgreSQL refuses NUL in text, so a lookup
     by such a value would otherwise be a 500 in whichever view ran it. (JSON bodies: core.api.parsers.)"""
 
     def __init__(self, get_response):
@@ -59,4 +63,16 @@ class NulCharacterGuardMiddleware:
         if any("\x00" in value for key, value in request.META.items()
                if key.startswith("HTTP_") and isinstance(value, str)):
             return invalid_characters("headers")
+        if request.method == "POST" and request.content_type in FORM_TYPES:
+            # Server-rendered forms (the lookup page). The body is read first, so views that need the raw
+            # bytes (webhook signatures) still have them after the form is parsed from it.
+            try:
+                request.body  # noqa: B018
+                fields = list(request.POST.lists())
+            except RequestDataTooBig:
+                return payload_too_large()
+            except MultiPartParserError:
+                return JsonResponse(error_body("malformed_form", "The form body cannot be parsed."), status=400)
+            if any("\x00" in key or any("\x00" in value for value in values) for key, values in fields):
+                return invalid_characters("form")
         return self.get_response(request)

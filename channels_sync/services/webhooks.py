@@ -20,6 +20,7 @@ from channels_sync.providers import UnknownProvider, provider_class
 from channels_sync.providers.errors import ChannelError, WebhookRejected
 from channels_sync.services.backoff import retry_delay
 from channels_sync.services.ingest import IngestResult, ingest
+from core.text import storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +58,10 @@ def webhook_route(*, provider_name: str, request: WebhookRequest, include_disabl
         cls = provider_class(provider_name)
     except (UnknownProvider, ImportError):
         raise UnknownChannel(provider_name) from None
+    if not cls.supports_webhooks:  # e.g. Walmart: polled only, so nothing may arrive here
+        raise UnknownChannel(provider_name)
     channel_id = request.query.get("channel")
-    identity = "" if channel_id else normalize_identity(cls.webhook_identity(request))
+    identity = "" if channel_id else _identity(cls, request)
     key = (provider_name, channel_id, request.query.get("org") if channel_id else None, identity, include_disabled)
     ttl = webhook_route_cache_seconds()
     cached = _route_cache.get(key) if ttl else None
@@ -73,6 +76,14 @@ def webhook_route(*, provider_name: str, request: WebhookRequest, include_disabl
     if not found:
         raise UnknownChannel(provider_name)
     return found
+
+
+def _identity(cls, request: WebhookRequest) -> str:
+    """The account a delivery names, read from unverified bytes: one that cannot be read names none."""
+    try:
+        return normalize_identity(cls.webhook_identity(request))
+    except (ValueError, TypeError, AttributeError, KeyError, RecursionError):
+        return ""
 
 
 def _route_query(provider_name: str, channel_id: str | None, org_slug: str | None, identity: str,
@@ -261,7 +272,7 @@ def _record_success(delivery: WebhookDelivery, result: IngestResult) -> None:
     delivery.status = WebhookDelivery.Status.PROCESSED
     delivery.attempts += 1
     delivery.orders_count = result.fetched
-    delivery.last_error = "; ".join(result.errors)[:2000]
+    delivery.last_error = storable_text("; ".join(result.errors), 2000)
     delivery.processed_at = timezone.now()
     delivery.next_retry_at = None
     delivery.save(update_fields=["status", "attempts", "orders_count", "last_error", "processed_at", "next_retry_at"])
@@ -278,7 +289,7 @@ def _record_failure(delivery: WebhookDelivery, exc: Exception, *, schedule: bool
     if attempt < webhook_max_attempts():
         delay = retry_delay(attempt=attempt, base=30, cap=3600, retry_after=retry_after)
     delivery.status = WebhookDelivery.Status.FAILED
-    delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    delivery.last_error = storable_text(f"{type(exc).__name__}: {exc}", 2000)
     delivery.attempts = attempt
     delivery.next_retry_at = timezone.now() + timedelta(seconds=delay) if delay is not None else None
     delivery.save(update_fields=["status", "last_error", "attempts", "next_retry_at"])

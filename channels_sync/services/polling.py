@@ -18,6 +18,7 @@ from channels_sync.models import Channel, Outcome, SyncRun
 from channels_sync.normalized import CommonStatus
 from channels_sync.services.channels import channel_due_for_poll
 from channels_sync.services.ingest import IngestResult, ingest
+from core.text import storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def _record(run: SyncRun, result: IngestResult, *, error: str = "") -> None:
     run.fetched, run.created, run.updated = result.fetched, result.created, result.updated
     run.unchanged, run.failed = result.unchanged, result.failed
     run.status = Outcome.FAILED if error else Outcome.SUCCEEDED
-    run.error = error or "; ".join(result.errors)[:4000]
+    run.error = storable_text(error or "; ".join(result.errors), 4000)
     run.finished_at = timezone.now()
     run.save()
 

@@ -16,6 +16,7 @@ from channels_sync.providers.errors import ChannelError, RetryableChannelError
 from channels_sync.services.backoff import retry_delay
 from channels_sync.services.summary import SummaryDelta
 from core.api.exceptions import ApiError
+from core.text import storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def writeback_attempt(*, writeback_pk: int) -> float | None:
             result = writeback.channel.provider_instance().write_back(request)
         except ChannelError as exc:
             attempt.response_code = exc.status_code
-            attempt.error = f"{type(exc).__name__}: {exc}"[:2000]
+            attempt.error = storable_text(f"{type(exc).__name__}: {exc}", 2000)
             attempt.retryable = isinstance(exc, RetryableChannelError)
             writeback.last_error = attempt.error
             if attempt.retryable and number < writeback.max_attempts:
@@ -118,7 +119,7 @@ def writeback_attempt(*, writeback_pk: int) -> float | None:
                 writeback.finished_at = timezone.now()
         except Exception as exc:  # a provider bug: not worth retrying blindly, visible in history
             logger.exception("writeback %s crashed", writeback.pk)
-            attempt.error = f"{type(exc).__name__}: {exc}"[:2000]
+            attempt.error = storable_text(f"{type(exc).__name__}: {exc}", 2000)
             writeback.last_error = attempt.error
             writeback.status = Outcome.FAILED
             writeback.finished_at = timezone.now()

@@ -7,15 +7,13 @@ before any view runs, for every field including free-form ones (addresses, confi
 """
 
 import math
-import re
 
 from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
 from core.api.exceptions import ApiError
-
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+from core.text import UNSTORABLE
 
 
 class UnstorableJSON(ApiError):
@@ -31,7 +29,7 @@ def unstorable_value(data, *, max_depth: int) -> tuple[str, str] | None:
         if depth > max_depth:
             return path or "$", f"nested deeper than {max_depth} levels"
         if isinstance(value, str):
-            if _UNSTORABLE.search(value):
+            if UNSTORABLE.search(value):
                 return path or "$", "contains a NUL character or a lone surrogate"
         elif isinstance(value, float):
             if not math.isfinite(value):
@@ -39,7 +37,7 @@ def unstorable_value(data, *, max_depth: int) -> tuple[str, str] | None:
         elif isinstance(value, dict):
             for key, item in value.items():
                 child = f"{path}.{key}" if path else str(key)
-                if _UNSTORABLE.search(key):
+                if UNSTORABLE.search(key):
                     reason = "has a NUL character or a lone surrogate in its name"
                     return child.encode("unicode_escape").decode(), reason
                 stack.append((item, child, depth + 1))

@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.api.parsers import unstorable_value
 from orders.models import Order, OrderStatus
 from orders.services import order_deliver
 from tracking.carriers import get_provider
-from tracking.carriers.base import DELIVERED, Scan, TrackingResult, WebhookRejected
+from tracking.carriers.base import DELIVERED, Scan, TrackingResult, WebhookRejected, WebhookUnreadable
 from tracking.models import CarrierWebhookDelivery, ScanEvent, Shipment, TrackingStatus
 from tracking.status import latest
 
@@ -147,7 +149,13 @@ def carrier_webhook_receive(*, provider_name: str, body: bytes, headers) -> tupl
     """
     provider = get_provider(provider_name)
     provider.verify_webhook(body=body, headers=headers)
-    event = provider.parse_webhook(body)
+    try:
+        event = provider.parse_webhook(body)
+        problem = unstorable_value(json.loads(body), max_depth=settings.MAX_JSON_DEPTH)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:
+        raise WebhookUnreadable(f"the event cannot be read: {exc!r}"[:300]) from exc
+    if problem:
+        raise WebhookUnreadable(f"the value at {problem[0]} {problem[1]}")
     if not event.event_id:
         raise WebhookRejected("event without an id")
     tracking_number = event.results[0].tracking_number if event.results else ""

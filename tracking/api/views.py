@@ -23,7 +23,7 @@ from tracking.api.serializers import (
 )
 from tracking.api.throttles import PublicTrackingThrottle
 from tracking.carriers import PROVIDERS
-from tracking.carriers.base import WebhookRejected
+from tracking.carriers.base import WebhookRejected, WebhookUnreadable
 from tracking.live import tracking_live_status
 from tracking.models import ScanEvent
 from tracking.services import carrier_webhook_receive, shipment_add_scan
@@ -72,7 +72,7 @@ class CarrierWebhookView(APIView):
     @extend_schema(tags=["tracking"], request=OpenApiTypes.OBJECT,
                    responses={200: inline_serializer("CarrierWebhookAck", {
                        "received": serializers.BooleanField(), "duplicate": serializers.BooleanField(),
-                       "outcome": serializers.CharField()}), 401: ERROR, 404: ERROR, 413: ERROR},
+                       "outcome": serializers.CharField()}), 400: ERROR, 401: ERROR, 404: ERROR, 413: ERROR},
                    summary="Signed carrier webhook (EasyPost X-Hmac-Signature)")
     def post(self, request, provider: str):
         if provider not in PROVIDERS or provider == "manual":
@@ -85,6 +85,9 @@ class CarrierWebhookView(APIView):
         except WebhookRejected as exc:
             logger.warning("%s webhook rejected: %s", provider, exc)
             raise WebhookUnauthorized(f"Webhook rejected: {exc}")
+        except WebhookUnreadable as exc:
+            logger.warning("%s webhook unreadable: %s", provider, exc)
+            raise ApiError(f"Webhook unreadable: {exc}", code="unreadable_event", status_code=400)
         return Response({"received": True, "duplicate": duplicate, "outcome": delivery.outcome})
 
 

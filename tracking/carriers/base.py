@@ -34,6 +34,10 @@ class WebhookRejected(Exception):
     """Missing, forged or stale signature: the receiver answers 401 and stores nothing."""
 
 
+class WebhookUnreadable(Exception):
+    """Signed, but not an event we can read or store (wrong shapes, NUL characters): 400, nothing stored."""
+
+
 @dataclass(frozen=True)
 class Scan:
     status: str

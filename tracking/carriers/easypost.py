@@ -67,7 +67,7 @@ TRACKER_EVENTS = {"tracker.created", "tracker.updated"}
 
 
 def _parse_time(value: str | None) -> datetime | None:
-    if not value:
+    if not value or not isinstance(value, str):
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -105,7 +105,7 @@ def normalize_tracker(raw: dict) -> TrackingResult:
             occurred_at=occurred_at,
         ))
     return TrackingResult(
-        tracking_number=raw.get("tracking_code") or "",
+        tracking_number=str(raw.get("tracking_code") or ""),
         carrier=(raw.get("carrier") or "").lower(),
         status=normalize_status(raw.get("status")),
         raw_status=raw.get("status") or "",
@@ -188,7 +188,7 @@ class Provider(CarrierProvider):
                 raise WebhookRejected(f"stale: {TIMESTAMP_HEADER} is outside the tolerance window")
         try:
             event = json.loads(body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise WebhookRejected("body is not JSON") from exc
         if not isinstance(event, dict):
             raise WebhookRejected("body is not a JSON object")

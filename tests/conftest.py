@@ -84,6 +84,16 @@ def _redis_db_per_xdist_worker(worker_id):
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_outbound_allowed():
+    """Channel stand-ins (responses mocks, the simulator) live on 127.0.0.1, so tests allow private targets
+    explicitly instead of inheriting DEBUG's default; the tests of the refusal turn it off themselves."""
+    from django.test import override_settings
+
+    with override_settings(ALLOW_PRIVATE_OUTBOUND=True):
+        yield
+
+
 @pytest.fixture
 def _fail_missing_service(request):
     missing = dict(request.node.user_properties).get("missing_service")

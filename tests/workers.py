@@ -29,6 +29,8 @@ def running_worker(*, queues: str = "celery", timeout: float = 60.0):
         if connection.vendor == "postgresql" else f"sqlite:///{db['NAME']}",
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        # Like the test process (tests/conftest.py): channel stand-ins listen on 127.0.0.1.
+        "ALLOW_PRIVATE_OUTBOUND": "1" if settings.ALLOW_PRIVATE_OUTBOUND else "0",
     })
     if settings.CELERY_RESULT_BACKEND:
         env["CELERY_RESULT_BACKEND"] = settings.CELERY_RESULT_BACKEND

@@ -26,6 +26,9 @@ install: $(VENV)/.installed
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
+# The demo's channels are served by the local simulator on 127.0.0.1, which core/outbound.py refuses
+# unless private targets are allowed (the default only while DEBUG is on): say so explicitly for the demo.
+run: export ALLOW_PRIVATE_OUTBOUND ?= 1
 run: migrate
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py seed_demo_channels

@@ -67,6 +67,21 @@ class ChannelForm(forms.ModelForm):
         stored = self.instance.config or {}
         return {k: (stored.get(k) if v == MASK else v) for k, v in config.items()}
 
+    def clean(self):
+        cleaned = super().clean()
+        provider, config = cleaned.get("provider"), cleaned.get("config")
+        if provider and config is not None and "config" not in self.errors:
+            from channels_sync.providers import provider_class
+            from channels_sync.services.channels import channel_config_url_errors
+
+            try:
+                cls = provider_class(provider)
+            except Exception:
+                return cleaned
+            for key, message in channel_config_url_errors(provider_cls=cls, config=config).items():
+                self.add_error("config", f"{key}: {message}")
+        return cleaned
+
     def clean_webhook_secret(self):
         value = self.cleaned_data.get("webhook_secret")
         return value or (self.instance.webhook_secret if self.instance.pk else "")

@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 import requests
 
 from channels_sync.providers.errors import PermanentChannelError, RetryableChannelError
+from core.outbound import OutboundURLRefused, check_outbound_url
 
 DEFAULT_TIMEOUT = (5, 30)  # connect, read (seconds)
 
@@ -44,7 +45,9 @@ class ChannelHttpClient:
     A 429 is waited out in place when the channel asks for a short pause (`max_inline_wait`),
     up to `max_429_retries` times; a longer pause, a 5xx or a network error raises
     RetryableChannelError (carrying `retry_after`) so the task retries later; any other 4xx
-    raises PermanentChannelError.
+    raises PermanentChannelError. So does a URL, or a redirect, to a private, loopback or
+    link-local address unless ALLOW_PRIVATE_OUTBOUND is on (core.outbound): base URLs are typed
+    in by merchants and must not aim the workers at internal services.
     """
 
     def __init__(self, base_url: str, *, timeout=DEFAULT_TIMEOUT, session: requests.Session | None = None,
@@ -59,6 +62,9 @@ class ChannelHttpClient:
         self.max_inline_wait = max_inline_wait
         self.sleep = sleep
         self.rate_limiter = rate_limiter
+        hooks = self.session.hooks.setdefault("response", [])
+        if _refuse_private_redirect not in hooks:
+            hooks.append(_refuse_private_redirect)
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
@@ -69,11 +75,17 @@ class ChannelHttpClient:
                 **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
         url = self.url(path_or_url)
+        try:
+            check_outbound_url(url)
+        except OutboundURLRefused as exc:
+            raise PermanentChannelError(f"{method} {url}: refused: {exc}") from exc
         for attempt in range(self.max_429_retries + 1):
             if self.rate_limiter is not None and rate_key:
                 self.rate_limiter.acquire(rate_key)
             try:
                 response = self.session.request(method, url, **kwargs)
+            except OutboundURLRefused as exc:  # a redirect towards a private address
+                raise PermanentChannelError(f"{method} {url}: redirect refused: {exc}") from exc
             except (requests.ConnectionError, requests.Timeout) as exc:
                 raise RetryableChannelError(f"{method} {url}: {type(exc).__name__}") from exc
             if response.status_code == 429:
@@ -100,6 +112,12 @@ class ChannelHttpClient:
     def post_json(self, path_or_url: str, body: Any, **kwargs: Any) -> Any:
         response = self.request("POST", path_or_url, json=body, **kwargs)
         return response.json() if response.content else None
+
+
+def _refuse_private_redirect(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    """Session hook, run before requests follows a redirect: the next hop is checked like the first."""
+    if response.is_redirect:
+        check_outbound_url(urljoin(response.url, response.headers["location"]))
 
 
 def iter_pages(fetch_page: Callable[[Any], tuple[list, Any]], first_cursor: Any = None) -> Iterator[Any]:

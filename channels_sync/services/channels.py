@@ -13,8 +13,41 @@ from channels_sync.models import Channel
 from channels_sync.providers import UnknownProvider, available_providers, provider_class
 from channels_sync.providers.errors import ChannelError
 from core.api.exceptions import ApiError, Conflict, UpstreamError
+from core.outbound import OutboundURLRefused, check_outbound_url
 
 logger = logging.getLogger(__name__)
+
+# Config keys that name hosts the workers will call (each provider derives its base URL from one of them).
+URL_CONFIG_KEYS = ("baseUrl", "tokenUrl", "authUrl")
+
+
+def channel_config_url_errors(*, provider_cls, config: dict) -> dict[str, str]:
+    """{config key: why} for hosts the hub may not call (core.outbound); empty when every one is allowed.
+
+    The provider's own base URL is checked too: Shopify's comes from `shopDomain`, so a shop domain of
+    127.0.0.1 is refused like a baseUrl would be.
+    """
+    errors = {}
+    for key in URL_CONFIG_KEYS:
+        value = config.get(key)
+        if value in (None, ""):
+            continue
+        try:
+            check_outbound_url(str(value))
+        except OutboundURLRefused as exc:
+            errors[key] = f"Not a host the hub may call: {exc}"
+    if errors:
+        return errors
+    try:
+        derived = provider_cls(config).http.base_url
+    except Exception:  # a config too incomplete to build the client: validate_config says what is missing
+        return {}
+    try:
+        check_outbound_url(derived)
+    except OutboundURLRefused as exc:
+        errors[provider_cls.identity_config_key or "baseUrl"] = f"Not a host the hub may call: {exc}"
+    return errors
+
 
 # The receiver path of each provider (DESIGN.md); providers without webhooks poll only.
 WEBHOOK_PATHS = {
@@ -44,7 +77,7 @@ def channel_connect(*, org, channel_id: str, provider: str, config: dict, webhoo
                     poll_interval_minutes: int | None = None, create_local_orders: bool = False) -> Channel:
     """Store a new channel (disabled until `channel_enable`); the provider validates its config."""
     cls = _provider_or_400(provider)
-    errors = cls.validate_config(config or {})
+    errors = cls.validate_config(config or {}) or channel_config_url_errors(provider_cls=cls, config=config or {})
     if errors:
         raise ApiError("The channel config is incomplete.", code="invalid", status_code=400,
                        details={"config": errors})

@@ -187,5 +187,6 @@ class HistoryQuerySerializer(serializers.Serializer):
     channel = serializers.SlugField(required=False, max_length=64)
     kind = serializers.ChoiceField(choices=HISTORY_KINDS, required=False)
     outcome = serializers.ChoiceField(choices=HISTORY_OUTCOMES, required=False)
-    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    # Bounded so the offset fits PostgreSQL's bigint (a huge page was a DataError 500).
+    page = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000, default=1)
     pageSize = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)

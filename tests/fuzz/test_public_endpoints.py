@@ -278,3 +278,4 @@ def test_public_pages_with_odd_links_answer_a_page_not_a_500(world, path):
 
     response = Client().get(path)
     assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
+

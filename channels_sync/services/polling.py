@@ -154,7 +154,7 @@ def channel_poll(*, channel_pk: int, now: datetime | None = None) -> SyncRun | N
         try:
             result = _pull(channel, run, lambda raws: _renewing(raws, lease))
         except Exception as exc:
-            logger.warning("poll of channel %s failed: %s", channel.pk, exc)
+            logger.warning("poll of channel %s failed: %s", channel.pk, storable_text(str(exc)))
             _record_failure(run, exc)
             return run
         with transaction.atomic():
@@ -195,7 +195,7 @@ def sync_run(*, run_pk: int) -> SyncRun:
     try:
         result = _pull(run.channel, run)
     except Exception as exc:
-        logger.warning("one-shot sync %s failed: %s", run.pk, exc)
+        logger.warning("one-shot sync %s failed: %s", run.pk, storable_text(str(exc)))
         _record_failure(run, exc)
         return run
     _record(run, result)

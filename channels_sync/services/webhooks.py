@@ -240,7 +240,8 @@ def _process_group(deliveries: list[WebhookDelivery]) -> None:
                 raise _OneByOne()
     except Exception as exc:
         if not isinstance(exc, _OneByOne):
-            logger.warning("batched ingest of %s deliveries failed, retrying one by one: %s", len(parsed), exc)
+            logger.warning("batched ingest of %s deliveries failed, retrying one by one: %s", len(parsed),
+                           storable_text(str(exc)))
         for delivery, raws in parsed:
             try:
                 with transaction.atomic():
@@ -284,7 +285,8 @@ def _record_failure(delivery: WebhookDelivery, exc: Exception, *, schedule: bool
 
     attempt = delivery.attempts + 1
     retry_after = exc.retry_after if isinstance(exc, ChannelError) else None
-    logger.warning("webhook delivery %s failed (attempt %s): %s", delivery.pk, attempt, exc)
+    # Channel data quoted in the error must not reach the logs as unencodable text either.
+    logger.warning("webhook delivery %s failed (attempt %s): %s", delivery.pk, attempt, storable_text(str(exc)))
     delay = None
     if attempt < webhook_max_attempts():
         delay = retry_delay(attempt=attempt, base=30, cap=3600, retry_after=retry_after)

@@ -248,7 +248,8 @@ def test_a_signed_order_with_unstorable_text_fails_alone_and_the_batch_goes_on(w
     url = "/upstream/webhooks/shopify/orders?channel=fuzz-shopify&org=fuzz"
     good = fixture_bytes("shopify", "webhook_orders_create.json")
     order = json.loads(good)
-    order.update(id=order["id"] + 1, note=f"leave at the door{poison}", name=f"#10{poison}")
+    order.update(id=order["id"] + 1, note=f"leave at the door{poison}", name=f"#10{poison}",
+                 created_at=f"2026-01-01{poison}", total_price=f"1{poison}")
     bad = json.dumps(order).encode()
     for raw, delivery_id in ((bad, "bad-1"), (good, "good-1")):
         response = post(url, raw, **SIGNED["shopify"](raw), **{"X-Shopify-Webhook-Id": delivery_id})

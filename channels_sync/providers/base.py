@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import ClassVar
 
+import orjson
+
 from channels_sync.normalized import (
     AggregatedOrderData,
     WebhookEvent,
@@ -105,6 +107,16 @@ class ChannelProvider(ABC):
     def webhook_challenge(self, request: WebhookRequest) -> dict | None:
         """Answer to a channel's endpoint-ownership challenge (eBay's GET challenge_code), else None."""
         return None
+
+    def webhook_body_readable(self, request: WebhookRequest) -> bool:
+        """Whether an authentic delivery's body can be read at all (JSON for every channel here). One that
+        cannot is answered 400 and not stored: no retry could ever process it. Providers with other bodies
+        (WooCommerce's form-encoded ping) override."""
+        try:
+            orjson.loads(request.body)
+        except (ValueError, RecursionError):
+            return False
+        return True
 
     def verify_webhook(self, request: WebhookRequest) -> None:
         """Raise WebhookRejected unless the delivery is authentic (constant-time compare)."""

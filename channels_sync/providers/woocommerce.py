@@ -257,6 +257,9 @@ class Provider(ChannelProvider):
         """WooCommerce's reachability test on webhook save: form body `webhook_id=N`, no signature."""
         return bool(PING_BODY.match(request.body.strip())) and not request.header("X-WC-Webhook-Signature")
 
+    def webhook_body_readable(self, request: WebhookRequest) -> bool:
+        return self.is_ping(request) or super().webhook_body_readable(request)
+
     def webhook_challenge(self, request: WebhookRequest) -> dict | None:
         """Answer the ping 200 with nothing stored (a failed ping makes Woo re-ping on every delivery)."""
         if self.is_ping(request):

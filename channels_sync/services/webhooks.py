@@ -179,8 +179,11 @@ def webhook_drain_soon() -> None:
     """Queue one drain task unless one is already pending (a cache flag; Redis makes it shared)."""
     from channels_sync.tasks import process_webhook_deliveries
 
-    if cache.add(_DRAIN_PENDING_KEY, 1, timeout=10):
-        process_webhook_deliveries.delay()
+    try:
+        if cache.add(_DRAIN_PENDING_KEY, 1, timeout=10):
+            process_webhook_deliveries.delay()
+    except Exception as exc:  # broker or cache down: the delivery is stored, beat's sweep drains it later
+        logger.warning("could not queue a webhook drain (the sweep will pick the delivery up): %s", exc)
 
 
 def webhook_drain(*, batch_size: int = 100, max_seconds: float = 50) -> int:

@@ -197,3 +197,25 @@ def test_authentic_delivery_that_is_not_json_is_400_and_not_stored(client, chann
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "malformed_body"
     assert not WebhookDelivery.objects.exists()
+
+
+def test_delivery_is_kept_and_answered_while_the_broker_is_down(client, channel, monkeypatch, caplog,
+                                                               django_capture_on_commit_callbacks):
+    """Redis down: the delivery is stored and answered 200 with one warning line; the sweep drains it later."""
+    from django.core.cache import cache
+
+    from channels_sync.services.webhooks import _DRAIN_PENDING_KEY
+    from channels_sync.tasks import process_webhook_deliveries
+
+    cache.delete(_DRAIN_PENDING_KEY)  # no drain pending, so this delivery tries to queue one
+
+    def broker_down():
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(process_webhook_deliveries, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, body_of(raw_order(1)), delivery="while-down")
+    assert response.status_code == 200
+    assert WebhookDelivery.objects.get().status == "received"
+    warnings = [r for r in caplog.records if "could not queue a webhook drain" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].exc_info is None

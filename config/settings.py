@@ -308,6 +308,7 @@ STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 0)
 # Customer order lookups (no auth): requests per client address, counted in the cache (Redis when REDIS_URL).
 ORDERS_CUSTOMER_RATE_LIMIT = os.environ.get("ORDERS_CUSTOMER_RATE_LIMIT", "30/min")
+ORDERS_CHECKOUT_RATE_LIMIT = os.environ.get("ORDERS_CHECKOUT_RATE_LIMIT", "60/min")
 
 # --- channel sync ---
 # Webhook receivers refuse bigger bodies with 413; failed deliveries are retried with backoff this many times.

@@ -3,13 +3,14 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 
-class CustomerLookupThrottle(SimpleRateThrottle):
-    """Per client address, across all customer lookups (counted in the cache: Redis when REDIS_URL is set)."""
+class ClientAddressThrottle(SimpleRateThrottle):
+    """Per client address (counted in the cache: Redis when REDIS_URL is set, shared by every web process);
+    the rate is read from the setting named by `rate_setting` on each request."""
 
-    scope = "storefront-customer"
+    rate_setting = ""
 
     def get_rate(self) -> str:
-        return settings.ORDERS_CUSTOMER_RATE_LIMIT
+        return getattr(settings, self.rate_setting)
 
     def get_ident(self, request) -> str:
         # DRF trusts X-Forwarded-For when NUM_PROXIES is unset, so a client could rotate it to dodge
@@ -20,3 +21,17 @@ class CustomerLookupThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request, view) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class CustomerLookupThrottle(ClientAddressThrottle):
+    """Across all customer lookups."""
+
+    scope = "storefront-customer"
+    rate_setting = "ORDERS_CUSTOMER_RATE_LIMIT"
+
+
+class CheckoutThrottle(ClientAddressThrottle):
+    """Checkouts need no login, so one address cannot flood them (reservations hold stock)."""
+
+    scope = "storefront-checkout"
+    rate_setting = "ORDERS_CHECKOUT_RATE_LIMIT"

@@ -11,7 +11,7 @@ from accounts.permissions import PublicOrgAccess
 from core.api.schema import ERROR
 from orders import selectors, services
 from orders.api import serializers as s
-from orders.api.throttles import CustomerLookupThrottle
+from orders.api.throttles import CheckoutThrottle, CustomerLookupThrottle
 from orders.models import InventoryItem, Order
 from orders.services.edits import UNSET
 
@@ -28,6 +28,7 @@ def _detail(order) -> dict:
 class CheckoutView(APIView):
     permission_classes = [PublicOrgAccess]
     authentication_classes: list = []
+    throttle_classes = [CheckoutThrottle]
 
     @extend_schema(tags=["storefront"], parameters=[ORG_HEADER, IDEMPOTENCY_HEADER], request=s.CheckoutSerializer,
                    responses={201: s.CustomerOrderSerializer, 200: s.CustomerOrderSerializer, 400: ERROR, 409: ERROR},

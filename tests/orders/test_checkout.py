@@ -131,3 +131,16 @@ def test_tags_and_test_flag_are_kept(org, public_client):
     order = Order.objects.get(order_number=response.json()["orderNumber"], org=org)
     assert order.is_test is True
     assert sorted(order.tag_rows.values_list("name", flat=True)) == ["gift", "vip"]
+
+
+def test_checkouts_are_rate_limited_per_client_address(org, public_client, settings):
+    """No login is needed to check out, so one address cannot flood it; a refused checkout reserves nothing."""
+    settings.ORDERS_CHECKOUT_RATE_LIMIT = "2/min"
+    stock(org, A=50, B=50)
+    codes = [public_client.post("/storefront/checkout-cart", CART, format="json", REMOTE_ADDR="203.0.113.21",
+                                HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code for i in range(3)]
+    assert codes == [201, 201, 429]
+    assert Order.objects.filter(org=org).count() == 2
+    assert inventory(org)["A"] == (50, 4, 46)
+    other = public_client.post("/storefront/checkout-cart", CART, format="json", REMOTE_ADDR="198.51.100.21")
+    assert other.status_code == 201

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-from pathlib import Path
 
 import pytest
 
-FIXTURES_DIR = Path(os.environ.get("CHANNEL_FIXTURES_DIR")
-                    or Path(__file__).resolve().parents[3].parent / "shared" / "fixtures")
+from tests.channels_sync.providers.fixtures import FIXTURES_DIR
 
 
 def fixture_bytes(channel: str, name: str) -> bytes:

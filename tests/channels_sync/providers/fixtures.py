@@ -7,8 +7,20 @@ import json
 import os
 from pathlib import Path
 
-FIXTURES_DIR = Path(os.environ.get("CHANNEL_FIXTURES_DIR")
-                    or Path(__file__).resolve().parents[3].parent / "shared" / "fixtures")
+
+def _fixtures_dir() -> Path:
+    """CHANNEL_FIXTURES_DIR, else `shared/fixtures` beside the checkout, else the workplace's copy (a clone
+    elsewhere, e.g. a CI run from /tmp, still finds them)."""
+    if os.environ.get("CHANNEL_FIXTURES_DIR"):
+        return Path(os.environ["CHANNEL_FIXTURES_DIR"])
+    for candidate in (Path(__file__).resolve().parents[3].parent / "shared" / "fixtures",
+                      Path("/work/shared/fixtures")):
+        if candidate.is_dir():
+            return candidate
+    raise RuntimeError("channel fixtures not found: set CHANNEL_FIXTURES_DIR to the shared/fixtures folder")
+
+
+FIXTURES_DIR = _fixtures_dir()
 
 
 def fixture_bytes(channel: str, name: str) -> bytes:

@@ -37,6 +37,10 @@ def add_by_id(model, deltas: dict[int, int], *fields: str) -> None:
     the one the helpers take; the models' CheckConstraints still refuse a result out of range."""
     if not deltas:
         return
+    if connection.vendor != "postgresql":  # SQLite (the demo): no arrays; one UPDATE per row, same effect
+        for pk, delta in sorted(deltas.items()):
+            model.objects.filter(pk=pk).update(**{field: F(field) + delta for field in fields})
+        return
     quote = connection.ops.quote_name
     columns = [quote(model._meta.get_field(field).column) for field in fields]
     assignments = ", ".join(f"{column} = t.{column} + d.delta" for column in columns)

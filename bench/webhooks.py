@@ -7,7 +7,7 @@ latency and the ratio to the bare view; then starts a Celery worker (-c 2) and m
 drains the stored backlog. Targets: >= 700 accepted/s, p99 < 100 ms, ratio >= 1/2.
 
     DATABASE_URL=postgres://... CELERY_BROKER_URL=redis://... .venv/bin/python bench/webhooks.py \
-        [--seconds 15] [--clients 4] [--port 8793] [--no-drain]
+        [--seconds 15] [--clients 4] [--port 8793] [--no-drain] [--threads 1]
 """
 
 from __future__ import annotations
@@ -160,12 +160,15 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--port", type=int, default=8793)
     parser.add_argument("--no-drain", action="store_true")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per gunicorn worker (gthread when > 1): concurrent commits share a WAL flush")
     args = parser.parse_args()
     org, channel, WebhookDelivery = setup_channel()
     template = body_template(json.loads(FIXTURE.read_text()))
     gunicorn = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "bench.webhooks:application", "-w", "2", "-b", f"127.0.0.1:{args.port}",
-         "--chdir", str(ROOT), "--log-level", "warning"], env=server_env(), cwd=ROOT, start_new_session=True)
+         "--threads", str(args.threads), "--chdir", str(ROOT), "--log-level", "warning"],
+        env=server_env(), cwd=ROOT, start_new_session=True)
     try:
         wait_for(args.port)
         url = f"/upstream/webhooks/shopify/orders?channel={channel.channel_id}&org={org.slug}"

@@ -85,22 +85,24 @@ def _redis_db_per_xdist_worker(worker_id):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _private_outbound_allowed():
+def _suite_settings():
     """Channel stand-ins (responses mocks, the simulator) live on 127.0.0.1, so tests allow private targets
-    explicitly instead of inheriting DEBUG's default; the tests of the refusal turn it off themselves."""
+    explicitly instead of inheriting DEBUG's default; the tests of the refusal turn it off themselves.
+    Every test checks out from 127.0.0.1 within the same minutes; the test of that limit sets its own rate."""
     from django.test import override_settings
 
-    with override_settings(ALLOW_PRIVATE_OUTBOUND=True):
+    with override_settings(ALLOW_PRIVATE_OUTBOUND=True, ORDERS_CHECKOUT_RATE_LIMIT="100000/min"):
         yield
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _checkout_limit_out_of_the_way():
-    """Every test checks out from 127.0.0.1 within the same minutes; the test of the limit sets its own rate."""
-    from django.test import override_settings
+@pytest.fixture(autouse=True)
+def _fresh_webhook_routes():
+    """Webhook routing answers are cached per process; a rolled-back test's channels must not linger there."""
+    from channels_sync.services.webhooks import route_cache_clear
 
-    with override_settings(ORDERS_CHECKOUT_RATE_LIMIT="100000/min"):
-        yield
+    route_cache_clear()
+    yield
+    route_cache_clear()
 
 
 @pytest.fixture

@@ -34,13 +34,3 @@ def responses_mock():
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
-
-
-@pytest.fixture(autouse=True)
-def _fresh_webhook_routes():
-    """Routing answers are cached per process; a rolled-back test's channels must not linger there."""
-    from channels_sync.services.webhooks import route_cache_clear
-
-    route_cache_clear()
-    yield
-    route_cache_clear()

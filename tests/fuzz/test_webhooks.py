@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 
 from channels_sync.models import Channel, WebhookDelivery
 from channels_sync.providers.tiktok import webhook_signature
-from channels_sync.services.webhooks import route_cache_clear, webhook_drain
+from channels_sync.services.webhooks import webhook_drain
 from tests.channels_sync.providers.fixtures import fixture_bytes
 from tests.fuzz.conftest import changed, row_counts
 from tests.fuzz.world import World
@@ -61,13 +61,6 @@ BAD_BODIES = [
     ("unknown fields only", b'{"zzz": {"yyy": [1, 2, {"xxx": null}]}}'),
     ("form-encoded", b"webhook_id=%00&x=1"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_routes():
-    route_cache_clear()
-    yield
-    route_cache_clear()
 
 
 @pytest.fixture

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+# A retry's task may run a moment before its ETA (clock skew between machines).
+EARLY_TOLERANCE = timedelta(seconds=1)
 
 
 def retry_delay(*, attempt: int, base: float, cap: float, retry_after: float | None = None,
@@ -14,3 +20,9 @@ def retry_delay(*, attempt: int, base: float, cap: float, retry_after: float | N
     if retry_after is not None:
         delay = max(delay, float(retry_after))
     return round(min(max(delay, 0.0), max(cap, retry_after or 0.0)), 3)
+
+
+def retry_not_due(scheduled_at: datetime | None) -> bool:
+    """True when a retry is scheduled later than now: the task running now is a duplicate (the sweep's copy
+    after a lost message), and the task due at `scheduled_at` will run the try."""
+    return scheduled_at is not None and scheduled_at > timezone.now() + EARLY_TOLERANCE

@@ -18,7 +18,7 @@ from channels_sync.models import Channel, WebhookDelivery, WebhookRejection, nor
 from channels_sync.normalized import WebhookRequest
 from channels_sync.providers import UnknownProvider, provider_class
 from channels_sync.providers.errors import ChannelError, WebhookRejected
-from channels_sync.services.backoff import retry_delay
+from channels_sync.services.backoff import retry_delay, retry_not_due
 from channels_sync.services.ingest import IngestResult, ingest
 from core.text import storable_text
 
@@ -320,8 +320,8 @@ def webhook_process(*, delivery_pk: int) -> float | None:
             raise DeliveryNotFound(delivery_pk) from None
         if delivery.status == WebhookDelivery.Status.PROCESSED:
             return None
-        if delivery.next_retry_at and delivery.next_retry_at > timezone.now() + timedelta(seconds=1):
-            return None  # a second task for the same retry (the sweep's, after a lost message): the due one runs it
+        if retry_not_due(delivery.next_retry_at):
+            return None  # a duplicate task (the sweep's copy): the one due then runs the try
         try:
             with transaction.atomic():
                 provider = delivery.channel.provider_instance()

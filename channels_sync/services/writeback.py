@@ -13,7 +13,7 @@ from channels_sync.conf import retry_max_delay_seconds, writeback_backoff_second
 from channels_sync.models import AggregatedOrder, Outcome, Writeback, WritebackAttempt
 from channels_sync.normalized import CommonStatus, OrderLineData, WritebackRequest
 from channels_sync.providers.errors import ChannelError, RetryableChannelError
-from channels_sync.services.backoff import retry_delay
+from channels_sync.services.backoff import retry_delay, retry_not_due
 from channels_sync.services.summary import SummaryDelta
 from core.api.exceptions import ApiError
 from core.text import storable_text
@@ -91,8 +91,8 @@ def writeback_attempt(*, writeback_pk: int) -> float | None:
                      .select_related("order", "channel").get(pk=writeback_pk))
         if writeback.status in (Outcome.SUCCEEDED, Outcome.FAILED):
             return None
-        if writeback.next_attempt_at and writeback.next_attempt_at > timezone.now() + _EARLY_TOLERANCE:
-            return None  # a second task for the same try (the sweep's, after a lost message): the due one runs it
+        if retry_not_due(writeback.next_attempt_at):
+            return None  # a duplicate task (the sweep's copy): the one due then runs the try
         number = writeback.attempts + 1
         request = _request_for(writeback)
         attempt = WritebackAttempt(writeback=writeback, number=number, started_at=timezone.now(),
@@ -140,7 +140,6 @@ def writeback_attempt(*, writeback_pk: int) -> float | None:
         return delay
 
 
-_EARLY_TOLERANCE = timezone.timedelta(seconds=1)
 SWEEP_GRACE = timezone.timedelta(minutes=2)
 
 

@@ -41,3 +41,8 @@ def public_base_url() -> str:
 
 def webhook_route_cache_seconds() -> float:
     return setting("CHANNEL_WEBHOOK_ROUTE_CACHE_SECONDS", 5)
+
+
+def webhook_drain_nudge_seconds() -> float:
+    """Each web process nudges the drain at most once per this many seconds (0: on every delivery)."""
+    return setting("CHANNEL_WEBHOOK_DRAIN_NUDGE_SECONDS", 0.05)

@@ -129,8 +129,10 @@ class AggregatedOrder(models.Model):
 
     STATUSES = [(s.value, s.value.title()) for s in CommonStatus]
 
-    public_id = models.CharField(max_length=32, unique=True, default=new_aggregated_order_id, editable=False)
-    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="aggregated_orders")
+    # Unique by a constraint, not unique=True, which would add a second (LIKE) index to every write.
+    public_id = models.CharField(max_length=32, default=new_aggregated_order_id, editable=False)
+    # No index of its own: every index below starts with org.
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="aggregated_orders", db_index=False)
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="orders")
     channel_order_id = models.CharField(max_length=128)
     channel_order_number = models.CharField(max_length=128, blank=True, default="")
@@ -158,6 +160,7 @@ class AggregatedOrder(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["org", "channel", "channel_order_id"], name="unique_channel_order"),
+            models.UniqueConstraint(fields=["public_id"], name="unique_aggregated_order_public_id"),
         ]
         indexes = [
             models.Index(fields=["org", "-created_at", "-id"], name="agg_org_created_idx"),
@@ -237,9 +240,12 @@ class WebhookDelivery(models.Model):
         PROCESSED = "processed", "Processed"
         FAILED = "failed", "Failed"
 
-    public_id = models.CharField(max_length=32, unique=True, default=new_delivery_id, editable=False)
-    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+")
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    # Every receiver's INSERT updates each index: none here duplicates another's leading columns, and public_id
+    # is unique by a constraint (unique=True would add a LIKE index).
+    public_id = models.CharField(max_length=32, default=new_delivery_id, editable=False)
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+", db_index=False)
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="webhook_deliveries",
+                                db_index=False)
     delivery_id = models.CharField(max_length=255)
     topic = models.CharField(max_length=128, blank=True, default="")
     body = models.BinaryField(help_text="The raw bytes as received: signatures are over these.")
@@ -255,7 +261,8 @@ class WebhookDelivery(models.Model):
     next_retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["channel", "delivery_id"], name="unique_delivery_per_channel")]
+        constraints = [models.UniqueConstraint(fields=["channel", "delivery_id"], name="unique_delivery_per_channel"),
+                       models.UniqueConstraint(fields=["public_id"], name="unique_delivery_public_id")]
         indexes = [models.Index(fields=["org", "-received_at"], name="delivery_org_time_idx"),
                    models.Index(fields=["status", "next_retry_at"], name="delivery_retry_idx")]
         ordering = ["-received_at", "-id"]

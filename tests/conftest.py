@@ -88,10 +88,13 @@ def _redis_db_per_xdist_worker(worker_id):
 def _suite_settings():
     """Channel stand-ins (responses mocks, the simulator) live on 127.0.0.1, so tests allow private targets
     explicitly instead of inheriting DEBUG's default; the tests of the refusal turn it off themselves.
-    Every test checks out from 127.0.0.1 within the same minutes; the test of that limit sets its own rate."""
+    Every test checks out from 127.0.0.1 within the same minutes; the test of that limit sets its own rate.
+    Each delivery nudges the webhook drain at once (the debounce's own tests set a window), so a test never
+    depends on a timer thread left by the previous one."""
     from django.test import override_settings
 
-    with override_settings(ALLOW_PRIVATE_OUTBOUND=True, ORDERS_CHECKOUT_RATE_LIMIT="100000/min"):
+    with override_settings(ALLOW_PRIVATE_OUTBOUND=True, ORDERS_CHECKOUT_RATE_LIMIT="100000/min",
+                           CHANNEL_WEBHOOK_DRAIN_NUDGE_SECONDS=0):
         yield
 
 

@@ -5,21 +5,13 @@
 from django.db import migrations
 
 import channels_sync.fields
+from core.storage import use_lz4_compression
 
 COLUMNS = ("raw", "channel_metadata", "lines")
 
 
 def use_lz4(apps, schema_editor):
-    connection = schema_editor.connection
-    if connection.vendor != "postgresql" or connection.pg_version < 140000:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' "
-                       "AND 'lz4' = ANY(enumvals)")
-        if cursor.fetchone() is None:
-            return
-        for column in COLUMNS:
-            cursor.execute(f"ALTER TABLE channels_sync_aggregatedorder ALTER COLUMN {column} SET COMPRESSION lz4")
+    use_lz4_compression(schema_editor, "channels_sync_aggregatedorder", COLUMNS)
 
 
 class Migration(migrations.Migration):

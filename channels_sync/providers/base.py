@@ -118,6 +118,11 @@ class ChannelProvider(ABC):
             return False
         return True
 
+    def webhook_delivery_identity(self, request: WebhookRequest) -> tuple[str, str] | None:
+        """(delivery id, topic) when the channel sends them as headers, so the receiver stores a delivery
+        without parsing its body twice. None: `parse_webhook` reads them from the body."""
+        return None
+
     def verify_webhook(self, request: WebhookRequest) -> None:
         """Raise WebhookRejected unless the delivery is authentic (constant-time compare)."""
         raise NotImplementedError(f"{self.name} has no webhooks")

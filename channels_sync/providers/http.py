@@ -56,15 +56,24 @@ class ChannelHttpClient:
                  rate_limiter: RateLimiter | None = None, user_agent: str = "ordershub/1.0"):
         self.base_url = base_url.rstrip("/") + "/"
         self.timeout = timeout
-        self.session = session or requests.Session()
-        self.session.headers.setdefault("User-Agent", user_agent)
+        self._session = session
+        self.user_agent = user_agent
         self.max_429_retries = max_429_retries
         self.max_inline_wait = max_inline_wait
         self.sleep = sleep
         self.rate_limiter = rate_limiter
-        hooks = self.session.hooks.setdefault("response", [])
+
+    @property
+    def session(self) -> requests.Session:
+        """Made on first use: webhook receivers build a provider per delivery and never call out."""
+        if self._session is None:
+            self._session = requests.Session()
+        session = self._session
+        session.headers.setdefault("User-Agent", self.user_agent)
+        hooks = session.hooks.setdefault("response", [])
         if _refuse_private_redirect not in hooks:
             hooks.append(_refuse_private_redirect)
+        return session
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):

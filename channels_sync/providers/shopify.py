@@ -300,10 +300,13 @@ class Provider(ChannelProvider):
         """X-Shopify-Hmac-Sha256 = base64(HMAC-SHA256(secret, raw body)), compared in constant time."""
         verify_base64_hmac_sha256(request, header="X-Shopify-Hmac-Sha256", secret=self.webhook_secret)
 
-    def parse_webhook(self, request: WebhookRequest) -> WebhookEvent:
-        topic = request.header("X-Shopify-Topic") or ""
+    def webhook_delivery_identity(self, request: WebhookRequest) -> tuple[str, str] | None:
         # Without the id header the receiver dedupes on a hash of the body instead.
         delivery_id = request.header("X-Shopify-Webhook-Id") or request.header("X-Shopify-Event-Id") or ""
+        return delivery_id, request.header("X-Shopify-Topic") or ""
+
+    def parse_webhook(self, request: WebhookRequest) -> WebhookEvent:
+        delivery_id, topic = self.webhook_delivery_identity(request)
         body = json.loads(request.body) if request.body else {}
         # orders/delete carries only {"id": ...}: nothing to ingest (the order is gone on Shopify's side).
         if not topic.startswith("orders/") or topic == "orders/delete" or "line_items" not in body:

@@ -276,12 +276,17 @@ class Provider(ChannelProvider):
             return
         verify_base64_hmac_sha256(request, header="X-WC-Webhook-Signature", secret=self.webhook_secret)
 
+    def webhook_delivery_identity(self, request: WebhookRequest) -> tuple[str, str] | None:
+        if self.is_ping(request):
+            return None  # its id is in the form body
+        # No id header: the receiver hashes the body.
+        return request.header("X-WC-Webhook-Delivery-ID") or "", request.header("X-WC-Webhook-Topic") or ""
+
     def parse_webhook(self, request: WebhookRequest) -> WebhookEvent:
         if self.is_ping(request):
             webhook_id = parse_qs(request.body.decode())["webhook_id"][0]
             return WebhookEvent(delivery_id=f"ping-{webhook_id}", topic="ping")
-        topic = request.header("X-WC-Webhook-Topic") or ""
-        delivery_id = request.header("X-WC-Webhook-Delivery-ID") or ""  # none: the receiver hashes the body
+        delivery_id, topic = self.webhook_delivery_identity(request)
         body = json.loads(request.body) if request.body else {}
         if not topic.startswith("order.") or not isinstance(body, dict) or "id" not in body:
             return WebhookEvent(delivery_id=delivery_id, topic=topic)

@@ -46,3 +46,8 @@ def webhook_route_cache_seconds() -> float:
 def webhook_drain_nudge_seconds() -> float:
     """Each web process nudges the drain at most once per this many seconds (0: on every delivery)."""
     return setting("CHANNEL_WEBHOOK_DRAIN_NUDGE_SECONDS", 0.05)
+
+
+def webhook_drainers() -> int:
+    """How many drain tasks may share a webhook backlog (the main one and its helpers)."""
+    return setting("CHANNEL_WEBHOOK_DRAINERS", 2)

@@ -23,8 +23,11 @@ def process_webhook_delivery(self, delivery_pk: int) -> None:
 
 
 @shared_task(name="channels_sync.process_webhook_deliveries", ignore_result=True)
-def process_webhook_deliveries() -> int:
-    """Drain every stored delivery in batches (nudged by the receivers, at most one pending at a time)."""
+def process_webhook_deliveries(helper: int = 0) -> int:
+    """Drain every stored delivery in batches (nudged by the receivers, at most one pending at a time); with
+    `helper`, help a running drain through a backlog."""
+    if helper:
+        return webhooks.webhook_drain_help(slot=helper)
     return webhooks.webhook_drain()
 
 

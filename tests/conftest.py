@@ -90,11 +90,12 @@ def _suite_settings():
     explicitly instead of inheriting DEBUG's default; the tests of the refusal turn it off themselves.
     Every test checks out from 127.0.0.1 within the same minutes; the test of that limit sets its own rate.
     Each delivery nudges the webhook drain at once (the debounce's own tests set a window), so a test never
-    depends on a timer thread left by the previous one."""
+    depends on a nudger thread left by the previous one; and a drain calls no helpers (their own tests set
+    CHANNEL_WEBHOOK_DRAINERS), so no test leaves a helper's message in the shared broker."""
     from django.test import override_settings
 
     with override_settings(ALLOW_PRIVATE_OUTBOUND=True, ORDERS_CHECKOUT_RATE_LIMIT="100000/min",
-                           CHANNEL_WEBHOOK_DRAIN_NUDGE_SECONDS=0):
+                           CHANNEL_WEBHOOK_DRAIN_NUDGE_SECONDS=0, CHANNEL_WEBHOOK_DRAINERS=1):
         yield
 
 

@@ -15,7 +15,12 @@ from django.db import IntegrityError, InterfaceError, OperationalError, connecti
 from django.db.models import F
 from django.utils import timezone
 
-from channels_sync.conf import webhook_drain_nudge_seconds, webhook_max_attempts, webhook_route_cache_seconds
+from channels_sync.conf import (
+    webhook_drain_nudge_seconds,
+    webhook_drainers,
+    webhook_max_attempts,
+    webhook_route_cache_seconds,
+)
 from channels_sync.models import Channel, WebhookDelivery, WebhookRejection, normalize_identity
 from channels_sync.normalized import WebhookRequest
 from channels_sync.providers import UnknownProvider, provider_class
@@ -265,14 +270,17 @@ def webhook_drain_nudge() -> None:
 def webhook_drain(*, batch_size: int = 100, max_seconds: float = 50) -> int:
     """Process stored deliveries in batches (one ingest per channel per batch) until none is left.
 
-    Drainers share the backlog through `SKIP LOCKED`. Before giving up, the pending flag is cleared and the
-    table checked once more, so a delivery stored meanwhile either is seen here or queues a new drain.
+    Drainers share the backlog through `SKIP LOCKED`; a full batch calls helpers (`webhook_drain_help`). Before
+    giving up, the pending flag is cleared and the table checked once more, so a delivery stored meanwhile
+    either is seen here or queues a new drain.
     """
     started, processed = time.monotonic(), 0
     while time.monotonic() - started < max_seconds:
         count = _drain_batch(batch_size)
         if count:
             processed += count
+            if count == batch_size:
+                _call_drain_helpers()
             continue
         cache.delete(_DRAIN_PENDING_KEY)
         count = _drain_batch(batch_size)
@@ -284,15 +292,47 @@ def webhook_drain(*, batch_size: int = 100, max_seconds: float = 50) -> int:
     return processed
 
 
+_DRAIN_HELPER_KEY = "channels_sync:webhook-drain-helper:{}"
+
+
+def _call_drain_helpers() -> None:
+    """A backlog gets up to CHANNEL_WEBHOOK_DRAINERS drainers in all, one task per free helper slot."""
+    from channels_sync.tasks import process_webhook_deliveries
+
+    for slot in range(1, webhook_drainers()):
+        try:
+            if cache.add(_DRAIN_HELPER_KEY.format(slot), 1, timeout=120):
+                process_webhook_deliveries.delay(helper=slot)
+        except Exception as exc:  # the drain goes on alone
+            logger.warning("could not call a webhook drain helper: %s", exc)
+            return
+
+
+def webhook_drain_help(*, slot: int, batch_size: int = 100, max_seconds: float = 50) -> int:
+    """A helper drains until it finds nothing, then frees its slot; the main drain keeps the pending flag."""
+    started, processed = time.monotonic(), 0
+    try:
+        while time.monotonic() - started < max_seconds:
+            count = _drain_batch(batch_size)
+            if not count:
+                break
+            processed += count
+    finally:
+        cache.delete(_DRAIN_HELPER_KEY.format(slot))
+    return processed
+
+
 def _drain_batch(batch_size: int) -> int:
     with transaction.atomic():
         deliveries = list(
-            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(status=WebhookDelivery.Status.RECEIVED).select_related("channel", "channel__org")
-            .order_by("received_at", "id")[:batch_size]
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .filter(status=WebhookDelivery.Status.RECEIVED).order_by("received_at", "id")[:batch_size]
         )
+        # Each channel loaded (and its secrets decrypted) once per batch, not once per delivery.
+        channels = Channel.objects.select_related("org").in_bulk({delivery.channel_id for delivery in deliveries})
         by_channel: dict[int, list[WebhookDelivery]] = {}
         for delivery in deliveries:
+            delivery.channel = channels[delivery.channel_id]
             by_channel.setdefault(delivery.channel_id, []).append(delivery)
         for group in by_channel.values():
             _process_group(group)
@@ -328,13 +368,20 @@ def _process_group(deliveries: list[WebhookDelivery]) -> None:
             except Exception as one_exc:
                 _record_failure(delivery, one_exc)
         return
+    _mark_processed(parsed)
+
+
+def _mark_processed(parsed: list[tuple[WebhookDelivery, list[dict]]]) -> None:
+    """One UPDATE per distinct order count (almost always one): bulk_update's CASE per row and field cost
+    more than the ingest itself."""
     now = timezone.now()
+    by_count: dict[int, list[int]] = {}
     for delivery, raws in parsed:
-        delivery.status, delivery.processed_at = WebhookDelivery.Status.PROCESSED, now
-        delivery.attempts, delivery.orders_count = delivery.attempts + 1, len(raws)
-        delivery.last_error, delivery.next_retry_at = "", None
-    WebhookDelivery.objects.bulk_update([d for d, _ in parsed], ["status", "processed_at", "attempts",
-                                                                 "orders_count", "last_error", "next_retry_at"])
+        by_count.setdefault(len(raws), []).append(delivery.pk)
+    for orders_count, pks in by_count.items():
+        WebhookDelivery.objects.filter(pk__in=pks).update(
+            status=WebhookDelivery.Status.PROCESSED, processed_at=now, attempts=F("attempts") + 1,
+            orders_count=orders_count, last_error="", next_retry_at=None)
 
 
 class _OneByOne(Exception):

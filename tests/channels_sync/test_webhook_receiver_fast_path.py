@@ -55,3 +55,29 @@ def test_a_delivery_after_the_database_dropped_the_connection_is_still_stored(ch
     response = post(client, 2, "after")
     assert response.status_code == 200 and response.json()["duplicate"] is False
     assert set(WebhookDelivery.objects.values_list("delivery_id", flat=True)) == {"before", "after"}
+
+
+@override_settings(CHANNEL_WEBHOOK_DRAINERS=3)
+def test_a_backlog_calls_helpers_once_each_and_a_helper_drains_then_frees_its_slot(
+        client, channel, monkeypatch, django_capture_on_commit_callbacks):
+    from django.core.cache import cache
+
+    from channels_sync.tasks import process_webhook_deliveries
+
+    for slot in (1, 2):
+        cache.delete(webhooks._DRAIN_HELPER_KEY.format(slot))
+    called = []
+    monkeypatch.setattr(process_webhook_deliveries, "delay", lambda **kwargs: called.append(kwargs))
+    for n in range(5):
+        post(client, n + 1, f"first-{n}")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert webhooks.webhook_drain(batch_size=2) == 5
+    assert called == [{"helper": 1}, {"helper": 2}]  # two full batches, but each helper called once
+
+    for n in range(3):
+        post(client, n + 10, f"second-{n}")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert webhooks.webhook_drain_help(slot=1, batch_size=2) == 3
+    assert cache.get(webhooks._DRAIN_HELPER_KEY.format(1)) is None  # free for the next backlog
+    assert cache.get(webhooks._DRAIN_HELPER_KEY.format(2)) is not None  # still taken: that helper has not run
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"processed"}

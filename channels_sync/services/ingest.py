@@ -24,6 +24,7 @@ from django.utils import timezone
 from channels_sync.models import AggregatedOrder, Channel, new_aggregated_order_id
 from channels_sync.normalized import AggregatedOrderData
 from channels_sync.services.summary import SummaryDelta
+from core.text import storable_data
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ def _normalize_chunk(provider, channel: Channel, chunk: list[dict], serialize: b
         try:
             row = order_row(channel=channel, data=provider.normalize(raw), raw=raw, now=now)
             if serialize:
-                row["_json"] = {column: _dumps(row[column]) for column in _JSON_COLUMNS}
+                serialize_row(row)
         except Exception as exc:  # one bad order must not sink the batch
             result.failed += 1
             if len(result.errors) < 20:
@@ -194,17 +195,25 @@ _PG_TYPES = {"org_id": "bigint", "channel_id": "bigint", "subtotal": "numeric", 
              "channel_updated_at": "timestamptz", "updated_at": "timestamptz", "ingested_at": "timestamptz"}
 
 
+_SCALAR_COLUMNS = tuple(c for c in _INSERT_COLUMNS if c not in _JSON_COLUMNS)
+_DOCUMENT_COLUMNS = tuple(c for c in _INSERT_COLUMNS if c in _JSON_COLUMNS)
+
+
 def _pg_upsert_sql() -> str:
-    """One statement per batch, the same text every time: each column travels as one array parameter
-    (server-side binding, so megabytes of raw JSON are never quoted into the SQL text)."""
+    """One statement per batch, the same text every time. The short columns travel as one JSON array of
+    objects that the server unpacks (`json_to_recordset`); each document column as one binary text array
+    (server-side binding, so megabytes of raw JSON are never quoted into the SQL). psycopg dumps arrays
+    element by element in Python: one array per column cost a fifth of a batch."""
     table = AggregatedOrder._meta.db_table
-    arrays = ", ".join(f"%b::{_PG_TYPES.get(c, 'text')}[]" for c in _INSERT_COLUMNS)  # binary: no escaping
+    definitions = ", ".join(f"{c} {_PG_TYPES.get(c, 'text')}" for c in _SCALAR_COLUMNS)
+    documents = ", ".join("unnest(%b::text[])" for _ in _DOCUMENT_COLUMNS)
     selected = ", ".join(f"u.{c}::{'json' if c == 'raw' else 'jsonb'}" if c in _JSON_COLUMNS else f"u.{c}"
                          for c in _INSERT_COLUMNS)
     assignments = ", ".join(f"{c} = excluded.{c}" for c in _UPDATED_COLUMNS)
     return (
         f"INSERT INTO {table} AS t ({', '.join(_INSERT_COLUMNS)}) "
-        f"SELECT {selected} FROM unnest({arrays}) AS u({', '.join(_INSERT_COLUMNS)}) "
+        f"SELECT {selected} FROM ROWS FROM (json_to_recordset(%s::json) AS ({definitions}), {documents}) "
+        f"AS u({', '.join(_SCALAR_COLUMNS + _DOCUMENT_COLUMNS)}) "
         f"ON CONFLICT (org_id, channel_id, channel_order_id) DO UPDATE SET {assignments}, "
         "tracking_number = COALESCE(NULLIF(excluded.tracking_number, ''), t.tracking_number) "
         "WHERE excluded.channel_updated_at > t.channel_updated_at "
@@ -217,6 +226,29 @@ _PG_UPSERT_SQL = None
 
 def _dumps(value) -> str | None:
     return None if value is None else orjson.dumps(value, default=str).decode()
+
+
+def serialize_row(row: dict, *, cleaned: bool = False) -> dict:
+    """Pre-serialize a row for the PostgreSQL statement (the normalizer thread does it, off the writer's path).
+
+    PostgreSQL's text and jsonb refuse NUL (`\\u0000` once serialized): a row whose normalized fields carry
+    one gets U+FFFD there instead, rather than failing its whole batch. `raw` (a json column) stays as sent."""
+    row["_json"] = {column: _dumps(row[column]) for column in _DOCUMENT_COLUMNS}
+    row["_scalars"] = orjson.dumps({column: row[column] for column in _SCALAR_COLUMNS}, default=str).decode()
+    if not cleaned and ("\\u0000" in row["_scalars"] or any("\\u0000" in (row["_json"][c] or "")
+                                                           for c in _DOCUMENT_COLUMNS if c != "raw")):
+        for column in (*_SCALAR_COLUMNS, *_DOCUMENT_COLUMNS):
+            if column != "raw":
+                row[column] = storable_data(row[column])
+        return serialize_row(row, cleaned=True)
+    return row
+
+
+def pg_upsert_params(rows: list[dict]) -> list:
+    """The statement's parameters for rows (serialized here unless `serialize_row` already did)."""
+    rows = [row if "_json" in row else serialize_row(row) for row in rows]
+    return ["[" + ",".join(row["_scalars"] for row in rows) + "]",
+            *([row["_json"][column] for row in rows] for column in _DOCUMENT_COLUMNS)]
 
 
 def _write_batch_postgres(channel: Channel, rows: list[dict]) -> IngestResult:
@@ -243,10 +275,8 @@ def _write_batch_postgres(channel: Channel, rows: list[dict]) -> IngestResult:
     result.unchanged = len(rows) - len(changed)
     if not changed:
         return result
-    params = [[row["_json"][c] if "_json" in row else _dumps(row[c]) for row in changed] if c in _JSON_COLUMNS
-              else [row[c] for row in changed] for c in _INSERT_COLUMNS]
     with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_PG_UPSERT_SQL, params, prepare=False)
+        cursor.execute(_PG_UPSERT_SQL, pg_upsert_params(changed), prepare=False)
         written = cursor.fetchall()
     for order_pk, channel_order_id, status, currency, grand_total, inserted in written:
         if inserted:

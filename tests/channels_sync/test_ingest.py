@@ -59,6 +59,23 @@ def test_public_id_and_local_data_survive_an_update(org, channel):
     assert (order2.public_id, order2.data, order2.carrier) == (order.public_id, {"localOrderId": "ORD-1"}, "ups")
 
 
+@pytest.mark.postgres
+def test_nul_characters_in_channel_text_do_not_sink_the_batch(org, channel):
+    """PostgreSQL's text and jsonb refuse NUL: the order is stored with U+FFFD in its place, raw kept as sent,
+    and a literal backslash-u0000 (no NUL at all) stays exactly as it was."""
+    with_nul = raw_order(1)
+    with_nul["name"] = "Ann\x00Buyer"
+    with_nul["lines"][0]["sku"] = "SKU\x00-1"
+    lookalike = raw_order(2)
+    lookalike["name"] = "back\\u0000slash"
+    result = ingest(channel=channel, raw_orders=[with_nul, lookalike, raw_order(3)])
+    assert (result.created, result.failed) == (3, 0)
+    stored = AggregatedOrder.objects.get(channel=channel, channel_order_id="1")
+    assert stored.customer_name == "Ann\ufffdBuyer" and stored.lines[0]["sku"] == "SKU\ufffd-1"
+    assert stored.raw["name"] == "Ann\x00Buyer"
+    assert AggregatedOrder.objects.get(channel=channel, channel_order_id="2").customer_name == "back\\u0000slash"
+
+
 def test_bad_order_counts_as_failed_and_the_rest_is_written(org, channel):
     broken = raw_order(2)
     del broken["currency"]

@@ -322,6 +322,10 @@ CHANNEL_RETRY_MAX_DELAY_SECONDS = env_int("CHANNEL_RETRY_MAX_DELAY_SECONDS", 360
 # Polling re-reads this much before the cursor (clock skew, late commits on the channel's side).
 CHANNEL_POLL_OVERLAP_SECONDS = env_int("CHANNEL_POLL_OVERLAP_SECONDS", 120)
 CHANNEL_POLL_LEASE_SECONDS = env_int("CHANNEL_POLL_LEASE_SECONDS", 900)
+# Each web process nudges the webhook drain at most once per this many seconds (from one thread, after commit);
+# a backlog is shared by up to CHANNEL_WEBHOOK_DRAINERS drain tasks.
+CHANNEL_WEBHOOK_DRAIN_NUDGE_SECONDS = float(os.environ.get("CHANNEL_WEBHOOK_DRAIN_NUDGE_SECONDS", "0.05"))
+CHANNEL_WEBHOOK_DRAINERS = env_int("CHANNEL_WEBHOOK_DRAINERS", 2)
 CELERY_BEAT_SCHEDULE["channels-sync-poll-due"] = {"task": "channels_sync.poll_due_channels", "schedule": 60.0}
 
 # --- tracking and public order pages ---

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from channels_sync.conf import webhook_max_body_bytes
@@ -64,4 +64,9 @@ def webhook_receiver(request: HttpRequest, provider_name: str, topic: str | None
     if not provider.webhook_body_readable(hook):
         return _error("malformed_body", "The delivery's body is not valid JSON.", 400)
     received = webhook_store(channel=channel, request=hook, provider=provider)
-    return JsonResponse({"received": True, "duplicate": received.duplicate})
+    return HttpResponse(_DUPLICATE if received.duplicate else _RECEIVED, content_type="application/json")
+
+
+# The two answers a stored delivery gets, serialized once.
+_RECEIVED = b'{"received": true, "duplicate": false}'
+_DUPLICATE = b'{"received": true, "duplicate": true}'

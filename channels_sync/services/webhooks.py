@@ -228,23 +228,27 @@ class _DrainNudger:
         self._lock = threading.Lock()
         self._pid = None
 
-    def request(self, window: float) -> None:
+    def request(self) -> None:
         if self._pid != os.getpid():  # first use in this process (a forked child has no copy of the thread)
             with self._lock:
                 if self._pid != os.getpid():
                     self._wake = threading.Event()
-                    threading.Thread(target=self._run, args=(self._wake, window), name="webhook-drain-nudger",
+                    threading.Thread(target=self._run, args=(self._wake,), name="webhook-drain-nudger",
                                      daemon=True).start()
                     self._pid = os.getpid()
         self._wake.set()
 
     @staticmethod
-    def _run(wake: threading.Event, window: float) -> None:
+    def _run(wake: threading.Event) -> None:
         while True:
             wake.wait()
             wake.clear()
-            webhook_drain_nudge()
-            time.sleep(window)
+            try:
+                webhook_drain_nudge()
+                time.sleep(webhook_drain_nudge_seconds())
+            except Exception:  # never let the thread die: this process's deliveries would wait for the sweep
+                logger.exception("webhook drain nudger")
+                time.sleep(1)
 
 
 _nudger = _DrainNudger()
@@ -253,9 +257,8 @@ _nudger = _DrainNudger()
 def webhook_drain_soon() -> None:
     """Make sure a drain runs after this point: at once, or through this process's nudger thread when
     CHANNEL_WEBHOOK_DRAIN_NUDGE_SECONDS sets a window."""
-    window = webhook_drain_nudge_seconds()
-    if window > 0:
-        _nudger.request(window)
+    if webhook_drain_nudge_seconds() > 0:
+        _nudger.request()
     else:
         webhook_drain_nudge()
 

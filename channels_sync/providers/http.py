@@ -56,8 +56,8 @@ class ChannelHttpClient:
                  rate_limiter: RateLimiter | None = None, user_agent: str = "ordershub/1.0"):
         self.base_url = base_url.rstrip("/") + "/"
         self.timeout = timeout
-        self._session = session
         self.user_agent = user_agent
+        self._session = self._configured(session) if session is not None else None
         self.max_429_retries = max_429_retries
         self.max_inline_wait = max_inline_wait
         self.sleep = sleep
@@ -67,8 +67,10 @@ class ChannelHttpClient:
     def session(self) -> requests.Session:
         """Made on first use: webhook receivers build a provider per delivery and never call out."""
         if self._session is None:
-            self._session = requests.Session()
-        session = self._session
+            self._session = self._configured(requests.Session())
+        return self._session
+
+    def _configured(self, session: requests.Session) -> requests.Session:
         session.headers.setdefault("User-Agent", self.user_agent)
         hooks = session.hooks.setdefault("response", [])
         if _refuse_private_redirect not in hooks:

@@ -154,7 +154,7 @@ def _delivery_identity(provider, request: WebhookRequest) -> tuple[str, str]:
 def _server_bound_cursor():
     """A cursor whose parameters travel apart from the SQL (PostgreSQL server-side binding): the raw body goes as
     bytes rather than as an escaped literal twice its size. Django's wrapper (errors, query capture) stays."""
-    cursor = connection.cursor()  # connects and health-checks as usual
+    cursor = connection.cursor()  # connects, and wraps, as usual
     if connection.vendor == "postgresql":
         from django.db.backends.postgresql.base import ServerBindingCursor
 
@@ -195,17 +195,19 @@ def webhook_store(*, channel: Channel, request: WebhookRequest, provider=None) -
 
     One autocommitted `INSERT ... ON CONFLICT DO NOTHING` (the channel is answered only once the row is
     durable), then a debounced nudge to the drain task instead of one Celery message per delivery. The
-    parameters are built directly, in `_INSERT_FIELDS` order: a model instance per delivery cost more than
-    the statement's own Python work.
+    values are prepared directly, by field name: a model instance per delivery cost more than the statement's
+    own Python work.
     """
     provider = provider or channel.provider_instance()
     delivery_id, topic = _delivery_identity(provider, request)
-    json_field = WebhookDelivery._meta.get_field("headers")
-    params = [new_delivery_id(), channel.org_id, channel.pk, delivery_id, topic, request.body,
-              json_field.get_db_prep_save(dict(request.headers), connection),
-              json_field.get_db_prep_save(dict(request.query), connection), request.url,
-              WebhookDelivery.Status.RECEIVED.value, 0, 0, "",
-              connection.ops.adapt_datetimefield_value(timezone.now())]
+    prepare_json = WebhookDelivery._meta.get_field("headers").get_db_prep_save
+    values = {"public_id": new_delivery_id(), "org": channel.org_id, "channel": channel.pk,
+              "delivery_id": delivery_id, "topic": topic, "body": request.body,
+              "headers": prepare_json(dict(request.headers), connection),
+              "query": prepare_json(dict(request.query), connection), "url": request.url,
+              "status": WebhookDelivery.Status.RECEIVED.value, "attempts": 0, "orders_count": 0, "last_error": "",
+              "received_at": connection.ops.adapt_datetimefield_value(timezone.now())}
+    params = [values[name] for name in _INSERT_FIELDS]
     row = _insert_returning(_insert_sql(), params)
     if row is None:
         return Received(pk=None, duplicate=True)

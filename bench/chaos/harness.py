@@ -258,6 +258,7 @@ class PrivatePostgres:
         self.start()
 
     def destroy(self) -> None:
+        _close_django_connections()
         self.stop("immediate")
         shutil.rmtree(self.datadir, ignore_errors=True)
 
@@ -272,10 +273,8 @@ def recreate_database(server_url: str, name: str) -> str:
     """Drop and create `name` on the server, then migrate it; returns its URL."""
     import psycopg
 
+    drop_database(server_url, name)
     with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> "
-                     "pg_backend_pid()", [name])
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     url = f"{server_url}/{name}"
     env = dict(os.environ, DATABASE_URL=url)
@@ -287,12 +286,37 @@ def recreate_database(server_url: str, name: str) -> str:
 
 
 def drop_database(server_url: str, name: str) -> None:
+    """Drop `name`, cutting its sessions (this process's own Django connections are closed first)."""
     import psycopg
 
+    _close_django_connections()
     with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
         conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> "
                      "pg_backend_pid()", [name])
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def _close_django_connections() -> None:
+    if "django.db" in sys.modules:
+        from django.db import connections
+
+        connections.close_all()
+
+
+# The order audit the storm and the poll restart share: a row per write to an aggregated order, so a version
+# applied twice or out of order shows however the final rows look.
+ORDER_AUDIT_SQL = """
+CREATE TABLE chaos_order_audit (id bigserial PRIMARY KEY, channel_order_id text, channel_updated_at timestamptz,
+                                op text, at timestamptz DEFAULT clock_timestamp());
+CREATE FUNCTION chaos_order_audit() RETURNS trigger AS $$
+BEGIN
+  INSERT INTO chaos_order_audit (channel_order_id, channel_updated_at, op)
+  VALUES (NEW.channel_order_id, NEW.channel_updated_at, TG_OP);
+  RETURN NEW;
+END $$ LANGUAGE plpgsql;
+CREATE TRIGGER chaos_order_audit AFTER INSERT OR UPDATE ON channels_sync_aggregatedorder FOR EACH ROW
+  EXECUTE FUNCTION chaos_order_audit();
+"""
 
 
 def machine() -> str:

@@ -28,18 +28,6 @@ from bench.chaos.harness import log
 SHOP = "chaos-poll.myshopify.com"
 ORDER_ID_BASE = 5_200_000_000
 
-AUDIT_SQL = """
-CREATE TABLE chaos_order_audit (id bigserial PRIMARY KEY, channel_order_id text, channel_updated_at timestamptz,
-                                op text, at timestamptz DEFAULT clock_timestamp());
-CREATE FUNCTION chaos_order_audit() RETURNS trigger AS $$
-BEGIN
-  INSERT INTO chaos_order_audit (channel_order_id, channel_updated_at, op)
-  VALUES (NEW.channel_order_id, NEW.channel_updated_at, TG_OP);
-  RETURN NEW;
-END $$ LANGUAGE plpgsql;
-CREATE TRIGGER chaos_order_audit AFTER INSERT OR UPDATE ON channels_sync_aggregatedorder FOR EACH ROW
-  EXECUTE FUNCTION chaos_order_audit();
-"""
 
 
 class PageCounter:
@@ -112,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         from channels_sync.tasks import poll_channel
 
         with connection.cursor() as cursor:
-            cursor.execute(AUDIT_SQL)
+            cursor.execute(harness.ORDER_AUDIT_SQL)
         fake.start()
         start = timezone.now() - timedelta(days=2)
         for i in range(args.initial):
@@ -216,9 +204,6 @@ def main(argv: list[str] | None = None) -> int:
         fake.stop()
         redis.stop()
         if not args.keep:
-            from django.db import connections
-
-            connections.close_all()
             pg.destroy()
     return checks.report("database restart during a poll")
 

@@ -254,9 +254,6 @@ def main(argv: list[str] | None = None) -> int:
             step(checks, org, args.scale)
     finally:
         if not args.keep:
-            from django.db import connections
-
-            connections.close_all()
             pg.destroy()
     return checks.report(f"racing transitions and checkouts at {args.scale}x")
 

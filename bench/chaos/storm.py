@@ -287,7 +287,7 @@ def _worker_busy_connections() -> int:
         return cursor.fetchone()[0]
 
 
-AUDIT_SQL = """
+DELIVERY_AUDIT_SQL = """
 CREATE TABLE chaos_delivery_audit (id bigserial PRIMARY KEY, delivery_pk bigint, old_status text, new_status text,
                                    old_attempts int, new_attempts int, at timestamptz DEFAULT clock_timestamp());
 CREATE FUNCTION chaos_delivery_audit() RETURNS trigger AS $$
@@ -300,16 +300,6 @@ END $$ LANGUAGE plpgsql;
 -- attempts count; only a row per write shows it.
 CREATE TRIGGER chaos_delivery_audit AFTER UPDATE ON channels_sync_webhookdelivery FOR EACH ROW
   EXECUTE FUNCTION chaos_delivery_audit();
-CREATE TABLE chaos_order_audit (id bigserial PRIMARY KEY, channel_order_id text, channel_updated_at timestamptz,
-                                op text, at timestamptz DEFAULT clock_timestamp());
-CREATE FUNCTION chaos_order_audit() RETURNS trigger AS $$
-BEGIN
-  INSERT INTO chaos_order_audit (channel_order_id, channel_updated_at, op)
-  VALUES (NEW.channel_order_id, NEW.channel_updated_at, TG_OP);
-  RETURN NEW;
-END $$ LANGUAGE plpgsql;
-CREATE TRIGGER chaos_order_audit AFTER INSERT OR UPDATE ON channels_sync_aggregatedorder FOR EACH ROW
-  EXECUTE FUNCTION chaos_order_audit();
 """
 
 
@@ -326,7 +316,7 @@ def setup_channel():
                                      config={"shopDomain": SHOP, "accessToken": "x", "baseUrl": "http://127.0.0.1:9"},
                                      webhook_secret=SECRET, poll_interval_minutes=10_000, last_polled_at=dj_tz.now())
     with connection.cursor() as cursor:
-        cursor.execute(AUDIT_SQL)
+        cursor.execute(DELIVERY_AUDIT_SQL + harness.ORDER_AUDIT_SQL)
     return org, channel
 
 
@@ -522,9 +512,6 @@ def main(argv: list[str] | None = None) -> int:
             process.stop()
         redis.stop()
         if not args.keep_db:
-            from django.db import connections
-
-            connections.close_all()
             harness.drop_database(args.pg, args.database)
     return checks.report("webhook storm under worker kills and a Redis restart")
 

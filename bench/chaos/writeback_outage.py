@@ -253,9 +253,6 @@ def main(argv: list[str] | None = None) -> int:
         fake.stop()
         redis.stop()
         if not args.keep_db:
-            from django.db import connections
-
-            connections.close_all()
             harness.drop_database(args.pg, args.database)
     return checks.report("writebacks through a channel outage")
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -34,38 +33,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.chaos import harness
 from bench.chaos.harness import log
+from tests import concurrency
 
 ADDRESS = {"line1": "1 Main St", "city": "Springfield", "country": "US"}
 
 
 def race(calls) -> list:
-    """Start every call at once, each in its own thread and connection; each one's outcome: "ok" or its status."""
-    from django.db import connection
-
-    from core.api.exceptions import ApiError
-
-    barrier = threading.Barrier(len(calls))
-    outcomes: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            connection.ensure_connection()  # connect before the barrier, so the race is on the locks
-            barrier.wait()
-            call()
-            outcomes[index] = "ok"
-        except ApiError as exc:
-            outcomes[index] = exc.status_code
-        except Exception as exc:  # reported as a failed check
-            outcomes[index] = repr(exc)[:200]
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    return outcomes
+    """tests.concurrency's race at the chaos scale: "ok", the HTTP status raised, or a shortened repr."""
+    return [outcome[:200] if isinstance(outcome, str) else outcome for outcome in concurrency.race(calls, timeout=300)]
 
 
 def buy(org, sku: str, quantity: int = 1, n: int = 0, key: str | None = None):

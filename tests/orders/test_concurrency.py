@@ -1,42 +1,14 @@
 """Races on PostgreSQL with real threads, each on its own connection."""
 
-import threading
-
 import pytest
-from django.db import connection
 
-from core.api.exceptions import ApiError
 from orders import services
 from orders.models import InventoryItem, Order
 from tests.accounts.factories import OrgFactory
+from tests.concurrency import race
 from tests.orders.factories import checkout, stock
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def race(*calls):
-    """Start every call at once; return each one's outcome: "ok" or the HTTP status it raised."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            call()
-            outcomes[index] = "ok"
-        except ApiError as exc:
-            outcomes[index] = exc.status_code
-        except Exception as exc:  # pragma: no cover - reported by the assertion below
-            outcomes[index] = repr(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 @pytest.mark.parametrize("verb", ["process", "cancel", "hold"])
@@ -44,7 +16,7 @@ def test_two_racing_transitions_give_one_success_and_one_409(verb):
     org = OrgFactory()
     stock(org, A=10, B=10)
     number = checkout(org).order_number
-    outcomes = race(lambda: _verb(verb, org, number), lambda: _verb(verb, org, number))
+    outcomes = race([lambda: _verb(verb, org, number), lambda: _verb(verb, org, number)])
     assert sorted(outcomes, key=str) == [409, "ok"]
     order = Order.objects.get(org=org, order_number=number)
     assert order.activities.exclude(verb="checkout").count() == 1
@@ -64,8 +36,8 @@ def test_racing_refunds_never_refund_more_than_captured():
     for verb in ("process", "ship"):
         _verb(verb, org, order.order_number) if verb != "ship" else services.order_ship(
             org=org, order_number=order.order_number, carrier="ups", tracking_number="1Z")
-    outcomes = race(*[lambda: services.order_refund(org=org, order_number=order.order_number, amount="20.00",
-                                                    reason="race")] * 2)
+    outcomes = race([lambda: services.order_refund(org=org, order_number=order.order_number, amount="20.00",
+                                                   reason="race")] * 2)
     assert sorted(outcomes, key=str) == [400, "ok"]
     order.refresh_from_db()
     assert str(order.refunded_total) == "20.00"
@@ -79,7 +51,7 @@ def test_twenty_concurrent_checkouts_for_five_units_make_exactly_five_orders():
         return lambda: services.checkout_cart(org=org, customer={"email": f"buyer{i}@example.com"},
                                               lines=[{"sku": "HOT", "quantity": 1}], shipping_address={})
 
-    outcomes = race(*[buy(i) for i in range(20)])
+    outcomes = race([buy(i) for i in range(20)])
     assert outcomes.count("ok") == 5, outcomes
     assert outcomes.count(409) == 15, outcomes
     item = InventoryItem.objects.get(org=org, sku="HOT")
@@ -96,7 +68,7 @@ def test_concurrent_checkouts_with_one_idempotency_key_make_one_order():
         return services.checkout_cart(org=org, customer={"email": "same@example.com"}, idempotency_key="cart-1",
                                       lines=[{"sku": "A", "quantity": 1}], shipping_address={})
 
-    outcomes = race(*[buy] * 4)
+    outcomes = race([buy] * 4)
     assert outcomes == ["ok"] * 4
     assert Order.objects.filter(org=org).count() == 1
     assert InventoryItem.objects.get(org=org, sku="A").reserved == 1

@@ -1,12 +1,11 @@
 """Racing carrier webhooks on PostgreSQL: the order's `deliver` fires exactly once."""
 
 import json
-import threading
 
 import pytest
-from django.db import connection
 
 from orders.models import Activity
+from tests.concurrency import at_once
 from tests.tracking.helpers import delivered_event, shipped_order, sign
 from tracking.models import ScanEvent
 from tracking.services import carrier_webhook_receive
@@ -16,26 +15,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 def _race(events: list[dict]) -> list:
     """Deliver each event from its own thread (own DB connection), all released at once."""
-    barrier = threading.Barrier(len(events))
-    outcomes: list = [None] * len(events)
-
-    def deliver(index: int, event: dict):
+    def deliver(event: dict):
         body = json.dumps(event).encode()
         headers = {"X-Hmac-Signature": sign(body)["HTTP_X_HMAC_SIGNATURE"]}
-        try:
-            barrier.wait()
-            outcomes[index] = carrier_webhook_receive(provider_name="easypost", body=body, headers=headers)
-        except Exception as exc:  # reported by the assertions below
-            outcomes[index] = exc
-        finally:
-            connection.close()
+        return lambda: carrier_webhook_receive(provider_name="easypost", body=body, headers=headers)
 
-    threads = [threading.Thread(target=deliver, args=(i, e)) for i, e in enumerate(events)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return outcomes
+    return at_once([deliver(event) for event in events], timeout=30)
 
 
 def test_concurrent_duplicate_webhooks_deliver_the_order_once(org):

@@ -1,37 +1,14 @@
 """At most once under real concurrency (PostgreSQL, threads on their own connections)."""
 
-import threading
-
 import pytest
 import responses
-from django.db import connection
 
+from tests.concurrency import at_once, results_and_errors
 from tests.workflows.conftest import HOOK_URL, event_for, make_workflow
 from workflows.models import WorkflowRun
 from workflows.services import on_order_event, workflow_run_execute
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def at_once(count: int, call) -> tuple[list, list]:
-    barrier = threading.Barrier(count)
-    results, errors = [], []
-
-    def run():
-        try:
-            barrier.wait()
-            results.append(call())
-        except Exception as exc:  # reported by the assertions
-            errors.append(repr(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results, errors
 
 
 @responses.activate
@@ -40,12 +17,12 @@ def test_the_same_event_delivered_to_four_workers_runs_the_workflow_once(org, or
     responses.post(HOOK_URL, json={"ok": True})
     make_workflow(org, actions=[{"type": "webhook", "url": HOOK_URL}])
     event = event_for(order)
-    results, errors = at_once(4, lambda: on_order_event(event))
+    results, errors = results_and_errors(at_once([lambda: on_order_event(event)] * 4))
     assert errors == []
     created = [run_id for ids in results for run_id in ids]
     assert len(created) == 1 and WorkflowRun.objects.count() == 1
     assert len(scheduled) == 1  # only the delivery that created the run scheduled it
-    outcomes, errors = at_once(3, lambda: workflow_run_execute(run_id=created[0]))
+    outcomes, errors = results_and_errors(at_once([lambda: workflow_run_execute(run_id=created[0])] * 3))
     assert errors == []
     assert sorted(outcomes, key=str) == [None, None, "succeeded"]
     assert len(responses.calls) == 1

@@ -100,12 +100,17 @@ def _suite_settings():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_webhook_routes():
-    """Webhook routing answers are cached per process; a rolled-back test's channels must not linger there."""
+def _fresh_caches():
+    """Every test starts with empty caches: Django's (rate-limit counters, drain flags, token buckets) and the
+    per-process webhook routes, where a rolled-back test's channels must not linger."""
+    from django.core.cache import cache
+
     from channels_sync.services.webhooks import route_cache_clear
 
+    cache.clear()
     route_cache_clear()
     yield
+    cache.clear()
     route_cache_clear()
 
 

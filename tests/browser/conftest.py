@@ -117,15 +117,6 @@ def queued(monkeypatch):
     return recorder
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def org(db):
     """Named like the demo's org, so the screenshots read like `make run`."""

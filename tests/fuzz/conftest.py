@@ -1,6 +1,4 @@
-import pytest
 from django.apps import apps
-from django.core.cache import cache
 
 # Rows every stored thing lands in. WebhookRejection is left out on purpose: counting refused
 # signatures per channel and day is what it is for (shown on the channel as rejectedWebhooks).
@@ -20,11 +18,3 @@ def row_counts() -> dict[str, int]:
 def changed(before: dict[str, int]) -> dict[str, tuple[int, int]]:
     after = row_counts()
     return {name: (before[name], after[name]) for name in before if before[name] != after[name]}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    """Every case is a fresh client for the public limits (counted in the cache)."""
-    cache.clear()
-    yield
-    cache.clear()

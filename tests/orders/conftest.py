@@ -1,15 +1,6 @@
 import pytest
-from django.core.cache import cache
 
 from tests.orders.factories import stock
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    """Customer lookups are counted per address in the cache; each test starts uncounted."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -1,14 +1,6 @@
 import pytest
-from django.core.cache import cache
 
 from tests.tracking.conftest import _tracking_settings  # noqa: F401 - same EasyPost test settings
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counters():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

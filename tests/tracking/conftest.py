@@ -1,19 +1,16 @@
 import pytest
-from django.core.cache import cache
 
 from tests.tracking.helpers import API, SECRET
 
 
 @pytest.fixture(autouse=True)
 def _tracking_settings(settings):
-    """EasyPost configured (at a test host) with a webhook secret; rate-limit counters start empty."""
+    """EasyPost configured (at a test host) with a webhook secret (the root conftest empties the cache)."""
     settings.EASYPOST_API_KEY = "EZTK-test-key"
     settings.EASYPOST_API_BASE = API
     settings.EASYPOST_WEBHOOK_SECRET = SECRET
     settings.TRACKING_PROVIDER = "easypost"
-    cache.clear()
     yield settings
-    cache.clear()
 
 
 @pytest.fixture

@@ -2,11 +2,24 @@ import json
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.test import TestCase
 
 from channels_sync.models import AggregatedOrder, Channel, SyncRun, WebhookDelivery, Writeback
 from channels_sync.services import ingest, order_status_update
 from tests.accounts.factories import MembershipFactory, UserFactory
 from tests.channels_sync.fake_provider import raw_order
+
+
+def failed_and_succeeded_writebacks(channel, *, failed_first: bool) -> tuple[Writeback, Writeback]:
+    """Two writebacks of one order, (failed, succeeded), the failed one queued first or second."""
+    ingest(channel=channel, raw_orders=[raw_order(1)])
+    statuses = ["processing", "cancelled"] if failed_first else ["cancelled", "processing"]
+    with TestCase.captureOnCommitCallbacks():  # the writeback tasks are not run
+        made = {status: order_status_update(order=AggregatedOrder.objects.get(), status=status) for status in statuses}
+    failed, ok = made["processing"], made["cancelled"]
+    Writeback.objects.filter(pk=failed.pk).update(status="failed")
+    Writeback.objects.filter(pk=ok.pk).update(status="succeeded")
+    return failed, ok
 
 
 @pytest.fixture
@@ -51,12 +64,8 @@ def test_changelists_show_only_the_staff_members_orgs(admin_client, channel, oth
 
 def test_history_lists_failed_first_and_retry_actions_requeue(admin_client, channel,
                                                               django_capture_on_commit_callbacks):
-    ingest(channel=channel, raw_orders=[raw_order(1)])
-    with django_capture_on_commit_callbacks():
-        ok = order_status_update(order=AggregatedOrder.objects.get(), status="cancelled")
-        failed = order_status_update(order=AggregatedOrder.objects.get(), status="processing")
-    Writeback.objects.filter(pk=failed.pk).update(status="failed", attempts=5, last_error="502")
-    Writeback.objects.filter(pk=ok.pk).update(status="succeeded")
+    failed, ok = failed_and_succeeded_writebacks(channel, failed_first=False)
+    Writeback.objects.filter(pk=failed.pk).update(attempts=5, last_error="502")
     page = admin_client.get("/admin/channels_sync/writeback/").content.decode()
     assert page.index(failed.public_id) < page.index(ok.public_id)
     with django_capture_on_commit_callbacks() as callbacks:
@@ -88,14 +97,8 @@ def test_channel_actions_enable_disable_and_sync_now(admin_client, channel, resp
     assert Channel.objects.get().enabled is False
 
 
-def test_an_older_failed_writeback_still_lists_above_newer_successes(admin_client, channel,
-                                                                    django_capture_on_commit_callbacks):
+def test_an_older_failed_writeback_still_lists_above_newer_successes(admin_client, channel):
     """The changelist puts the admin's ordering before the queryset's, so failed-first must be that ordering."""
-    ingest(channel=channel, raw_orders=[raw_order(1)])
-    with django_capture_on_commit_callbacks():
-        failed = order_status_update(order=AggregatedOrder.objects.get(), status="processing")
-        ok = order_status_update(order=AggregatedOrder.objects.get(), status="cancelled")
-    Writeback.objects.filter(pk=failed.pk).update(status="failed")
-    Writeback.objects.filter(pk=ok.pk).update(status="succeeded")
+    failed, ok = failed_and_succeeded_writebacks(channel, failed_first=True)
     page = admin_client.get("/admin/channels_sync/writeback/").content.decode()
     assert page.index(failed.public_id) < page.index(ok.public_id)

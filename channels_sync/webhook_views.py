@@ -6,9 +6,11 @@ signature check untouched.
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.request import HttpHeaders
 from django.views.decorators.csrf import csrf_exempt
 
 from channels_sync.conf import webhook_max_body_bytes
@@ -23,9 +25,14 @@ def _error(code: str, message: str, status: int) -> JsonResponse:
     return JsonResponse({"error": {"code": code, "message": message, "details": {}}}, status=status)
 
 
+# META key -> header name (HTTP_X_SHOPIFY_TOPIC -> X-Shopify-Topic, None for non-headers): the same names as
+# `request.headers`, which parsed every key of every delivery anew.
+_header_name = functools.lru_cache(maxsize=1024)(HttpHeaders.parse_header_name)
+
+
 def _as_webhook_request(request: HttpRequest, body: bytes) -> WebhookRequest:
-    return WebhookRequest(headers=dict(request.headers), body=body, query=request.GET.dict(),
-                          url=request.build_absolute_uri())
+    headers = {name: value for key, value in request.META.items() if (name := _header_name(key))}
+    return WebhookRequest(headers=headers, body=body, query=request.GET.dict(), url=request.build_absolute_uri())
 
 
 @csrf_exempt

@@ -13,4 +13,9 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-application = get_wsgi_application()
+# Channel webhook deliveries take their own lane past the middleware stack (channels_sync/webhook_lane.py).
+django_application = get_wsgi_application()
+
+from channels_sync.webhook_lane import WebhookLane  # noqa: E402  (the app registry must be ready first)
+
+application = WebhookLane(django_application)

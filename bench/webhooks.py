@@ -1,14 +1,15 @@
 """Benchmark (not a test): signed Shopify webhook deliveries against the app under gunicorn -w 2.
 
-Starts gunicorn (2 sync workers, DEBUG off) serving the app plus one bare Django view, then for a
-fixed time sends signed `orders/create` deliveries (each with its own order and webhook id, signed
-before timing like the bare view's bodies) from a few keep-alive client threads, and the same load
-against the bare view. Reports accepted/s, p50/p99 latency and the ratio to the bare view; then
-starts a Celery worker (-c 2) and measures how fast it drains the stored backlog.
+Starts gunicorn (2 sync workers, DEBUG off) serving the project's WSGI app (config/wsgi.py, with its
+webhook lane) plus one bare Django view, then sends signed `orders/create` deliveries (each with its own
+order and webhook id, signed before timing like the bare view's bodies) from a few keep-alive client
+threads, and the same load against the bare view, in alternating turns. Reports accepted/s, p50/p99
+latency and the ratio to the bare view; then starts a Celery worker (-c 2) and measures how fast it
+drains the stored backlog.
 Targets: >= 700 accepted/s, p99 < 100 ms, ratio >= 1/2, drain >= 700/s.
 
     DATABASE_URL=postgres://... CELERY_BROKER_URL=redis://... .venv/bin/python bench/webhooks.py \
-        [--seconds 15] [--clients 4] [--port 8793] [--no-drain] [--threads 1]
+        [--seconds 15] [--clients 4] [--port 8793] [--no-drain] [--threads 1] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -35,12 +36,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 if os.environ.get("BENCH_WEBHOOKS_ROLE") == "server":
     # Imported by gunicorn as `bench.webhooks:application`; also the URLconf (app routes + a bare view).
     from django.conf import settings
-    from django.core.wsgi import get_wsgi_application
     from django.http import HttpResponse
     from django.urls import path
     from django.views.decorators.csrf import csrf_exempt
 
-    application = get_wsgi_application()
+    from config.wsgi import application  # noqa: F401  (the project's own WSGI app, webhook lane included)
 
     @csrf_exempt
     def bare(request):
@@ -94,13 +94,15 @@ def signed_delivery(template: str, n: int) -> tuple[bytes, dict]:
                   "X-Shopify-Webhook-Id": str(uuid.uuid4()), "X-Shopify-API-Version": "2025-07"}
 
 
-def load(port: int, url: str, seconds: float, clients: int, make_request) -> tuple[int, int, list[float]]:
-    """Keep-alive clients posting as fast as answers come back; returns (ok, failed, latencies ms)."""
+def load(port: int, url: str, seconds: float, clients: int, make_request,
+         start: int = 0) -> tuple[int, int, list[float]]:
+    """Keep-alive clients posting as fast as answers come back; returns (ok, failed, latencies ms).
+    Requests are numbered from `start` (each delivery is sent once across rounds)."""
     deadline = time.perf_counter() + seconds
     lock = threading.Lock()
     latencies: list[float] = []
     counts = {"ok": 0, "failed": 0}
-    counter = iter(range(10**9))
+    counter = iter(range(start, 10**9))
 
     def client():
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -163,6 +165,9 @@ def main() -> None:
     parser.add_argument("--no-drain", action="store_true")
     parser.add_argument("--threads", type=int, default=1,
                         help="threads per gunicorn worker (gthread when > 1): concurrent commits share a WAL flush")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="the receiver and the bare view take turns, --seconds/--rounds each time: a machine whose "
+                             "speed drifts (shared cores) weighs on both sides of the ratio alike")
     parser.add_argument("--prebuild-rate", type=int, default=1500,
                         help="deliveries signed before timing, per second of --seconds (more are signed on the fly)")
     args = parser.parse_args()
@@ -177,14 +182,21 @@ def main() -> None:
     try:
         wait_for(args.port)
         url = f"/upstream/webhooks/shopify/orders?channel={channel.channel_id}&org={org.slug}"
-        ok, failed, lat = load(args.port, url, args.seconds, args.clients,
-                               lambda n: prebuilt[n] if n < len(prebuilt) else signed_delivery(template, n))
-        rate = ok / args.seconds
-        print(f"webhooks: {ok} accepted, {failed} failed in {args.seconds:.0f} s with {args.clients} clients: "
-              f"{rate:.0f}/s  p50 {pct(lat, 50):.1f} ms  p99 {pct(lat, 99):.1f} ms")
         bodies = [signed_delivery(template, n) for n in range(50)]
-        ok_bare, _, lat_bare = load(args.port, "/bench/bare", args.seconds, args.clients,
-                                    lambda n: bodies[n % len(bodies)])
+        ok = failed = ok_bare = sent = 0
+        lat, lat_bare = [], []
+        turn = args.seconds / args.rounds
+        for _ in range(args.rounds):
+            hook = load(args.port, url, turn, args.clients,
+                        lambda n: prebuilt[n] if n < len(prebuilt) else signed_delivery(template, n), start=sent)
+            bare = load(args.port, "/bench/bare", turn, args.clients, lambda n: bodies[n % len(bodies)])
+            ok, failed, sent = ok + hook[0], failed + hook[1], sent + hook[0] + hook[1] + args.clients
+            ok_bare += bare[0]
+            lat += hook[2]
+            lat_bare += bare[2]
+        rate = ok / args.seconds
+        print(f"webhooks: {ok} accepted, {failed} failed in {args.seconds:.0f} s ({args.rounds} turns) with "
+              f"{args.clients} clients: {rate:.0f}/s  p50 {pct(lat, 50):.1f} ms  p99 {pct(lat, 99):.1f} ms")
         rate_bare = ok_bare / args.seconds
         print(f"bare Django view: {rate_bare:.0f}/s  p50 {pct(lat_bare, 50):.1f} ms  p99 {pct(lat_bare, 99):.1f} ms")
         stored = WebhookDelivery.objects.filter(channel=channel).count()

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from channels_sync.api import views
+from channels_sync.services.channels import WEBHOOK_PATHS
 from channels_sync.webhook_views import webhook_receiver
 
 urlpatterns = [
@@ -17,11 +18,9 @@ urlpatterns = [
     path("sales-channel/orders/<str:order_id>", views.OrderDetailView.as_view(), name="sales-channel-order"),
     path("sales-channel/orders/<str:order_id>/status", views.OrderStatusView.as_view(), name="sales-channel-status"),
     path("sales-channel/sync/history", views.SyncHistoryView.as_view(), name="sales-channel-history"),
-    # Channel webhooks: signature-checked, no JWT. DESIGN.md names these paths.
-    path("upstream/webhooks/shopify/orders", webhook_receiver, {"provider_name": "shopify"}),
-    path("upstream/webhooks/woocommerce/orders", webhook_receiver, {"provider_name": "woocommerce"}),
-    path("upstream/webhooks/amazon/notifications", webhook_receiver, {"provider_name": "amazon"}),
-    path("upstream/webhooks/ebay/notifications", webhook_receiver, {"provider_name": "ebay"}),
-    path("upstream/webhooks/tiktok/orders", webhook_receiver, {"provider_name": "tiktok"}),
+    # Channel webhooks: signature-checked, no JWT. DESIGN.md names these paths; the webhook lane
+    # (channels_sync/webhook_lane.py) serves the same ones from the same table.
+    *(path(receiver_path.lstrip("/"), webhook_receiver, {"provider_name": provider})
+      for provider, receiver_path in WEBHOOK_PATHS.items()),
     path("upstream/webhooks/<slug:provider_name>/<slug:topic>", webhook_receiver, name="upstream-webhook"),
 ]

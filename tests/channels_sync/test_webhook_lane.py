@@ -2,18 +2,12 @@
 exactly as Django answers them. Every case is sent through the lane and through Django's own application, and
 the two answers compared."""
 
-import base64
-import contextlib
-import hashlib
-import hmac
 import io
 import json
 import logging
 
 import pytest
-from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 from django.test import override_settings
 
 from channels_sync.models import Channel, WebhookDelivery, WebhookRejection
@@ -21,6 +15,8 @@ from channels_sync.services import webhooks
 from channels_sync.webhook_lane import WebhookLane
 from config.wsgi import application as lane_application
 from config.wsgi import django_application
+from tests.channels_sync.fake_provider import sign
+from tests.wsgi import connections_kept
 
 SECRET = "whsec-lane"
 SHOP = "lane-test.myshopify.com"
@@ -39,21 +35,8 @@ def shopify_channel(org, monkeypatch):
 def delivery(order_id: int, webhook_id: str, *, secret: str = SECRET) -> tuple[bytes, dict]:
     body = json.dumps({"id": order_id, "name": f"#L{order_id}", "updated_at": "2026-11-23T10:00:00-05:00",
                        "currency": "USD", "total_price": "10.00", "line_items": []}).encode()
-    signature = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
     return body, {"X-Shopify-Topic": "orders/create", "X-Shopify-Shop-Domain": SHOP,
-                  "X-Shopify-Hmac-Sha256": signature, "X-Shopify-Webhook-Id": webhook_id}
-
-
-@contextlib.contextmanager
-def connections_kept():
-    """As Django's test client does: the request signals must not close the test's transaction's connection."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        yield
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
+                  "X-Shopify-Hmac-Sha256": sign(body, secret), "X-Shopify-Webhook-Id": webhook_id}
 
 
 def call(app, body: bytes = b"", headers: dict | None = None, *, path: str = PATH, method: str = "POST",
@@ -94,8 +77,7 @@ def answers(app, channel) -> list:
     forged = {**headers, "X-Shopify-Hmac-Sha256": delivery(2, "w-2", secret="other")[1]["X-Shopify-Hmac-Sha256"]}
     not_json = b"<order/>"
     _, signed_not_json = delivery(0, "w-3")
-    signed_not_json["X-Shopify-Hmac-Sha256"] = base64.b64encode(
-        hmac.new(SECRET.encode(), not_json, hashlib.sha256).digest()).decode()
+    signed_not_json["X-Shopify-Hmac-Sha256"] = sign(not_json, SECRET)
     cases = [
         call(app, body, forged),                                               # 401
         call(app, not_json, signed_not_json),                                  # 400 malformed

@@ -14,12 +14,11 @@ import pytest
 import responses
 import schemathesis
 from django.core.cache import cache
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
 from config.wsgi import application
 from tests.fuzz.world import World
+from tests.wsgi import connections_kept
 
 CONFIG = schemathesis.Config.from_dict({
     # The same cases on every run; FUZZ_SEED=<n> (and FUZZ_EXAMPLES=<n>) explore further.
@@ -52,15 +51,11 @@ def no_server_error(ctx, response, case):
 def world(db):
     world = World()
     # Requests go through the WSGI handler, not Django's test client: keep the test's transaction open.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
     try:
         # No real network: a call to a channel or carrier fails as a refused connection would.
-        with responses.RequestsMock(assert_all_requests_are_fired=False):
+        with connections_kept(), responses.RequestsMock(assert_all_requests_are_fired=False):
             yield world
     finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
         cache.clear()
 
 

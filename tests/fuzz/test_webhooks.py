@@ -8,8 +8,6 @@ delivery alone, without taking the rest of the batch down.
 
 import base64
 import copy
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime
 
@@ -22,6 +20,7 @@ from rest_framework.test import APIClient
 from channels_sync.models import Channel, WebhookDelivery
 from channels_sync.providers.tiktok import webhook_signature
 from channels_sync.services.webhooks import webhook_drain
+from tests.channels_sync.fake_provider import sign as base64_hmac_sha256
 from tests.channels_sync.providers.fixtures import fixture_bytes
 from tests.fuzz.conftest import changed, row_counts
 from tests.fuzz.world import World
@@ -134,7 +133,7 @@ def test_oversized_webhook_is_413_and_nothing_is_stored(world, settings):
 
 
 def shopify_signature(raw: bytes) -> str:
-    return base64.b64encode(hmac.new(SECRET.encode(), raw, hashlib.sha256).digest()).decode()
+    return base64_hmac_sha256(raw, SECRET)
 
 
 SIGNED = {

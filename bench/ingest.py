@@ -42,7 +42,7 @@ from channels_sync.services.ingest import (  # noqa: E402
     serialize_row,
 )
 
-FIXTURE = Path(os.environ.get("FIXTURES_DIR", "/work/shared/fixtures")) / "shopify" / "order.json"
+FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "shopify" / "order.json"
 STATUSES = [("paid", None), ("paid", "fulfilled"), ("pending", None), ("refunded", None), ("paid", "partial")]
 
 

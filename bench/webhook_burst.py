@@ -31,10 +31,7 @@ from pathlib import Path
 
 import requests
 
-FIXTURE = Path(os.environ.get("FIXTURES_DIR", Path(__file__).resolve().parents[2] / "shared" / "fixtures"))
-FIXTURE = FIXTURE / "shopify" / "webhook_orders_create.json"
-if not FIXTURE.exists():
-    FIXTURE = Path("/work/shared/fixtures/shopify/webhook_orders_create.json")
+FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "shopify" / "webhook_orders_create.json"
 
 
 def versions_of(template: dict, order_number: int, versions: int, base_id: int) -> list[dict]:

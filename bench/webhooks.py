@@ -51,7 +51,7 @@ if os.environ.get("BENCH_WEBHOOKS_ROLE") == "server":
     urlpatterns = [path("bench/bare", bare), *app_urlpatterns]
     settings.ROOT_URLCONF = "bench.webhooks"
 
-FIXTURE = Path(os.environ.get("FIXTURES_DIR", "/work/shared/fixtures")) / "shopify" / "webhook_orders_create.json"
+FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "shopify" / "webhook_orders_create.json"
 SHOP = "bench-hooks.myshopify.com"
 SECRET = "bench-webhook-secret"
 

@@ -1,4 +1,4 @@
-"""Top-level routes. Each app mounts its own api/urls.py; DESIGN.md lists every endpoint."""
+"""Top-level routes. Each app mounts its own api/urls.py; docs/architecture.md lists every endpoint."""
 
 from django.contrib import admin
 from django.urls import include, path

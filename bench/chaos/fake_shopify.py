@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-FIXTURE = Path("/work/shared/fixtures/shopify/webhook_orders_create.json")
+FIXTURE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "shopify" / "webhook_orders_create.json"
 API = "/admin/api/2024-10/"
 SHOP_TZ = timezone(timedelta(hours=-5))
 FULFILLMENT_ORDER_OFFSET = 1_000_000_000_000

@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench.chaos import harness
 from bench.chaos.harness import log
 
-FIXTURE = Path("/work/shared/fixtures/shopify/webhook_orders_create.json")
+FIXTURE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "shopify" / "webhook_orders_create.json"
 SHOP = "chaos-storm.myshopify.com"
 SECRET = "chaos-storm-webhook-secret"
 ORDER_ID_BASE = 6_200_000_000_000_000_000   # past 2**53, like Shopify's ids

@@ -134,7 +134,7 @@ class OrderSummarySerializer(serializers.Serializer):
 
 
 class AggregatedOrderSerializer(serializers.ModelSerializer):
-    """Exactly DESIGN.md's shape; raw fields without a common home go into channelMetadata."""
+    """Exactly docs/architecture.md's shape; raw fields without a common home go into channelMetadata."""
 
     orderId = serializers.CharField(source="public_id")
     channel = serializers.CharField(source="channel.channel_id")

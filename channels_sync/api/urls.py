@@ -18,7 +18,7 @@ urlpatterns = [
     path("sales-channel/orders/<str:order_id>", views.OrderDetailView.as_view(), name="sales-channel-order"),
     path("sales-channel/orders/<str:order_id>/status", views.OrderStatusView.as_view(), name="sales-channel-status"),
     path("sales-channel/sync/history", views.SyncHistoryView.as_view(), name="sales-channel-history"),
-    # Channel webhooks: signature-checked, no JWT. DESIGN.md names these paths; the webhook lane
+    # Channel webhooks: signature-checked, no JWT. docs/architecture.md names these paths; the webhook lane
     # (channels_sync/webhook_lane.py) serves the same ones from the same table.
     *(path(receiver_path.lstrip("/"), webhook_receiver, {"provider_name": provider})
       for provider, receiver_path in WEBHOOK_PATHS.items()),

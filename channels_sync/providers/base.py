@@ -38,7 +38,7 @@ def verify_base64_hmac_sha256(request: WebhookRequest, *, header: str, secret: s
 class ChannelProvider(ABC):
     """What every channel integration implements. Instances are bound to one channel.
 
-    `config` is the channel's config dict (camelCase keys as in DESIGN.md, secrets included,
+    `config` is the channel's config dict (camelCase keys as in docs/architecture.md, secrets included,
     `baseUrl` optional); `webhook_secret` the channel's webhook secret, if any.
     """
 

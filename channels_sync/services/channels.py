@@ -49,7 +49,7 @@ def channel_config_url_errors(*, provider_cls, config: dict) -> dict[str, str]:
     return errors
 
 
-# The receiver path of each provider (DESIGN.md); providers without webhooks poll only.
+# The receiver path of each provider (docs/architecture.md); providers without webhooks poll only.
 WEBHOOK_PATHS = {
     "shopify": "/upstream/webhooks/shopify/orders",
     "woocommerce": "/upstream/webhooks/woocommerce/orders",

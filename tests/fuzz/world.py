@@ -24,7 +24,7 @@ from tracking.models import Shipment
 from workflows.models import Workflow
 
 ADDRESS = {"line1": "1 Main St", "city": "Springfield", "country": "US"}
-# The state an order must be in for each verb to succeed (DESIGN.md's transition table).
+# The state an order must be in for each verb to succeed (docs/architecture.md's transition table).
 STATE_FOR_VERB = {"process": "new", "ship": "processing", "deliver": "shipped", "complete": "delivered",
                   "hold": "new", "release": "on-hold", "cancel": "new", "refund": "shipped"}
 

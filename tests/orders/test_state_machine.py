@@ -1,4 +1,4 @@
-"""Hypothesis walks the DESIGN.md transition table with random verbs, partial shipments and refunds,
+"""Hypothesis walks the docs/architecture.md transition table with random verbs, partial shipments and refunds,
 and checks that status, stock and money always match an independent model of the table."""
 
 from decimal import Decimal
@@ -14,7 +14,7 @@ from orders.models import InventoryItem, Order
 from tests.accounts.factories import OrgFactory
 from tests.orders.factories import checkout, stock
 
-# The table from DESIGN.md, written out independently of the model's decorators.
+# The table from docs/architecture.md, written out independently of the model's decorators.
 TABLE = {
     "process": {"new"},
     "ship": {"processing"},

@@ -1,4 +1,4 @@
-"""Every verb of the DESIGN.md state table, from every allowed state, and one disallowed state each."""
+"""Every verb of the docs/architecture.md state table, from every allowed state, and one disallowed state each."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""GET /shipping/order/<orderNumber>/status: exactly DESIGN.md's shape, orgid only, tenant-isolated."""
+"""GET /shipping/order/<orderNumber>/status: exactly docs/architecture.md's shape, orgid only, tenant-isolated."""
 
 from datetime import UTC, datetime
 

@@ -1,4 +1,4 @@
-"""`manage.py seed_tracking_demo`: DESIGN.md's seed example, then delivered by a signed webhook."""
+"""`manage.py seed_tracking_demo`: docs/architecture.md's seed example, then delivered by a signed webhook."""
 
 import json
 from io import StringIO

@@ -1,4 +1,4 @@
-"""The exact JSON of GET /shipping/order/:orderNumber/status (DESIGN.md, Tracking)."""
+"""The exact JSON of GET /shipping/order/:orderNumber/status (docs/architecture.md, Tracking)."""
 
 from rest_framework import serializers
 

@@ -1,4 +1,4 @@
-"""Thin tracking views: public tracking, the order status in DESIGN.md's shape, carrier webhooks."""
+"""Thin tracking views: public tracking, the order status in docs/architecture.md's shape, carrier webhooks."""
 
 import logging
 

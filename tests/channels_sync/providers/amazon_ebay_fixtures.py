@@ -1,4 +1,4 @@
-"""Load the shared real channel payloads (read-only, beside the repo) for the Amazon and eBay tests."""
+"""Load the published channel payloads in tests/fixtures for the Amazon and eBay tests."""
 
 from __future__ import annotations
 

@@ -1,26 +1,14 @@
-"""Load the shared real channel payloads (read-only, beside the repo) for the Shopify and WooCommerce tests."""
+"""Load the published channel payloads in tests/fixtures for the Shopify and WooCommerce tests."""
 
 from __future__ import annotations
 
 import copy
 import json
-import os
 from pathlib import Path
 
-
-def _fixtures_dir() -> Path:
-    """CHANNEL_FIXTURES_DIR, else `shared/fixtures` beside the checkout, else the workplace's copy (a clone
-    elsewhere, e.g. a CI run from /tmp, still finds them)."""
-    if os.environ.get("CHANNEL_FIXTURES_DIR"):
-        return Path(os.environ["CHANNEL_FIXTURES_DIR"])
-    for candidate in (Path(__file__).resolve().parents[3].parent / "shared" / "fixtures",
-                      Path("/work/shared/fixtures")):
-        if candidate.is_dir():
-            return candidate
-    raise RuntimeError("channel fixtures not found: set CHANNEL_FIXTURES_DIR to the shared/fixtures folder")
-
-
-FIXTURES_DIR = _fixtures_dir()
+# The published payloads, copied into the repository (tests/fixtures/<channel>/SOURCES.md says where
+# each came from).
+FIXTURES_DIR = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def fixture_bytes(channel: str, name: str) -> bytes:

@@ -1,4 +1,4 @@
-"""Load the shared real channel payloads (read-only, outside the repo) for the TikTok and Walmart tests."""
+"""Load the published channel payloads in tests/fixtures for the TikTok and Walmart tests."""
 
 from __future__ import annotations
 

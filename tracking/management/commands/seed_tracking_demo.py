@@ -1,4 +1,4 @@
-"""Idempotent demo data for tracking and the public pages: a shipped order in transit (DESIGN.md's
+"""Idempotent demo data for tracking and the public pages: a shipped order in transit (docs/architecture.md's
 seed example), the org's branding, and the links and commands to try them.
 
     .venv/bin/python manage.py seed_tracking_demo [--org demo]
@@ -58,7 +58,7 @@ class Command(BaseCommand):
             shipping_address={"line1": "1 Main St", "city": "Springfield", "region": "IL", "postalCode": "62701",
                               "country": "US"},
             payment={"gateway": "manual"}, shipping_total=Decimal("7.50"), actor_label="seed")
-        # DESIGN.md's example ships on 22 Apr 2026: the demo order is placed the day before, not today.
+        # docs/architecture.md's example ships on 22 Apr 2026: the demo order is placed the day before, not today.
         type(order).objects.filter(pk=order.pk).update(created_at=datetime(2026, 4, 21, 18, 30, tzinfo=UTC))
         services.order_process(org=org, order_number=order.order_number, actor_label="seed")
         _, shipment = services.order_ship(org=org, order_number=order.order_number, carrier="ups",

@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
-from channels_sync.simulator.base import (
+from simulator.base import (
     ChannelSimulator,
     DemoChannel,
     LeakyBucket,

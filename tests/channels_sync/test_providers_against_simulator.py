@@ -18,9 +18,9 @@ from channels_sync.normalized import CommonStatus, WebhookRequest, WritebackRequ
 from channels_sync.providers import provider_class
 from channels_sync.providers.errors import PermanentChannelError
 from channels_sync.providers.http import ChannelHttpClient
-from channels_sync.simulator.base import LeakyBucket, SimRequest
-from channels_sync.simulator.registry import SIMULATOR_MODULES, available_simulators, simulator_class
-from channels_sync.simulator.server import SimulatorServer
+from simulator.base import LeakyBucket, SimRequest
+from simulator.registry import SIMULATOR_MODULES, available_simulators, simulator_class
+from simulator.server import SimulatorServer
 
 NOW = datetime(2026, 4, 20, 12, 0, tzinfo=UTC)
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-from channels_sync.simulator.base import (
+from simulator.base import (
     ChannelSimulator,
     DemoChannel,
     OutboundWebhook,

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlencode
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from channels_sync.simulator.base import (
+from simulator.base import (
     ChannelSimulator,
     DemoChannel,
     OutboundWebhook,

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from channels_sync.simulator.base import ChannelSimulator, OutboundWebhook, SimRequest, json_response, parse_query
-from channels_sync.simulator.registry import available_simulators, simulator_class
+from simulator.base import ChannelSimulator, OutboundWebhook, SimRequest, json_response, parse_query
+from simulator.registry import available_simulators, simulator_class
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ server (`server.py`) only routes `/<name>/...` to the simulator registered under
 
 How to add a channel (amazon, ebay, tiktok, walmart, ...):
 
-1. Write `channels_sync/simulator/<name>.py` with a class `Simulator(ChannelSimulator)`:
+1. Write `simulator/<name>.py` with a class `Simulator(ChannelSimulator)`:
 
    - `name = "<name>"` (the provider name, also the URL prefix) and `webhook_path` (our receiver,
      e.g. "/upstream/webhooks/tiktok/orders"; None when the channel sends no webhooks);
@@ -22,7 +22,7 @@ How to add a channel (amazon, ebay, tiktok, walmart, ...):
      the method takes a `SimRequest` and returns a `SimResponse` (`json_response(...)`). Record
      writebacks with `self.record_writeback(request, kind=...)` so `/<name>/_sim/writebacks` shows them.
 
-2. Add one line to `channels_sync/simulator/registry.py`: `"<name>": "channels_sync.simulator.<name>"`.
+2. Add one line to `simulator/registry.py`: `"<name>": "simulator.<name>"`.
 
 Every simulator gets these for free under its prefix: `GET _sim/orders` (the catalogue, newest
 first), `GET _sim/writebacks`, `GET _sim/webhooks` (what was sent and the answer), `POST _sim/tick`

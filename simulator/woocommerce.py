@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from channels_sync.simulator.base import (
+from simulator.base import (
     ChannelSimulator,
     DemoChannel,
     OutboundWebhook,

@@ -5,7 +5,7 @@ For the fault scripts (bench/chaos/): `put_order()` places an open, paid order w
 `updated_at`, `page_delay` slows each page of orders, `page_limit` caps a page silently, and the
 framework's outages (`start_faults`) and request log apply (see base.py).
 
-The generated orders follow the shape of the published examples (fixtures/shopify/order.json):
+The generated orders follow the shape of the published examples (tests/fixtures/shopify/order.json):
 the same field names, money as decimal strings with their `*_set` twins, 64-bit ids past 2**53.
 """
 

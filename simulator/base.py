@@ -413,12 +413,16 @@ class ChannelSimulator:
     def _log(self, request: SimRequest, groups: dict[str, str], response: SimResponse) -> None:
         try:
             order_id = self.request_order_id(request, groups)
-        except (KeyError, LookupError, ValueError, TypeError):
+        except (LookupError, ValueError, TypeError):   # a malformed call is logged without its order
             order_id = None
-        retry_after = response.header("Retry-After")
+        value = response.header("Retry-After")
+        try:
+            retry_after = float(value) if value else None
+        except ValueError:      # an HTTP date: not what any simulated channel sends
+            retry_after = None
         with self.lock:
             self.requests.append(LoggedRequest(request.received_at, request.method, request.path, order_id,
-                                               response.status, float(retry_after) if retry_after else None))
+                                               response.status, retry_after))
 
     def _check_rate(self, request: SimRequest) -> SimResponse | None:
         with self.lock:

@@ -226,6 +226,15 @@ def test_seed_demo_channels_is_idempotent_and_matches_what_the_simulator_signs(s
     assert channels["shopify"].account_identity == "demo-shop.myshopify.com"
 
 
+@pytest.mark.django_db
+def test_seed_demo_channels_points_at_SIMULATOR_PORT_by_default(settings, monkeypatch):
+    monkeypatch.delenv("SIMULATOR_URL", raising=False)
+    settings.SIMULATOR_PORT = 9876
+    call_command("seed_demo_channels", channels="shopify")
+    channel = Channel.objects.get(org__slug="demo", provider="shopify")
+    assert channel.config["baseUrl"] == "http://127.0.0.1:9876/shopify"
+
+
 def test_shopify_delivered_and_a_repeated_shipment_against_the_simulator(server):
     sim = server.simulators["shopify"]
     provider = provider_for(server, "shopify")

@@ -7,10 +7,13 @@ export PORT
 # honcho gives each process its own PORT; the simulator must send webhooks to the web process.
 PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 export PUBLIC_BASE_URL
+# The channel simulator's port (Procfile, seed_demo_channels and config/settings.py read it).
+SIMULATOR_PORT ?= 8765
+export SIMULATOR_PORT
 # Two processes on two cores; tests that start Celery workers share one (loadgroup).
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 
-.PHONY: run test install migrate lint check-deploy screenshots clean
+.PHONY: run preflight test install migrate lint check-deploy screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,10 +29,15 @@ install: $(VENV)/.installed
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
+# A busy port is one line naming the variable to set, checked before anything starts (rather than a
+# traceback from the one process that cannot bind, which makes honcho stop them all). Standard library only.
+preflight:
+	@$(PYTHON) -m simulator.preflight PORT=$(PORT) SIMULATOR_PORT=$(SIMULATOR_PORT)
+
 # The demo's channels are served by the local simulator on 127.0.0.1, which core/outbound.py refuses
 # unless private targets are allowed (the default only while DEBUG is on): say so explicitly for the demo.
 run: export ALLOW_PRIVATE_OUTBOUND ?= 1
-run: migrate
+run: preflight migrate
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py seed_demo_channels
 	$(BIN)/python manage.py seed_demo_workflows

@@ -80,6 +80,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 PORT = env_int("PORT", 8000)
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{PORT}")
+# The local channel simulator (`python -m simulator`, the demo channels point at it); the Makefile shares it.
+SIMULATOR_PORT = env_int("SIMULATOR_PORT", 8765)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -1,12 +1,13 @@
 """Fault: the database restarts in the middle of a channel poll.
 
 A private PostgreSQL cluster (initdb in /tmp, port --pg-port) holds the app's database, so restarting it disturbs
-nobody. A fake Shopify serves the channel's orders slowly, page by page. A first poll sets the cursor; then the
-channel gets --orders new and changed orders and a Celery worker polls again; after --restart-after-pages pages
-the script restarts PostgreSQL (fast shutdown: every connection is cut; down --down seconds). While it is down the
-channel changes a few more orders. Checks: the interrupted poll ends as a failed SyncRun with the error, the cursor
-has not moved, the lease is free; the next poll catches up: every order the channel has is stored once, at the
-channel's version, nothing missing, none inserted twice, the summary in step, the cursor advanced.
+nobody. The channel simulator's Shopify serves the channel's orders slowly, page by page. A first poll sets the
+cursor; then the channel gets --orders new and changed orders and a Celery worker polls again; after
+--restart-after-pages pages the script restarts PostgreSQL (fast shutdown: every connection is cut; down --down
+seconds). While it is down the channel changes a few more orders. Checks: the interrupted poll ends as a failed
+SyncRun with the error, the cursor has not moved, the lease is free; the next poll catches up: every order the
+channel has is stored once, at the channel's version, nothing missing, none inserted twice, the summary in step,
+the cursor advanced.
 
     .venv/bin/python bench/chaos/poll_db_restart.py [--orders 1500 --page-size 50 --page-delay 0.3]
 """
@@ -22,8 +23,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.chaos import harness
-from bench.chaos.fake_shopify import FakeShopify
 from bench.chaos.harness import log
+from simulator.server import SimulatorServer
+from simulator.shopify import ACCESS_TOKEN
+from simulator.shopify import Simulator as ShopifySimulator
 
 SHOP = "chaos-poll.myshopify.com"
 ORDER_ID_BASE = 5_200_000_000
@@ -31,13 +34,15 @@ ORDER_ID_BASE = 5_200_000_000
 
 
 class PageCounter:
-    """Counts the order pages the fake channel served."""
+    """Counts the order pages the simulated channel served."""
 
-    def __init__(self, fake: FakeShopify):
-        self.fake = fake
+    def __init__(self, shop: ShopifySimulator):
+        self.shop = shop
 
     def pages(self) -> int:
-        return sum(1 for entry in self.fake.log if entry.path.endswith("/orders.json") and entry.status == 200)
+        with self.shop.lock:
+            log = list(self.shop.requests)
+        return sum(1 for entry in log if entry.path.endswith("/orders.json") and entry.status == 200)
 
 
 def wait_run(channel_pk: int, after_pk: int, timeout: float):
@@ -85,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     redis = harness.RedisServer(args.redis_port)
     harness.configure(database_url=pg.url(args.database), redis_url=redis.url)
     worker = harness.CeleryWorker(1, "poll")
-    fake = FakeShopify(args.port, page_size=args.page_size, page_delay=args.page_delay)
+    server = SimulatorServer(port=args.port, order_count=0, names=["shopify"],
+                             simulator_options={"page_limit": args.page_size, "page_delay": args.page_delay})
+    shop = server.simulators["shopify"]
     try:
         pg.init().start()
         redis.start()
@@ -101,14 +108,14 @@ def main(argv: list[str] | None = None) -> int:
 
         with connection.cursor() as cursor:
             cursor.execute(harness.ORDER_AUDIT_SQL)
-        fake.start()
+        server.start()
         start = timezone.now() - timedelta(days=2)
         for i in range(args.initial):
-            fake.add_order(ORDER_ID_BASE + i, updated_at=start + timedelta(seconds=i), note="v1")
+            shop.put_order(ORDER_ID_BASE + i, updated_at=start + timedelta(seconds=i), note="v1")
         org = Org.objects.create(slug="chaos-poll", name="Poll under a DB restart")
         channel = Channel.objects.create(
             org=org, channel_id="slow-shop", provider="shopify", enabled=True, webhook_secret="x",
-            config={"shopDomain": SHOP, "accessToken": "shpat_chaos", "baseUrl": f"http://127.0.0.1:{fake.port}"},
+            config={"shopDomain": SHOP, "accessToken": ACCESS_TOKEN, "baseUrl": shop.base_url},
             poll_interval_minutes=10_000)
         worker.start()
 
@@ -127,12 +134,12 @@ def main(argv: list[str] | None = None) -> int:
         new_ids = range(args.initial, args.initial + args.orders - len(changed))
         step = timedelta(seconds=1) / max(1, args.orders)   # every version after the cursor, none in the future
         for n, i in enumerate([*changed, *new_ids]):
-            fake.add_order(ORDER_ID_BASE + i, updated_at=cursor_before + timedelta(milliseconds=1) + step * n,
+            shop.put_order(ORDER_ID_BASE + i, updated_at=cursor_before + timedelta(milliseconds=1) + step * n,
                            note="v2")
-        pages_before = PageCounter(fake).pages()
+        pages_before = PageCounter(shop).pages()
         before = last_run_pk(channel.pk)
         poll_channel.delay(channel.pk)
-        counter = PageCounter(fake)
+        counter = PageCounter(shop)
         deadline = time.monotonic() + 120
         while counter.pages() - pages_before < args.restart_after_pages and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -144,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             f"({written_before} orders stored at that moment)")
         # While the database is down the channel keeps changing: two more orders, one of them new.
         late_at = datetime.now(UTC) - timedelta(milliseconds=500)
-        fake.add_order(ORDER_ID_BASE + 1, updated_at=late_at, note="v3")
-        fake.add_order(ORDER_ID_BASE + 999_999, updated_at=late_at, note="v1")
+        shop.put_order(ORDER_ID_BASE + 1, updated_at=late_at, note="v3")
+        shop.put_order(ORDER_ID_BASE + 999_999, updated_at=late_at, note="v1")
         time.sleep(args.down)
         pg.start()
         log(f"PostgreSQL back after {time.monotonic() - restart_started:.1f} s")
@@ -178,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
                                                    if catch_up else "no run finished"))
         stored = {o.channel_order_id: o for o in AggregatedOrder.objects.filter(channel=channel).only(
             "channel_order_id", "channel_updated_at", "raw")}
-        expected = {str(order_id): order for order_id, order in fake.orders.items()}
+        with shop.lock:
+            expected = dict(shop.orders)
         missing = sorted(set(expected) - set(stored))
         extra = sorted(set(stored) - set(expected))
         stale = [cid for cid, order in expected.items() if cid in stored
@@ -201,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
                      f"cursor advanced to the catch-up poll's end ({channel.cursor:%H:%M:%S})")
     finally:
         worker.stop()
-        fake.stop()
+        server.stop()
         redis.stop()
         if not args.keep:
             pg.destroy()

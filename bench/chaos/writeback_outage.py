@@ -1,12 +1,13 @@
 """Fault: writebacks while the channel answers 500 for five minutes, then 429 with Retry-After, then recovers.
 
-A fake Shopify (bench/chaos/fake_shopify.py, Shopify's 40-call / 2-per-second leaky bucket) serves the writeback
-endpoints; a Shopify channel points at it. The script queues one `shipped` status change with tracking per order
-through the status service (what PUT /sales-channel/orders/:id/status calls), and a Celery worker (-c 2) with beat
-runs them against the outage. When every writeback is finished it checks: each landed at the channel exactly once
-with its tracking number; every attempt is a WritebackAttempt row whose time and response code match what the
-server saw (sync history); retries waited at least the jittered backoff and never less than a Retry-After; and the
-channel's rate limit was never exceeded (the server's own bucket never overflowed).
+The channel simulator's Shopify (simulator/shopify.py: Shopify's 40-call / 2-per-second leaky bucket, outages on
+demand, every request logged) serves the writeback endpoints; a Shopify channel points at it. The script queues one
+`shipped` status change with tracking per order through the status service (what PUT
+/sales-channel/orders/:id/status calls), and a Celery worker (-c 2) with beat runs them against the outage. When
+every writeback is finished it checks: each landed at the channel exactly once with its tracking number; every
+attempt is a WritebackAttempt row whose time and response code match what the server saw (sync history); retries
+waited at least the jittered backoff and never less than a Retry-After; and the channel's rate limit was never
+exceeded (the server's own bucket never overflowed).
 
     .venv/bin/python bench/chaos/writeback_outage.py [--fail-seconds 300 --throttle-seconds 60 --writebacks 200]
 
@@ -26,14 +27,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.chaos import harness
-from bench.chaos.fake_shopify import FakeShopify
 from bench.chaos.harness import log
+from simulator.server import SimulatorServer
+from simulator.shopify import ACCESS_TOKEN
+from simulator.shopify import Simulator as ShopifySimulator
 
 SHOP = "chaos-writeback.myshopify.com"
 ORDER_ID_BASE = 5_100_000_000
 
 
-def setup(fake: FakeShopify, count: int):
+def setup(shop: ShopifySimulator, count: int):
     from django.utils import timezone
 
     from accounts.models import Org
@@ -43,16 +46,16 @@ def setup(fake: FakeShopify, count: int):
     org = Org.objects.create(slug="chaos-writeback", name="Writeback outage")
     channel = Channel.objects.create(
         org=org, channel_id="outage", provider="shopify", enabled=True, webhook_secret="x",
-        config={"shopDomain": SHOP, "accessToken": "shpat_chaos", "baseUrl": f"http://127.0.0.1:{fake.port}"},
+        config={"shopDomain": SHOP, "accessToken": ACCESS_TOKEN, "baseUrl": shop.base_url},
         poll_interval_minutes=10_000, last_polled_at=timezone.now())
     updated = datetime.now(UTC) - timedelta(days=1)
-    raws = [fake.add_order(ORDER_ID_BASE + i, updated_at=updated) for i in range(count)]
+    raws = [shop.put_order(ORDER_ID_BASE + i, updated_at=updated) for i in range(count)]
     result = ingest(channel=channel, raw_orders=raws)
     assert result.created == count, result
     return org, channel, list(AggregatedOrder.objects.filter(channel=channel).order_by("channel_order_id"))
 
 
-def wait_finished(org, fake: FakeShopify, timeout: float) -> tuple[bool, float, list[str]]:
+def wait_finished(org, shop: ShopifySimulator, timeout: float) -> tuple[bool, float, list[str]]:
     from channels_sync.models import Outcome, Writeback
 
     started, notes, last = time.monotonic(), [], -1e9
@@ -64,9 +67,9 @@ def wait_finished(org, fake: FakeShopify, timeout: float) -> tuple[bool, float, 
             return True, elapsed, notes
         if elapsed - last >= 30:
             last = elapsed
-            fault = fake.fault_now()
+            fault = shop.fault_now()
             note = (f"{elapsed:5.0f} s: {dict(counts)}; channel answering "
-                    f"{fault[0] if fault else 'normally'}; {len(fake.log)} requests so far")
+                    f"{fault[0] if fault else 'normally'}; {len(shop.requests)} requests so far")
             log(note)
             notes.append(note)
         if elapsed > timeout:
@@ -74,7 +77,7 @@ def wait_finished(org, fake: FakeShopify, timeout: float) -> tuple[bool, float, 
         time.sleep(2)
 
 
-def verify(checks: harness.Checks, org, orders, fake: FakeShopify, base: float, tracking: dict[str, str]) -> None:
+def verify(checks: harness.Checks, org, orders, shop: ShopifySimulator, base: float, tracking: dict[str, str]) -> None:
     from channels_sync.models import Outcome, Writeback, WritebackAttempt
     from channels_sync.selectors import sync_history
 
@@ -82,7 +85,8 @@ def verify(checks: harness.Checks, org, orders, fake: FakeShopify, base: float, 
     statuses = Counter(w.status for w in writebacks)
     checks.check(statuses.get(Outcome.SUCCEEDED, 0) == len(orders) == len(writebacks),
                  f"writebacks succeeded: {statuses.get(Outcome.SUCCEEDED, 0)}/{len(orders)} ({dict(statuses)})")
-    landed = {str(order_id): fulfilments for order_id, fulfilments in fake.fulfillments.items()}
+    with shop.lock:
+        landed = {order_id: list(order["fulfillments"]) for order_id, order in shop.orders.items()}
     once = [cid for cid in tracking if len(landed.get(cid, [])) == 1]
     twice = [cid for cid in tracking if len(landed.get(cid, [])) > 1]
     wrong = [cid for cid in once if landed[cid][0]["tracking_number"] != tracking[cid]]
@@ -103,7 +107,7 @@ def verify(checks: harness.Checks, org, orders, fake: FakeShopify, base: float, 
     # Every request the channel saw lies inside an attempt of its order's writeback, and every attempt that got an
     # answer has its requests at the channel: the history's times are the real ones.
     requests_by_order: dict[str, list] = defaultdict(list)
-    for entry in fake.log:
+    for entry in shop.requests:
         if entry.order_id:
             requests_by_order[entry.order_id].append(entry)
     slack = 0.5
@@ -162,17 +166,19 @@ def verify(checks: harness.Checks, org, orders, fake: FakeShopify, base: float, 
     checks.figure(f"attempt outcomes (response code: tries): {dict(sorted(codes.items(), key=str))}")
 
     # The channel's rate limit, as the channel measures it.
-    per_second = Counter(int(entry.at) for entry in fake.log)
+    per_second = Counter(int(entry.at) for entry in shop.requests)
     peak = max(per_second.values()) if per_second else 0
-    span = (fake.log[-1].at - fake.log[0].at) if fake.log else 0
-    checks.check(fake.over_limit == 0 and fake.max_level <= fake.bucket_size,
-                 f"rate limit never exceeded: the channel's bucket (40, leaking 2/s) peaked at {fake.max_level:.1f}, "
-                 f"{fake.over_limit} requests over it")
-    windows_60 = _max_in_window(sorted(entry.at for entry in fake.log), 60)
-    checks.figure(f"requests at the channel: {len(fake.log)} over {span:.0f} s; peak {peak} in one second; at most "
+    span = (shop.requests[-1].at - shop.requests[0].at) if shop.requests else 0
+    bucket = shop.rate_limiter
+    checks.check(bucket.refused == 0 and bucket.max_level <= bucket.capacity,
+                 f"rate limit never exceeded: the channel's bucket (40, leaking 2/s) peaked at {bucket.max_level:.1f}, "
+                 f"{bucket.refused} requests over it")
+    windows_60 = _max_in_window(sorted(entry.at for entry in shop.requests), 60)
+    seen = len(shop.requests)
+    checks.figure(f"requests at the channel: {seen} over {span:.0f} s; peak {peak} in one second; at most "
                   f"{windows_60} in any 60 s (Shopify allows 40 + 2 x 60 = 160); by answer: "
-                  f"{dict(sorted(Counter(e.status for e in fake.log).items()))}")
-    ends = fake.faults_end_at()
+                  f"{dict(sorted(Counter(e.status for e in shop.requests).items()))}")
+    ends = shop.faults_end_at()
     finished = max((w.finished_at for w in writebacks if w.finished_at), default=None)
     if ends and finished:
         checks.figure(f"last writeback landed {finished.timestamp() - ends:.0f} s after the channel recovered")
@@ -215,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         extra["CHANNEL_WRITEBACK_MAX_ATTEMPTS"] = str(args.max_attempts)
     harness.configure(database_url=f"{args.pg}/{args.database}", redis_url=redis.url, **extra)
     worker, beat = harness.CeleryWorker(2, "writeback"), harness.CeleryBeat("writeback")
-    fake = FakeShopify(args.port)
+    server = SimulatorServer(port=args.port, order_count=0, names=["shopify"])
+    shop = server.simulators["shopify"]
     try:
         redis.start()
         log(f"private Redis on {args.redis_port}; migrating {args.database}")
@@ -226,31 +233,31 @@ def main(argv: list[str] | None = None) -> int:
         from channels_sync.services.writeback import order_status_update
 
         base = float(settings.CHANNEL_WRITEBACK_BACKOFF_SECONDS)
-        fake.start()
-        org, channel, orders = setup(fake, args.writebacks)
+        server.start()
+        org, channel, orders = setup(shop, args.writebacks)
         worker.start()
         beat.start()
         checks.figure(f"{args.writebacks} shipped writebacks; channel answers 500 for {args.fail_seconds:.0f} s, then "
                       f"429 (Retry-After {args.retry_after:.0f}) for {args.throttle_seconds:.0f} s, then recovers; "
                       f"backoff base {base:.0f} s, max attempts {settings.CHANNEL_WRITEBACK_MAX_ATTEMPTS}; "
                       "celery worker -c 2 and beat")
-        fake.start_faults([(args.fail_seconds, 500, None), (args.throttle_seconds, 429, args.retry_after)])
+        shop.start_faults([(args.fail_seconds, 500, None), (args.throttle_seconds, 429, args.retry_after)])
         tracking = {}
         for i, order in enumerate(orders):
             number = f"1ZCHAOS{i:010d}"
             order_status_update(order=order, status="shipped", tracking_number=number, carrier="ups")
             tracking[order.channel_order_id] = number
         log(f"queued {len(orders)} writebacks; the channel is down")
-        finished, seconds, notes = wait_finished(org, fake, args.timeout)
+        finished, seconds, notes = wait_finished(org, shop, args.timeout)
         for note in notes:
             checks.figure("progress: " + note)
         checks.check(finished, f"every writeback finished {seconds:.0f} s after queueing"
                                + ("" if finished else f" (gave up after {args.timeout:.0f} s)"))
-        verify(checks, org, orders, fake, base, tracking)
+        verify(checks, org, orders, shop, base, tracking)
     finally:
         for process in (beat, worker):
             process.stop()
-        fake.stop()
+        server.stop()
         redis.stop()
         if not args.keep_db:
             harness.drop_database(args.pg, args.database)

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from channels_sync.models import AggregatedOrder, Channel, Writeback
 from channels_sync.services import ingest, order_status_update, writeback_attempt
-from channels_sync.simulator.shopify import Simulator
+from simulator.shopify import Simulator
 
 pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("browser")]
 

@@ -15,8 +15,8 @@ from channels_sync.normalized import CommonStatus, WebhookRequest, WritebackRequ
 from channels_sync.providers import provider_class
 from channels_sync.providers.errors import WebhookRejected
 from channels_sync.providers.http import ChannelHttpClient
-from channels_sync.simulator.registry import available_simulators, simulator_class
-from channels_sync.simulator.server import SimulatorServer
+from simulator.registry import available_simulators, simulator_class
+from simulator.server import SimulatorServer
 from tests.channels_sync.providers.amazon_ebay_fixtures import isolated_tokens_and_buckets  # noqa: F401
 
 ORDER_COUNT = 40

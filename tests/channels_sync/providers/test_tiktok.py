@@ -543,7 +543,7 @@ def test_statuses_tiktok_cannot_take_are_not_sent():
 # --- against the simulator (real HTTP on localhost, the channel's wire format) -----------------------
 @pytest.fixture
 def tiktok_sim():
-    from channels_sync.simulator.server import SimulatorServer
+    from simulator.server import SimulatorServer
 
     server = SimulatorServer(host="127.0.0.1", port=0, order_count=45, names=["tiktok"]).start()
     sim = server.simulators["tiktok"]

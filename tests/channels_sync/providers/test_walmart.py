@@ -517,7 +517,7 @@ def test_cancel_and_processing_writebacks(provider):
 # --- against the simulator (real HTTP on localhost, Walmart's wire format) ---------------------------
 @pytest.fixture
 def walmart_sim():
-    from channels_sync.simulator.server import SimulatorServer
+    from simulator.server import SimulatorServer
 
     server = SimulatorServer(host="127.0.0.1", port=0, order_count=40, names=["walmart"]).start()
     try:

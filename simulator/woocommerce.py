@@ -1,7 +1,7 @@
 """WooCommerce REST v3, simulated: orders with page/per_page and X-WP-Total(Pages), basic auth,
 order notes, webhooks (with the `webhook_id=N` ping on creation) and signed `order.*` deliveries.
 
-Generated orders follow fixtures/woocommerce/order.json: site-local `date_*` beside UTC `date_*_gmt`,
+Generated orders follow tests/fixtures/woocommerce/order.json: site-local `date_*` beside UTC `date_*_gmt`,
 money as decimal strings, line `price` as a JSON number, `sku` "" when the product has none.
 """
 
@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from channels_sync.simulator.base import (
+from simulator.base import (
     ChannelSimulator,
     DemoChannel,
     OutboundWebhook,

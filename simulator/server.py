@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from channels_sync.simulator.base import ChannelSimulator, OutboundWebhook, SimRequest, json_response, parse_query
-from channels_sync.simulator.registry import available_simulators, simulator_class
+from simulator.base import ChannelSimulator, OutboundWebhook, SimRequest, json_response, parse_query
+from simulator.registry import available_simulators, simulator_class
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def _dispatch(self) -> None:
+        received_at = time.time()
         parts = urlsplit(self.path)
         segments = parts.path.lstrip("/").split("/", 1)
         simulator = self.server.owner.simulators.get(segments[0])
@@ -37,7 +38,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             request = SimRequest(method=self.command, path="/" + (segments[1] if len(segments) > 1 else ""),
                                  query=parse_query(parts.query), headers=dict(self.headers.items()), body=body,
-                                 base_url=simulator.base_url)
+                                 base_url=simulator.base_url, received_at=received_at)
             try:
                 response = simulator.handle(request)
             except Exception as exc:  # a simulator bug must answer 500, like a real channel would

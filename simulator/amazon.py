@@ -2,7 +2,7 @@
 getOrderItems paged, confirmShipment), per-operation token buckets answering 429 with Amazon's error
 body, ORDER_CHANGE notifications POSTed as an SQS relay would (with the relay's shared secret), and
 Notifications API subscriptions. Orders follow the shape of the published sandbox examples
-(fixtures/amazon/get_orders_response.json and get_order_items_response.json).
+(tests/fixtures/amazon/get_orders_response.json and get_order_items_response.json).
 
 Bursts are Amazon's; refill rates are faster than Amazon's (getOrderItems 0.5/s would make a demo
 sync of 200 orders take minutes); the demo channel's `rateLimits` config matches them.
@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs
 
-from channels_sync.simulator.base import (
+from simulator.base import (
     ChannelSimulator,
     DemoChannel,
     OutboundWebhook,

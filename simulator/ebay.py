@@ -5,7 +5,7 @@ limit/offset with `next`), getOrder, createShippingFulfillment (201 + Location),
 as eBay signs them (X-EBAY-SIGNATURE: base64 JSON {alg, kid, signature, digest}).
 
 The signing key is derived from the seed, so the demo channel's configured public key stays valid
-across restarts. Orders follow fixtures/ebay/get_orders_response.json (eBay's documented Order shape).
+across restarts. Orders follow tests/fixtures/ebay/get_orders_response.json (eBay's documented Order shape).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlencode
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from channels_sync.simulator.base import (
+from simulator.base import (
     ChannelSimulator,
     DemoChannel,
     OutboundWebhook,

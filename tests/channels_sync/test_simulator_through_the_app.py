@@ -17,7 +17,7 @@ from channels_sync.normalized import CommonStatus
 from channels_sync.services.polling import sync_run, sync_start
 from channels_sync.services.webhooks import webhook_process
 from channels_sync.services.writeback import order_status_update, writeback_attempt
-from channels_sync.simulator.server import SimulatorServer
+from simulator.server import SimulatorServer
 
 NOW = datetime(2026, 4, 20, 12, 0, tzinfo=UTC)
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ server (`server.py`) only routes `/<name>/...` to the simulator registered under
 
 How to add a channel (amazon, ebay, tiktok, walmart, ...):
 
-1. Write `channels_sync/simulator/<name>.py` with a class `Simulator(ChannelSimulator)`:
+1. Write `simulator/<name>.py` with a class `Simulator(ChannelSimulator)`:
 
    - `name = "<name>"` (the provider name, also the URL prefix) and `webhook_path` (our receiver,
      e.g. "/upstream/webhooks/tiktok/orders"; None when the channel sends no webhooks);
@@ -22,12 +22,16 @@ How to add a channel (amazon, ebay, tiktok, walmart, ...):
      the method takes a `SimRequest` and returns a `SimResponse` (`json_response(...)`). Record
      writebacks with `self.record_writeback(request, kind=...)` so `/<name>/_sim/writebacks` shows them.
 
-2. Add one line to `channels_sync/simulator/registry.py`: `"<name>": "channels_sync.simulator.<name>"`.
+2. Add one line to `simulator/registry.py`: `"<name>": "simulator.<name>"`.
 
 Every simulator gets these for free under its prefix: `GET _sim/orders` (the catalogue, newest
 first), `GET _sim/writebacks`, `GET _sim/webhooks` (what was sent and the answer), `POST _sim/tick`
 (create or change one order now and send its webhook), `POST _sim/throttle {"count": n}` (the next
-n API calls answer 429), `POST _sim/reset`. Rate limiting applies to the channel's routes only.
+n API calls answer 429), `POST _sim/faults {"phases": [[seconds, status, retry_after], ...]}` (an
+outage: for the first phase's seconds every API call answers that status, then the next phase, then
+normal again), `POST _sim/reset`. Rate limiting applies to the channel's routes only. Every API call
+is logged (`requests`: arrival time, path, order, answer), so a fault script can compare what the
+channel saw with what the app's sync history says; `start_faults()` is the same outage from Python.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import random
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -55,6 +60,7 @@ class SimRequest:
     headers: dict[str, str]
     body: bytes = b""
     base_url: str = ""              # this channel's public URL, e.g. http://127.0.0.1:8765/shopify
+    received_at: float = field(default_factory=time.time)   # when the request arrived (the request log)
 
     def header(self, name: str, default: str | None = None) -> str | None:
         lowered = name.lower()
@@ -116,6 +122,8 @@ class LeakyBucket:
         self.clock = clock
         self._levels: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
+        self.max_level = 0.0        # the fullest the bucket has been, and the calls it refused:
+        self.refused = 0            # what a fault script checks the app's own limiter against
 
     def _level(self, key: str, now: float) -> float:
         level, at = self._levels.get(key, (0.0, now))
@@ -127,8 +135,10 @@ class LeakyBucket:
             level = self._level(key, now)
             if level + 1 > self.capacity:
                 self._levels[key] = (level, now)
+                self.refused += 1
                 return (level + 1 - self.capacity) / self.leak_per_second
             self._levels[key] = (level + 1, now)
+            self.max_level = max(self.max_level, level + 1)
             return None
 
     def used(self, key: str = "default") -> int:
@@ -148,6 +158,22 @@ class OutboundWebhook:
     body: bytes
     topic: str = ""
     order_id: str = ""
+
+
+@dataclass
+class LoggedRequest:
+    """One API call as the channel saw it: when it arrived and what it was answered."""
+
+    at: float                       # time.time() when the request arrived
+    method: str
+    path: str
+    order_id: str | None
+    status: int
+    retry_after: float | None = None
+
+
+REQUEST_LOG_SIZE = 100_000
+FaultPhase = tuple[float, int, float | None]     # (seconds, status, Retry-After or None)
 
 
 @dataclass
@@ -184,6 +210,9 @@ class ChannelSimulator:
         self.writebacks: list[dict] = []
         self.webhooks_sent: list[dict] = []
         self.forced_429 = 0
+        self.requests: deque[LoggedRequest] = deque(maxlen=REQUEST_LOG_SIZE)
+        self.fault_schedule: list[FaultPhase] = []
+        self.faults_started_at: float | None = None
         # Set by the server: POSTs a webhook to our app and records the answer.
         self.webhook_sender: Callable[[OutboundWebhook], None] | None = None
         self.rate_limiter = self.make_rate_limiter()
@@ -231,6 +260,41 @@ class ChannelSimulator:
     def authenticate(self, request: SimRequest) -> SimResponse | None:
         """None when the call carries the demo credentials, else the channel's 401 answer."""
         return None
+
+    def request_order_id(self, request: SimRequest, groups: dict[str, str]) -> str | None:
+        """The channel order a call is about, for the request log (default: an `order_id` in the path)."""
+        return groups.get("order_id")
+
+    def fault_response(self, status: int, retry_after: float | None) -> SimResponse:
+        """What the channel answers during an outage phase: its own 429 when throttling, else an error."""
+        if status == 429 and retry_after is not None:
+            return self.rate_limited_response(retry_after)
+        headers = [("Retry-After", f"{retry_after:.1f}")] if retry_after is not None else []
+        return json_response({"errors": "Internal error" if status >= 500 else "Request refused"}, status, headers)
+
+    # --- outages -------------------------------------------------------------------------------
+    def start_faults(self, schedule: list[FaultPhase]) -> None:
+        """From now, answer each phase's status for its seconds, one phase after the other; then recover."""
+        with self.lock:
+            self.fault_schedule, self.faults_started_at = list(schedule), time.time()
+
+    def fault_now(self) -> tuple[int, float | None] | None:
+        """(status, retry_after) of the outage phase in force, or None when answering normally."""
+        with self.lock:
+            if self.faults_started_at is None:
+                return None
+            elapsed = time.time() - self.faults_started_at
+            for seconds, status, retry_after in self.fault_schedule:
+                if elapsed < seconds:
+                    return status, retry_after
+                elapsed -= seconds
+            return None
+
+    def faults_end_at(self) -> float | None:
+        with self.lock:
+            if self.faults_started_at is None:
+                return None
+            return self.faults_started_at + sum(seconds for seconds, _, _ in self.fault_schedule)
 
     # --- catalogue -----------------------------------------------------------------------------
     def seed_catalogue(self, count: int) -> None:
@@ -323,18 +387,42 @@ class ChannelSimulator:
             matched_path = True
             if method != request.method:
                 continue
-            denied = self.authenticate(request)
-            if denied is not None:
-                return denied
-            limited = self._check_rate(request)
-            if limited is not None:
-                return limited
-            response = handler(request, **match.groupdict())
-            response.headers.extend(self.rate_limit_headers(request))
+            groups = match.groupdict()
+            response = self._answer(request, handler, groups)
+            self._log(request, groups, response)
             return response
-        if matched_path:
-            return error_response(405, "Method Not Allowed")
-        return error_response(404, "Not Found")
+        response = error_response(405 if matched_path else 404,
+                                  "Method Not Allowed" if matched_path else "Not Found")
+        self._log(request, {}, response)
+        return response
+
+    def _answer(self, request: SimRequest, handler: Callable, groups: dict[str, str]) -> SimResponse:
+        denied = self.authenticate(request)
+        if denied is not None:
+            return denied
+        limited = self._check_rate(request)    # the call counts in the bucket even when an outage answers it
+        fault = self.fault_now()
+        if fault is not None:
+            return self.fault_response(*fault)
+        if limited is not None:
+            return limited
+        response = handler(request, **groups)
+        response.headers.extend(self.rate_limit_headers(request))
+        return response
+
+    def _log(self, request: SimRequest, groups: dict[str, str], response: SimResponse) -> None:
+        try:
+            order_id = self.request_order_id(request, groups)
+        except (LookupError, ValueError, TypeError):   # a malformed call is logged without its order
+            order_id = None
+        value = response.header("Retry-After")
+        try:
+            retry_after = float(value) if value else None
+        except ValueError:      # an HTTP date: not what any simulated channel sends
+            retry_after = None
+        with self.lock:
+            self.requests.append(LoggedRequest(request.received_at, request.method, request.path, order_id,
+                                               response.status, retry_after))
 
     def _check_rate(self, request: SimRequest) -> SimResponse | None:
         with self.lock:
@@ -360,9 +448,16 @@ class ChannelSimulator:
             if request.method == "POST" and what == "throttle":
                 self.forced_429 = int((request.json() or {}).get("count", 1))
                 return json_response({"throttled": self.forced_429})
+            if request.method == "POST" and what == "faults":
+                phases = [(float(s), int(status), None if after is None else float(after))
+                          for s, status, after in (request.json() or {}).get("phases", [])]
+                self.start_faults(phases)
+                return json_response({"phases": phases})
             if request.method == "POST" and what == "reset":
                 self.writebacks.clear()
                 self.webhooks_sent.clear()
+                self.requests.clear()
+                self.fault_schedule, self.faults_started_at = [], None
                 self.rng = random.Random(f"{self.seed}:{self.name}")
                 self.seed_catalogue(self.order_count)
                 return json_response({"orders": len(self.orders)})

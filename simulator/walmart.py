@@ -2,7 +2,7 @@
 WM_* headers checked, GET /v3/orders with `nextCursor` paging (404 when nothing matches), acknowledge,
 ship and cancel order lines (recorded), and 429s past a token bucket. Walmart sends no order webhooks.
 
-Orders follow the published examples (fixtures/walmart): epoch-millisecond dates, lists wrapped in
+Orders follow the published examples (tests/fixtures/walmart): epoch-millisecond dates, lists wrapped in
 objects (`orderLines.orderLine`), charges as JSON numbers, quantities as strings, relay e-mails.
 """
 
@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlencode
 
-from channels_sync.simulator.base import (
+from simulator.base import (
     ChannelSimulator,
     DemoChannel,
     SimRequest,

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from channels_sync.simulator.base import ChannelSimulator
+from simulator.base import ChannelSimulator
 
 SIMULATOR_MODULES = {
-    "shopify": "channels_sync.simulator.shopify",
-    "woocommerce": "channels_sync.simulator.woocommerce",
-    "tiktok": "channels_sync.simulator.tiktok",
-    "walmart": "channels_sync.simulator.walmart",
-    "amazon": "channels_sync.simulator.amazon",
-    "ebay": "channels_sync.simulator.ebay",
+    "shopify": "simulator.shopify",
+    "woocommerce": "simulator.woocommerce",
+    "tiktok": "simulator.tiktok",
+    "walmart": "simulator.walmart",
+    "amazon": "simulator.amazon",
+    "ebay": "simulator.ebay",
 }
 
 

@@ -2,7 +2,7 @@
 `page_token` cursors, order detail (50 ids at most), ship package / update shipping info, shipping
 providers, webhook subscription, token refresh, and type-1 pushes signed in the `Authorization` header.
 
-Orders follow the published Get Order Detail sample (fixtures/tiktok): one line item per unit, money
+Orders follow the published Get Order Detail sample (tests/fixtures/tiktok): one line item per unit, money
 as decimal strings, Unix-second times, no recipient address before payment, masked phone numbers.
 """
 
@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-from channels_sync.simulator.base import (
+from simulator.base import (
     ChannelSimulator,
     DemoChannel,
     OutboundWebhook,

@@ -1,7 +1,11 @@
 """Shopify Admin REST, simulated: orders with Link-header `page_info` cursors, the 40/2s leaky bucket,
 fulfillment orders + fulfillments, cancel, webhook registration, and signed `orders/*` webhooks.
 
-The generated orders follow the shape of the published examples (fixtures/shopify/order.json):
+For the fault scripts (bench/chaos/): `put_order()` places an open, paid order with a chosen id and
+`updated_at`, `page_delay` slows each page of orders, `page_limit` caps a page silently, and the
+framework's outages (`start_faults`) and request log apply (see base.py).
+
+The generated orders follow the shape of the published examples (tests/fixtures/shopify/order.json):
 the same field names, money as decimal strings with their `*_set` twins, 64-bit ids past 2**53.
 """
 
@@ -11,11 +15,12 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
-from channels_sync.simulator.base import (
+from simulator.base import (
     ChannelSimulator,
     DemoChannel,
     LeakyBucket,
@@ -92,9 +97,11 @@ class Simulator(ChannelSimulator):
     default_webhook_secret = "sim-shopify-webhook-secret"
     page_size_max = 250
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, page_delay: float = 0.0, page_limit: int | None = None, **kwargs):
         self.fulfillment_orders: dict[str, list[dict]] = {}
         self.registered_webhooks: list[dict] = []
+        self.page_delay = page_delay        # seconds each page of orders takes (a slow channel)
+        self.page_limit = page_limit        # pages hold at most this many orders, whatever the limit asked
         super().__init__(**kwargs)
 
     # --- framework hooks -----------------------------------------------------------------------
@@ -116,6 +123,21 @@ class Simulator(ChannelSimulator):
 
     def order_updated_at(self, order: dict) -> datetime:
         return _parse_ts(order["updated_at"])
+
+    def request_order_id(self, request: SimRequest, groups: dict[str, str]) -> str | None:
+        if groups.get("order_id"):
+            return groups["order_id"]
+        with self.lock:
+            if groups.get("fulfillment_id"):
+                found = self._find_fulfillment(groups["fulfillment_id"])
+                return str(found[0]["id"]) if found else None
+            if request.path.endswith("/fulfillments.json") and request.method == "POST":
+                wanted = {g.get("fulfillment_order_id") for g in
+                          ((request.json() or {}).get("fulfillment") or {}).get("line_items_by_fulfillment_order")
+                          or []}
+                return next((key for key, fos in self.fulfillment_orders.items()
+                             if any(fo["id"] in wanted for fo in fos)), None)
+        return None
 
     def new_order_topic(self) -> str:
         return "orders/create"
@@ -231,6 +253,31 @@ class Simulator(ChannelSimulator):
         elif order["financial_status"] == "paid" and age_days >= 3 and rng.random() < 0.1:
             self._refund(order, created_at + timedelta(days=2))
         return order
+
+    def put_order(self, order_id: int, *, updated_at: datetime, note: str = "") -> dict:
+        """An open, paid, unfulfilled order with this id and `updated_at`, replacing any with the same id.
+
+        For the fault scripts: they choose ids and versions to check what the app stored against them.
+        At least one line needs shipping, so the order has a fulfillment order to write back to.
+        """
+        with self.lock:
+            order = self.generate_order(len(self.orders), updated_at - timedelta(hours=1))
+            if not any(item["requires_shipping"] for item in order["line_items"]):
+                item = order["line_items"][0]
+                item.update(requires_shipping=True, gift_card=False, sku=item["sku"] or "SIM-SHIP")
+            old_id = order["id"]
+            order.update(id=order_id, admin_graphql_api_id=f"gid://shopify/Order/{order_id}", note=note,
+                         name=f"#F{order_id % 100000}", financial_status="paid", fulfillment_status=None,
+                         cancelled_at=None, cancel_reason=None, closed_at=None, fulfillments=[], refunds=[],
+                         updated_at=_ts(updated_at),
+                         created_at=_ts(updated_at - timedelta(hours=1)))
+            for item in order["line_items"]:
+                item.update(fulfillable_quantity=item["quantity"], fulfillment_status=None)
+            self.fulfillment_orders.pop(str(order_id), None)
+            self.orders.pop(str(old_id), None)
+            self.orders[str(order_id)] = order
+            self._sort()
+            return order
 
     # --- lifecycle -----------------------------------------------------------------------------
     def _fulfil(self, order: dict, when: datetime, carrier: tuple, *, number: str | None = None,
@@ -355,6 +402,7 @@ class Simulator(ChannelSimulator):
             return error_response(400, {"limit": ["must be an integer"]})
         if not 1 <= limit <= self.page_size_max:
             return error_response(400, {"limit": [f"must be between 1 and {self.page_size_max}"]})
+        limit = min(limit, self.page_limit or limit)
         page_info = request.arg("page_info")
         if page_info:
             extra = set(request.query) - {"page_info", "limit", "fields"}
@@ -373,6 +421,8 @@ class Simulator(ChannelSimulator):
             matching = sorted((o for o in self.orders.values() if self._matches(o, filters)),
                               key=lambda o: o["id"], reverse=True)   # Shopify's default order: id desc
             page = matching[offset:offset + limit]
+        if self.page_delay:
+            time.sleep(self.page_delay)
         fields = request.arg("fields")
         if fields:
             keep = set(fields.split(","))

@@ -16,6 +16,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, connecti
 from django.db.models import F
 from django.utils import timezone
 
+from channels_sync import scheduling
 from channels_sync.conf import (
     webhook_drain_nudge_seconds,
     webhook_drainers,
@@ -267,11 +268,9 @@ def webhook_drain_soon() -> None:
 
 def webhook_drain_nudge() -> None:
     """Queue one drain task unless one is already pending (a cache flag; Redis makes it shared)."""
-    from channels_sync.tasks import process_webhook_deliveries
-
     try:
         if cache.add(_DRAIN_PENDING_KEY, 1, timeout=10):
-            process_webhook_deliveries.delay()
+            scheduling.webhook_drain()
     except Exception as exc:  # broker or cache down: the delivery is stored, beat's sweep drains it later
         logger.warning("could not queue a webhook drain (the sweep will pick the delivery up): %s", exc)
 
@@ -306,12 +305,10 @@ _DRAIN_HELPER_KEY = "channels_sync:webhook-drain-helper:{}"
 
 def _call_drain_helpers() -> None:
     """A backlog gets up to CHANNEL_WEBHOOK_DRAINERS drainers in all, one task per free helper slot."""
-    from channels_sync.tasks import process_webhook_deliveries
-
     for slot in range(1, webhook_drainers()):
         try:
             if cache.add(_DRAIN_HELPER_KEY.format(slot), 1, timeout=120):
-                process_webhook_deliveries.delay(helper=slot)
+                scheduling.webhook_drain(helper=slot)
         except Exception as exc:  # the drain goes on alone
             logger.warning("could not call a webhook drain helper: %s", exc)
             return
@@ -416,8 +413,6 @@ def _record_success(delivery: WebhookDelivery, result: IngestResult) -> None:
 
 def _record_failure(delivery: WebhookDelivery, exc: Exception, *, schedule: bool = True) -> float | None:
     """Keep the delivery, note the error, and (attempts left) schedule its own retry with backoff."""
-    from channels_sync.tasks import process_webhook_delivery
-
     attempt = delivery.attempts + 1
     retry_after = exc.retry_after if isinstance(exc, ChannelError) else None
     # Channel data quoted in the error must not reach the logs as unencodable text either.
@@ -431,8 +426,7 @@ def _record_failure(delivery: WebhookDelivery, exc: Exception, *, schedule: bool
     delivery.next_retry_at = timezone.now() + timedelta(seconds=delay) if delay is not None else None
     delivery.save(update_fields=["status", "last_error", "attempts", "next_retry_at"])
     if schedule and delay is not None:
-        pk = delivery.pk
-        transaction.on_commit(lambda: process_webhook_delivery.apply_async(args=[pk], countdown=delay), robust=True)
+        scheduling.webhook_delivery_retry(delivery.pk, countdown=delay)
     return delay
 
 
@@ -441,9 +435,20 @@ def _as_request(delivery: WebhookDelivery) -> WebhookRequest:
                           url=delivery.url)
 
 
+def webhook_attempt(*, delivery_pk: int) -> None:
+    """The process_webhook_delivery task: one try of one delivery, its next try sent through scheduling when
+    it failed with tries left. A delivery deleted meanwhile is nothing to do."""
+    try:
+        delay = webhook_process(delivery_pk=delivery_pk)
+    except DeliveryNotFound:
+        return
+    if delay is not None:
+        scheduling.webhook_delivery_retry(delivery_pk, countdown=delay)
+
+
 def webhook_process(*, delivery_pk: int) -> float | None:
     """Process one delivery (its retries, and admin's). Returns a retry delay when it failed and may retry;
-    the caller (the task) schedules that retry."""
+    the caller (`webhook_attempt`) schedules that retry."""
     with transaction.atomic():
         try:
             delivery = (WebhookDelivery.objects.select_for_update().select_related("channel")
@@ -469,27 +474,23 @@ def webhook_process(*, delivery_pk: int) -> float | None:
 def webhook_sweep(*, now=None, limit: int = 500) -> int:
     """After a lost message (a broker restart, a killed worker): drain when stored deliveries have waited over a
     minute, and queue again the failed ones whose retry is over two minutes late. Returns how many it re-queued."""
-    from channels_sync.tasks import process_webhook_deliveries, process_webhook_delivery
-
     now = now or timezone.now()
     if WebhookDelivery.objects.filter(status=WebhookDelivery.Status.RECEIVED,
                                       received_at__lt=now - timedelta(minutes=1)).exists():
         cache.delete(_DRAIN_PENDING_KEY)  # the flag may belong to a drain that never ran
-        process_webhook_deliveries.delay()
+        scheduling.webhook_drain()
     late = list(WebhookDelivery.objects.filter(status=WebhookDelivery.Status.FAILED,
                                                next_retry_at__lt=now - timedelta(minutes=2))
                 .order_by("next_retry_at").values_list("pk", flat=True)[:limit])
     for pk in late:
-        process_webhook_delivery.delay(pk)
+        scheduling.webhook_delivery_now(pk)
     return len(late)
 
 
 def webhook_retry(*, delivery: WebhookDelivery) -> bool:
     """Admin's retry: queue a failed delivery again (attempts keep counting). False if it already succeeded."""
-    from channels_sync.tasks import process_webhook_delivery
-
     if delivery.status == WebhookDelivery.Status.PROCESSED:
         return False
     WebhookDelivery.objects.filter(pk=delivery.pk).update(status=WebhookDelivery.Status.RECEIVED, next_retry_at=None)
-    transaction.on_commit(lambda: process_webhook_delivery.delay(delivery.pk), robust=True)
+    scheduling.webhook_delivery_after_commit(delivery.pk)
     return True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import os
@@ -12,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.cache import cache
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -29,6 +28,7 @@ from channels_sync.providers import UnknownProvider, provider_class
 from channels_sync.providers.errors import ChannelError, WebhookRejected
 from channels_sync.services.backoff import retry_delay, retry_not_due
 from channels_sync.services.ingest import IngestResult, ingest
+from core.storage import InsertIgnoringConflicts
 from core.text import storable_text
 
 logger = logging.getLogger(__name__)
@@ -152,43 +152,8 @@ def _delivery_identity(provider, request: WebhookRequest) -> tuple[str, str]:
     return delivery_id[:255], topic[:128]
 
 
-def _server_bound_cursor():
-    """A cursor whose parameters travel apart from the SQL (PostgreSQL server-side binding): the raw body goes as
-    bytes rather than as an escaped literal twice its size. Django's wrapper (errors, query capture) stays."""
-    cursor = connection.cursor()  # connects, and wraps, as usual
-    if connection.vendor == "postgresql":
-        from django.db.backends.postgresql.base import ServerBindingCursor
-
-        cursor.cursor.close()
-        cursor.cursor = ServerBindingCursor(connection.connection)
-    return cursor
-
-
-def _insert_returning(sql: str, params: list):
-    """Run the receiver's one statement without Django's per-request health check (a `SELECT 1` round trip before
-    every delivery, a tenth of its cost); a kept connection found dead (a database restart) is replaced and the
-    statement run once more. Safe to repeat: a row the first try did store makes the second a duplicate."""
-    for last_try in (False, True):
-        connection.health_check_done = True  # Django's flag: this request's check is done (or not wanted)
-        try:
-            with _server_bound_cursor() as cursor:
-                cursor.execute(sql, params)
-                return cursor.fetchone()
-        except (OperationalError, InterfaceError):
-            if last_try or connection.in_atomic_block:
-                raise
-            connection.close()
-
-
-_INSERT_FIELDS = ("public_id", "org", "channel", "delivery_id", "topic", "body", "headers", "query", "url", "status",
-                  "attempts", "orders_count", "last_error", "received_at")
-
-
-@functools.cache
-def _insert_sql() -> str:
-    fields = [WebhookDelivery._meta.get_field(name) for name in _INSERT_FIELDS]
-    return (f"INSERT INTO {WebhookDelivery._meta.db_table} ({', '.join(f.column for f in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT (channel_id, delivery_id) DO NOTHING RETURNING id")
+# The receiver's one statement (core/storage.py): its columns are WebhookDelivery's own fields.
+_deliveries = InsertIgnoringConflicts(WebhookDelivery, conflict=("channel", "delivery_id"))
 
 
 def webhook_store(*, channel: Channel, request: WebhookRequest, provider=None) -> Received:
@@ -201,19 +166,15 @@ def webhook_store(*, channel: Channel, request: WebhookRequest, provider=None) -
     """
     provider = provider or channel.provider_instance()
     delivery_id, topic = _delivery_identity(provider, request)
-    prepare_json = WebhookDelivery._meta.get_field("headers").get_db_prep_save
-    values = {"public_id": new_delivery_id(), "org": channel.org_id, "channel": channel.pk,
-              "delivery_id": delivery_id, "topic": topic, "body": request.body,
-              "headers": prepare_json(dict(request.headers), connection),
-              "query": prepare_json(dict(request.query), connection), "url": request.url,
-              "status": WebhookDelivery.Status.RECEIVED.value, "attempts": 0, "orders_count": 0, "last_error": "",
-              "received_at": connection.ops.adapt_datetimefield_value(timezone.now())}
-    params = [values[name] for name in _INSERT_FIELDS]
-    row = _insert_returning(_insert_sql(), params)
-    if row is None:
+    pk = _deliveries.insert({
+        "public_id": new_delivery_id(), "org": channel.org_id, "channel": channel.pk, "delivery_id": delivery_id,
+        "topic": topic, "body": request.body, "headers": dict(request.headers), "query": dict(request.query),
+        "url": request.url, "status": WebhookDelivery.Status.RECEIVED.value, "attempts": 0, "orders_count": 0,
+        "last_error": "", "received_at": timezone.now()})
+    if pk is None:
         return Received(pk=None, duplicate=True)
     transaction.on_commit(webhook_drain_soon, robust=True)
-    return Received(pk=row[0], duplicate=False)
+    return Received(pk=pk, duplicate=False)
 
 
 _DRAIN_PENDING_KEY = "channels_sync:webhook-drain-pending"

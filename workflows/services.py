@@ -9,7 +9,6 @@ a duplicated task, the beat safety net and a retry can never run a workflow twic
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
@@ -20,6 +19,7 @@ from orders.services import order_add_tag
 from orders.services.errors import InvalidRequest
 from workflows import scheduling
 from workflows.actions import ActionFailed, RetryableActionError, post_webhook, send_email
+from workflows.conf import workflows_settings
 from workflows.models import Workflow, WorkflowRun
 
 logger = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ def workflow_run_execute(*, run_id: int, now=None) -> str | None:
             if result["outcome"] == "failed":
                 failures.append(f"{action.get('type')}: {result['error']}")
         run.results = results
-        schedule = settings.WORKFLOW_RETRY_SCHEDULE
+        schedule = workflows_settings.WORKFLOW_RETRY_SCHEDULE
         if retry and run.attempts <= len(schedule):
             delay = schedule[run.attempts - 1]
             run.status, run.scheduled_for = R.RETRYING, now + timedelta(seconds=delay)

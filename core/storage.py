@@ -54,14 +54,17 @@ class InsertIgnoringConflicts:
 
     @functools.cached_property
     def _plan(self) -> tuple[frozenset, tuple]:
-        """Worked out once: the field names, and per field how its value is prepared and its default."""
+        """Worked out once: the field names, and per field how its value is prepared and its default (prepared
+        here unless it is a callable, called per row)."""
         plan = []
         for field in self.fields:
             kind = field.get_internal_type()
-            prepare = ((lambda value, field=field: field.get_db_prep_save(value, connection)) if kind == "JSONField"
-                       else (lambda value: connection.ops.adapt_datetimefield_value(value))
-                       if kind == "DateTimeField" else None)
-            plan.append((field.name, prepare, field))
+            prepare = (functools.partial(_prepare_json, field) if kind == "JSONField"
+                       else _prepare_datetime if kind == "DateTimeField" else None)
+            default = field.default if field.has_default() and callable(field.default) else field.get_default()
+            if not callable(default) and prepare is not None:
+                default = prepare(default)
+            plan.append((field.name, prepare, default))
         return frozenset(field.name for field in self.fields), tuple(plan)
 
     def insert(self, values: dict[str, Any]) -> int | None:
@@ -71,11 +74,25 @@ class InsertIgnoringConflicts:
         if not names.issuperset(values):
             raise TypeError(f"{self.model.__name__} has no field {', '.join(sorted(set(values) - names))}")
         params = []
-        for name, prepare, field in plan:
-            value = values[name] if name in values else field.get_default()
-            params.append(value if prepare is None else prepare(value))
+        for name, prepare, default in plan:
+            if name in values:
+                value = values[name]
+                params.append(value if prepare is None else prepare(value))
+            elif callable(default):
+                value = default()
+                params.append(value if prepare is None else prepare(value))
+            else:
+                params.append(default)
         row = _insert_returning(self.sql, params)
         return None if row is None else row[0]
+
+
+def _prepare_json(field, value):
+    return field.get_db_prep_save(value, connection)
+
+
+def _prepare_datetime(value):
+    return connection.ops.adapt_datetimefield_value(value)
 
 
 def _server_bound_cursor():

@@ -1,6 +1,8 @@
-"""Settings for the order operations hub: one module, every value read from the environment.
+"""Settings for the order operations hub: every value read from the environment.
 
-The defaults run a first demo with nothing installed (SQLite, a file-based Celery broker,
+Here: Django, DRF, Celery and the infrastructure. Each app's own settings (ORDERS_*, CHANNEL_*, TRACKING_*, ...)
+are declared once, with their defaults, in the app's conf.py and loaded below; the beat schedule is
+config/beat.py. The defaults run a first demo with nothing installed (SQLite, a file-based Celery broker,
 local-memory cache); production sets DATABASE_URL, CELERY_BROKER_URL, REDIS_URL and SECRET_KEY.
 README.md has the table of every variable.
 """

@@ -160,9 +160,9 @@ def webhook_store(*, channel: Channel, request: WebhookRequest, provider=None) -
     """Keep the raw delivery once; a repeated delivery id is a duplicate, acknowledged but not processed.
 
     One autocommitted `INSERT ... ON CONFLICT DO NOTHING` (the channel is answered only once the row is
-    durable), then a debounced nudge to the drain task instead of one Celery message per delivery. The
-    values are prepared directly, by field name: a model instance per delivery cost more than the statement's
-    own Python work.
+    durable), then a debounced nudge to the drain task instead of one Celery message per delivery. The values
+    go by field name to core/storage.py's statement, not through a model instance: one per delivery cost more
+    than the statement's own Python work.
     """
     provider = provider or channel.provider_instance()
     delivery_id, topic = _delivery_identity(provider, request)

@@ -1,25 +1,18 @@
-"""Thin Celery tasks: load by id, call a service, schedule the retry the service asks for."""
+"""Thin Celery tasks: each takes ids and calls one service. They are sent only by channels_sync/scheduling.py
+(whose docstring has the retry style: no task retries itself; a service's next try is sent from there with a
+countdown) and by beat (config/beat.py)."""
 
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
 
-from channels_sync.services import polling, webhooks, writeback
+from channels_sync import scheduling
+from channels_sync.services import polling, storefront_link, webhooks, writeback
 
-logger = logging.getLogger(__name__)
 
-
-@shared_task(name="channels_sync.process_webhook_delivery", bind=True, max_retries=None, ignore_result=True,
-             acks_late=True)
-def process_webhook_delivery(self, delivery_pk: int) -> None:
-    try:
-        delay = webhooks.webhook_process(delivery_pk=delivery_pk)
-    except webhooks.DeliveryNotFound:
-        return
-    if delay is not None:
-        raise self.retry(countdown=delay)
+@shared_task(name="channels_sync.process_webhook_delivery", ignore_result=True)
+def process_webhook_delivery(delivery_pk: int) -> None:
+    webhooks.webhook_attempt(delivery_pk=delivery_pk)
 
 
 @shared_task(name="channels_sync.process_webhook_deliveries", ignore_result=True)
@@ -31,11 +24,12 @@ def process_webhook_deliveries(helper: int = 0) -> int:
     return webhooks.webhook_drain()
 
 
-@shared_task(name="channels_sync.run_writeback", bind=True, max_retries=None, ignore_result=True, acks_late=True)
-def run_writeback(self, writeback_pk: int) -> None:
+@shared_task(name="channels_sync.run_writeback", ignore_result=True)
+def run_writeback(writeback_pk: int) -> None:
+    """One try; the service answers with the wait before the next one when it may retry."""
     delay = writeback.writeback_attempt(writeback_pk=writeback_pk)
     if delay is not None:
-        raise self.retry(countdown=delay)
+        scheduling.writeback(writeback_pk, countdown=delay)
 
 
 @shared_task(name="channels_sync.poll_channel", ignore_result=True)
@@ -48,23 +42,27 @@ def run_sync(run_pk: int) -> None:
     polling.sync_run(run_pk=run_pk)
 
 
+@shared_task(name="channels_sync.create_local_orders", ignore_result=True)
+def create_local_orders(aggregated_order_pks: list[int], attempt: int = 1) -> None:
+    storefront_link.local_orders_create(aggregated_order_pks=aggregated_order_pks, attempt=attempt)
+
+
+# --- beat (config/beat.py) ---------------------------------------------------------------------------------------
+
 @shared_task(name="channels_sync.poll_due_channels", ignore_result=True)
 def poll_due_channels() -> int:
-    """Beat, every minute: one poll task per enabled channel whose interval has elapsed, and the sweeps that
-    recover work whose message was lost (a Redis restart, a worker killed mid-task): stored deliveries waiting
-    over a minute, late delivery retries, and writebacks overdue by two minutes."""
-    due = polling.channels_due_for_poll()
-    for channel_pk in due:
-        poll_channel.delay(channel_pk)
-    webhooks.webhook_sweep()
-    writeback.writeback_sweep()
-    return len(due)
+    """Every minute: one poll task per enabled channel whose interval has elapsed."""
+    return polling.polls_send_due()
 
 
-@shared_task(name="channels_sync.create_local_orders", bind=True, max_retries=5, ignore_result=True,
-             autoretry_for=(Exception,), retry_backoff=30, retry_jitter=True)
-def create_local_orders(self, aggregated_order_pks: list[int]) -> None:
-    from channels_sync.services.storefront_link import local_order_create
+@shared_task(name="channels_sync.retry_stuck_webhook_deliveries", ignore_result=True)
+def retry_stuck_webhook_deliveries() -> int:
+    """Every minute: drain deliveries stored over a minute ago and re-send retries over two minutes late (their
+    message was lost: a broker restart, a worker killed mid-task)."""
+    return webhooks.webhook_sweep()
 
-    for pk in aggregated_order_pks:
-        local_order_create(aggregated_order_pk=pk)
+
+@shared_task(name="channels_sync.retry_due_writebacks", ignore_result=True)
+def retry_due_writebacks() -> int:
+    """Every minute: re-send writebacks due for over two minutes whose message was lost."""
+    return writeback.writeback_sweep()

@@ -1,6 +1,8 @@
-"""Settings for the order operations hub: one module, every value read from the environment.
+"""Settings for the order operations hub: every value read from the environment.
 
-The defaults run a first demo with nothing installed (SQLite, a file-based Celery broker,
+Here: Django, DRF, Celery and the infrastructure. Each app's own settings (ORDERS_*, CHANNEL_*, TRACKING_*, ...)
+are declared once, with their defaults, in the app's conf.py and loaded below; the beat schedule is
+config/beat.py. The defaults run a first demo with nothing installed (SQLite, a file-based Celery broker,
 local-memory cache); production sets DATABASE_URL, CELERY_BROKER_URL, REDIS_URL and SECRET_KEY.
 README.md has the table of every variable.
 """
@@ -195,11 +197,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE = {
-    "heartbeat": {"task": "core.tasks.record_beat_tick", "schedule": 30.0},
-}
-# Health: beat is "ok" while its last tick is younger than this.
-BEAT_MAX_SILENCE_SECONDS = env_int("BEAT_MAX_SILENCE_SECONDS", 120)
+# CELERY_BEAT_SCHEDULE: config/beat.py, set at the end (after the apps' settings it reads).
 
 # --- Auth and API -------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -299,77 +297,30 @@ LOGGING = {
 
 # Tests and the demo need services on localhost; a running hub only needs them when set.
 REQUIRE_SERVICES = env_bool("REQUIRE_SERVICES", False)
-# Outbound calls (channel base URLs, carriers, workflow webhooks) to private, loopback or link-local
-# addresses are refused unless this is on; on by default only in DEBUG, for the local simulator.
-ALLOW_PRIVATE_OUTBOUND = env_bool("ALLOW_PRIVATE_OUTBOUND", DEBUG)
 
-# --- storefront orders ---
-# Stripe refunds (orders/payments/stripe_gateway.py); STRIPE_API_BASE lets a local stub stand in.
-STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
-STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
-STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 0)
-# Customer order lookups (no auth): requests per client address, counted in the cache (Redis when REDIS_URL).
-ORDERS_CUSTOMER_RATE_LIMIT = os.environ.get("ORDERS_CUSTOMER_RATE_LIMIT", "30/min")
-ORDERS_CHECKOUT_RATE_LIMIT = os.environ.get("ORDERS_CHECKOUT_RATE_LIMIT", "60/min")
+# --- the apps' settings -------------------------------------------------------------------
+# Each app declares its settings once, with their defaults and environment variables, in its conf.py
+# (core/conf.py says how): ALLOW_PRIVATE_OUTBOUND, MAX_JSON_DEPTH, BEAT_MAX_SILENCE_SECONDS (core), STRIPE_* and
+# ORDERS_* (orders), CHANNEL_* (channels_sync), TRACKING_* and EASYPOST_* (tracking), SUBSCRIPTIONS_*,
+# WORKFLOW_*. They are loaded here, so each is a Django setting as well.
+from channels_sync.conf import channels_settings  # noqa: E402
+from core.conf import core_settings  # noqa: E402
+from orders.conf import orders_settings  # noqa: E402
+from subscriptions.conf import subscriptions_settings  # noqa: E402
+from tracking.conf import tracking_settings  # noqa: E402
+from workflows.conf import workflows_settings  # noqa: E402
 
-# --- channel sync ---
-# Webhook receivers refuse bigger bodies with 413; failed deliveries are retried with backoff this many times.
-CHANNEL_WEBHOOK_MAX_BODY_BYTES = env_int("CHANNEL_WEBHOOK_MAX_BODY_BYTES", 2 * 1024 * 1024)
-CHANNEL_WEBHOOK_MAX_ATTEMPTS = env_int("CHANNEL_WEBHOOK_MAX_ATTEMPTS", 8)
-# Writeback: tries per status change (exponential backoff with jitter from the base, never before Retry-After).
-# 8 tries from a 30 s base span at least 32 minutes, so a channel outage of minutes fails nothing for good.
-CHANNEL_WRITEBACK_MAX_ATTEMPTS = env_int("CHANNEL_WRITEBACK_MAX_ATTEMPTS", 8)
-CHANNEL_WRITEBACK_BACKOFF_SECONDS = env_int("CHANNEL_WRITEBACK_BACKOFF_SECONDS", 30)
-CHANNEL_RETRY_MAX_DELAY_SECONDS = env_int("CHANNEL_RETRY_MAX_DELAY_SECONDS", 3600)
-# Polling re-reads this much before the cursor (clock skew, late commits on the channel's side).
-CHANNEL_POLL_OVERLAP_SECONDS = env_int("CHANNEL_POLL_OVERLAP_SECONDS", 120)
-CHANNEL_POLL_LEASE_SECONDS = env_int("CHANNEL_POLL_LEASE_SECONDS", 900)
-# Each web process nudges the webhook drain at most once per this many seconds (from one thread, after commit);
-# a backlog is shared by up to CHANNEL_WEBHOOK_DRAINERS drain tasks.
-CHANNEL_WEBHOOK_DRAIN_NUDGE_SECONDS = float(os.environ.get("CHANNEL_WEBHOOK_DRAIN_NUDGE_SECONDS", "0.05"))
-CHANNEL_WEBHOOK_DRAINERS = env_int("CHANNEL_WEBHOOK_DRAINERS", 2)
-CELERY_BEAT_SCHEDULE["channels-sync-poll-due"] = {"task": "channels_sync.poll_due_channels", "schedule": 60.0}
+for _app_settings in (core_settings, orders_settings, channels_settings, tracking_settings, subscriptions_settings,
+                      workflows_settings):
+    globals().update(_app_settings.from_environment({"DEBUG": DEBUG}))
 
-# --- tracking and public order pages ---
-# Carrier provider for shipments without one of their own: "easypost" when its key is set, else "manual".
-EASYPOST_API_KEY = os.environ.get("EASYPOST_API_KEY", "")
-EASYPOST_API_BASE = os.environ.get("EASYPOST_API_BASE", "https://api.easypost.com/v2")
-# With DEBUG on (the demo) an unset secret is a fixed dev value, so `manage.py send_carrier_webhook` works.
-EASYPOST_WEBHOOK_SECRET = os.environ.get("EASYPOST_WEBHOOK_SECRET", "dev-easypost-webhook-secret" if DEBUG else "")
-TRACKING_PROVIDER = os.environ.get("TRACKING_PROVIDER", "easypost" if EASYPOST_API_KEY else "manual")
-TRACKING_HTTP_TIMEOUT = env_int("TRACKING_HTTP_TIMEOUT", 5)
-# Live answers of GET /shipping/track/<n> are cached this long (seconds).
-TRACKING_LIVE_CACHE_SECONDS = env_int("TRACKING_LIVE_CACHE_SECONDS", 300)
-# Webhooks: X-Timestamp must be within this many seconds of now; the signed event no older than the max age.
-TRACKING_WEBHOOK_TOLERANCE_SECONDS = env_int("TRACKING_WEBHOOK_TOLERANCE_SECONDS", 300)
-TRACKING_WEBHOOK_MAX_EVENT_AGE_SECONDS = env_int("TRACKING_WEBHOOK_MAX_EVENT_AGE_SECONDS", 3 * 24 * 3600)
-# Public tracking/status endpoints and the lookup pages: requests per client address (cache-counted).
-TRACKING_PUBLIC_RATE_LIMIT = os.environ.get("TRACKING_PUBLIC_RATE_LIMIT", "60/min")
-ORDER_LOOKUP_RATE_LIMIT = os.environ.get("ORDER_LOOKUP_RATE_LIMIT", "10/min")
-# Signed links: the customer's account page (confirmation email) and an order page after lookup.
-CUSTOMER_ACCOUNT_LINK_MAX_AGE = env_int("CUSTOMER_ACCOUNT_LINK_MAX_AGE", 30 * 24 * 3600)
-ORDER_PAGE_LINK_MAX_AGE = env_int("ORDER_PAGE_LINK_MAX_AGE", 24 * 3600)
+from config.beat import beat_schedule  # noqa: E402
 
-# --- subscriptions and workflows ---
-# Seconds between billing retries after a refused charge; after the last one the subscription is past_due.
-SUBSCRIPTIONS_RETRY_SCHEDULE = [int(s) for s in env_list("SUBSCRIPTIONS_RETRY_SCHEDULE", ["3600", "21600", "86400"])]
-SUBSCRIPTIONS_BILLING_BATCH = env_int("SUBSCRIPTIONS_BILLING_BATCH", 200)
-CELERY_BEAT_SCHEDULE["subscriptions-bill-due"] = {
-    "task": "subscriptions.tasks.bill_due_subscriptions",
-    "schedule": float(env_int("SUBSCRIPTIONS_BILLING_EVERY_SECONDS", 60)),
-}
-# Workflow webhooks go through core.outbound, so ALLOW_PRIVATE_OUTBOUND (above) governs them too.
-WORKFLOW_WEBHOOK_TIMEOUT_SECONDS = env_int("WORKFLOW_WEBHOOK_TIMEOUT_SECONDS", 10)
-# Seconds before each retry of a failed workflow run (webhook 5xx/429/network errors).
-WORKFLOW_RETRY_SCHEDULE = [int(s) for s in env_list("WORKFLOW_RETRY_SCHEDULE", ["30", "120", "600", "3600"])]
-# Safety net for delayed runs whose Celery eta task was lost (worker restart): due runs are re-queued.
-CELERY_BEAT_SCHEDULE["workflows-run-due"] = {"task": "workflows.tasks.run_due_workflows", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE = beat_schedule(globals())
 
 # --- bad input (issue 8) ---
 # Every operation's error answers (orgid, JWT, body parser, size limit, throttles) documented from the view.
 REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "core.api.schema.HubAutoSchema"
-# JSON bodies: NUL, lone surrogates, NaN/Infinity and nesting deeper than this are a 400 before any view runs.
-MAX_JSON_DEPTH = env_int("MAX_JSON_DEPTH", 32)
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["core.api.parsers.JSONParser"]
 # A NUL byte in the path, query or a header is a 400 (PostgreSQL cannot store or compare it).
 MIDDLEWARE.insert(MIDDLEWARE.index("core.middleware.RequestSizeLimitMiddleware") + 1,

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from config.celery import app as celery_app
+from core.conf import core_settings
 from core.models import Heartbeat
 
 
@@ -46,7 +47,7 @@ def check_beat() -> dict:
         return {"ok": False, "error": type(exc).__name__}
     if tick is None:
         return {"ok": False, "lastTick": None}
-    fresh = timezone.now() - tick < timedelta(seconds=settings.BEAT_MAX_SILENCE_SECONDS)
+    fresh = timezone.now() - tick < timedelta(seconds=core_settings.BEAT_MAX_SILENCE_SECONDS)
     return {"ok": fresh, "lastTick": tick.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 

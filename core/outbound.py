@@ -9,7 +9,7 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-from django.conf import settings
+from core.conf import core_settings
 
 
 class OutboundURLRefused(ValueError):
@@ -36,7 +36,7 @@ def check_outbound_url(url: str, *, allow_private: bool | None = None) -> None:
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise OutboundURLRefused(f"only http(s) URLs with a host are allowed: {url!r}")
     if allow_private is None:
-        allow_private = settings.ALLOW_PRIVATE_OUTBOUND
+        allow_private = core_settings.ALLOW_PRIVATE_OUTBOUND
     if allow_private:
         return
     blocked = [address for address in resolve(parts.hostname) if not _is_public(address)]

@@ -1,6 +1,12 @@
-"""Database storage choices that migrations apply where the server supports them."""
+"""How rows are stored: the column choices migrations apply where the server supports them, and the webhook
+receiver's insert (its SQL is here, and only here)."""
 
 from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.db import InterfaceError, OperationalError, connection
 
 
 def use_lz4_compression(schema_editor, table: str, columns: tuple[str, ...]) -> None:
@@ -17,3 +23,101 @@ def use_lz4_compression(schema_editor, table: str, columns: tuple[str, ...]) -> 
             return
         for column in columns:
             cursor.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION lz4")
+
+
+class InsertIgnoringConflicts:
+    """One model's `INSERT ... ON CONFLICT (<unique fields>) DO NOTHING RETURNING id`, the webhook receiver's single
+    statement (channels_sync.services.webhooks.webhook_store). Its column list is the model's own (every concrete
+    field but the primary key, from `_meta`), so a field added to the model is written too, with its default,
+    instead of the statement drifting from the table.
+
+    Built for a hot path, so a model instance per row is not: values are given by field name, as Python values;
+    JSON and datetime fields are prepared for the database here (the others go to the driver as they are), and a
+    field not given gets its model default (a callable default is called per row).
+    """
+
+    def __init__(self, model, *, conflict: tuple[str, ...]):
+        self.model = model
+        self.conflict = conflict
+
+    @functools.cached_property
+    def fields(self) -> tuple:
+        return tuple(field for field in self.model._meta.concrete_fields if not field.primary_key)
+
+    @functools.cached_property
+    def sql(self) -> str:
+        meta = self.model._meta
+        conflict = ", ".join(meta.get_field(name).column for name in self.conflict)
+        return (f"INSERT INTO {meta.db_table} ({', '.join(field.column for field in self.fields)}) "
+                f"VALUES ({', '.join(['%s'] * len(self.fields))}) "
+                f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {meta.pk.column}")
+
+    @functools.cached_property
+    def _plan(self) -> tuple[frozenset, tuple]:
+        """Worked out once: the field names, and per field how its value is prepared and its default (prepared
+        here unless it is a callable, called per row)."""
+        plan = []
+        for field in self.fields:
+            kind = field.get_internal_type()
+            prepare = (functools.partial(_prepare_json, field) if kind == "JSONField"
+                       else _prepare_datetime if kind == "DateTimeField" else None)
+            default = field.default if field.has_default() and callable(field.default) else field.get_default()
+            if not callable(default) and prepare is not None:
+                default = prepare(default)
+            plan.append((field.name, prepare, default))
+        return frozenset(field.name for field in self.fields), tuple(plan)
+
+    def insert(self, values: dict[str, Any]) -> int | None:
+        """The new row's id; None when a row with the same conflict fields exists (nothing written). Run in
+        autocommit, the row is durable when this returns."""
+        names, plan = self._plan
+        if not names.issuperset(values):
+            raise TypeError(f"{self.model.__name__} has no field {', '.join(sorted(set(values) - names))}")
+        params = []
+        for name, prepare, default in plan:
+            if name in values:
+                value = values[name]
+                params.append(value if prepare is None else prepare(value))
+            elif callable(default):
+                value = default()
+                params.append(value if prepare is None else prepare(value))
+            else:
+                params.append(default)
+        row = _insert_returning(self.sql, params)
+        return None if row is None else row[0]
+
+
+def _prepare_json(field, value):
+    return field.get_db_prep_save(value, connection)
+
+
+def _prepare_datetime(value):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _server_bound_cursor():
+    """A cursor whose parameters travel apart from the SQL (PostgreSQL server-side binding): a raw body goes as
+    bytes rather than as an escaped literal twice its size. Django's wrapper (errors, query capture) stays."""
+    cursor = connection.cursor()  # connects, and wraps, as usual
+    if connection.vendor == "postgresql":
+        from django.db.backends.postgresql.base import ServerBindingCursor
+
+        cursor.cursor.close()
+        cursor.cursor = ServerBindingCursor(connection.connection)
+    return cursor
+
+
+def _insert_returning(sql: str, params: list):
+    """Run one statement without Django's per-request health check (a `SELECT 1` round trip before every
+    delivery, a tenth of its cost); a kept connection found dead (a database restart) is replaced and the
+    statement run once more. Safe to repeat: a row the first try did store makes the second a duplicate."""
+    for last_try in (False, True):
+        connection.health_check_done = True  # Django's flag: this request's check is done (or not wanted)
+        try:
+            with _server_bound_cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchone()
+        except (OperationalError, InterfaceError):
+            if last_try or connection.in_atomic_block:
+                raise
+            connection.close()

@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404
 
 from tracking.carriers import get_provider
 from tracking.carriers.base import CarrierError
+from tracking.conf import tracking_settings
 from tracking.selectors import shipments_by_tracking_number
 from tracking.services import shipment_apply_tracking
 from tracking.status import latest
@@ -84,5 +84,5 @@ def tracking_live_status(*, tracking_number: str) -> dict:
         "updatedAt": _iso(result.scans[-1].occurred_at if result.scans else None),
         "events": [_scan_json(scan) for scan in reversed(result.scans)],
     }
-    cache.set(key, answer, settings.TRACKING_LIVE_CACHE_SECONDS)
+    cache.set(key, answer, tracking_settings.TRACKING_LIVE_CACHE_SECONDS)
     return {**answer, "source": "live", "carrierAvailable": True}

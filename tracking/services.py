@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from core.api.parsers import unstorable_value
+from core.conf import core_settings
 from orders.models import Order, OrderStatus
 from orders.services import order_deliver
 from tracking.carriers import get_provider
@@ -151,7 +151,7 @@ def carrier_webhook_receive(*, provider_name: str, body: bytes, headers) -> tupl
     provider.verify_webhook(body=body, headers=headers)
     try:
         event = provider.parse_webhook(body)
-        problem = unstorable_value(json.loads(body), max_depth=settings.MAX_JSON_DEPTH)
+        problem = unstorable_value(json.loads(body), max_depth=core_settings.MAX_JSON_DEPTH)
     except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:
         raise WebhookUnreadable(f"the event cannot be read: {exc!r}"[:300]) from exc
     if problem:

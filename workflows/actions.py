@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from core.outbound import OutboundURLRefused, check_outbound_url
 from orders.models import EmailLog, Order
+from workflows.conf import workflows_settings
 
 SIGNATURE_HEADER = "X-Ordershub-Signature"
 TEMPLATE_DIRS = ("workflows/emails", "emails")  # workflow templates first, then the storefront's own
@@ -89,7 +90,7 @@ def post_webhook(*, url: str, secret: str, payload: dict, event: str, delivery_i
     try:
         # No redirects: a public URL must not bounce the request to a private one.
         response = requests.post(url, data=body, headers=headers, allow_redirects=False,
-                                 timeout=settings.WORKFLOW_WEBHOOK_TIMEOUT_SECONDS)
+                                 timeout=workflows_settings.WORKFLOW_WEBHOOK_TIMEOUT_SECONDS)
     except requests.RequestException as exc:
         raise RetryableActionError(f"{type(exc).__name__}: {exc}") from exc
     attempt = {"statusCode": response.status_code, "durationMs": int((time.monotonic() - started) * 1000),

@@ -1,10 +1,10 @@
-"""Thin Celery tasks for workflows: they take ids and call the services."""
+"""Thin Celery tasks for workflows: they take ids and call one service. Sent by workflows/scheduling.py and beat
+(config/beat.py); no task retries itself (the service schedules a run's retries, the beat sweep recovers)."""
 
 from celery import shared_task
 
 
-@shared_task(name="workflows.tasks.execute_workflow_run", ignore_result=True, autoretry_for=(Exception,),
-             retry_backoff=5, retry_backoff_max=600, retry_jitter=True, max_retries=5)
+@shared_task(name="workflows.tasks.execute_workflow_run", ignore_result=True)
 def execute_workflow_run(run_id: int) -> str | None:
     """Run one workflow run (after its delay). Action retries are scheduled by the service itself."""
     from workflows.services import workflow_run_execute
@@ -15,9 +15,6 @@ def execute_workflow_run(run_id: int) -> str | None:
 @shared_task(name="workflows.tasks.run_due_workflows", ignore_result=True)
 def run_due_workflows() -> int:
     """Beat safety net: runs whose eta task was lost (worker restart) still run, once."""
-    from workflows.services import workflow_run_execute, workflow_runs_due
+    from workflows.services import workflow_runs_execute_due
 
-    ids = workflow_runs_due()
-    for run_id in ids:
-        workflow_run_execute(run_id=run_id)
-    return len(ids)
+    return workflow_runs_execute_due()

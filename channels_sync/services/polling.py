@@ -13,6 +13,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from channels_sync import scheduling
 from channels_sync.conf import poll_lease_seconds, poll_overlap_seconds
 from channels_sync.models import Channel, Outcome, SyncRun
 from channels_sync.normalized import CommonStatus
@@ -171,17 +172,23 @@ def channels_due_for_poll(*, now: datetime | None = None) -> list[int]:
         "id", "enabled", "last_polled_at", "poll_interval_minutes", "provider") if channel_due_for_poll(c, now=now)]
 
 
+def polls_send_due(*, now: datetime | None = None) -> int:
+    """Beat's poll fan-out: one poll task per enabled channel whose interval has elapsed. Returns how many."""
+    due = channels_due_for_poll(now=now)
+    for channel_pk in due:
+        scheduling.poll_channel(channel_pk)
+    return len(due)
+
+
 def sync_start(*, channel: Channel, from_date: datetime | None = None, to_date: datetime | None = None,
                status: str | None = None) -> SyncRun:
     """Queue a one-shot pull of a window; the run shows in history, with its counts when done."""
-    from channels_sync.tasks import run_sync
-
     if status:
         status = CommonStatus(status).value
     run = SyncRun.objects.create(org_id=channel.org_id, channel=channel, kind=SyncRun.Kind.ONE_SHOT,
                                  window_from=from_date, window_to=to_date or timezone.now(),
                                  status_filter=status or "")
-    transaction.on_commit(lambda: run_sync.delay(run.pk), robust=True)
+    scheduling.sync_run(run.pk)
     return run
 
 

@@ -12,17 +12,34 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from channels_sync import scheduling
 from channels_sync.models import AggregatedOrder, Channel, Writeback
 from channels_sync.normalized import CommonStatus
+from channels_sync.services.backoff import retry_delay
 
 logger = logging.getLogger(__name__)
 
 
 def schedule_local_orders(*, channel: Channel, order_ids: list[int]) -> None:
-    from channels_sync.tasks import create_local_orders
+    scheduling.local_orders(order_ids)
 
-    ids = list(order_ids)
-    transaction.on_commit(lambda: create_local_orders.delay(ids), robust=True)
+
+LOCAL_ORDERS_MAX_ATTEMPTS = 6
+
+
+def local_orders_create(*, aggregated_order_pks: list[int], attempt: int = 1) -> None:
+    """The create_local_orders task: each channel order's storefront order. The ones that raised (a database
+    error, not a refused checkout: that is kept on the order) are sent again with backoff, up to
+    LOCAL_ORDERS_MAX_ATTEMPTS tries; `local_order_create` is idempotent, so a repeat makes no second order."""
+    failed = []
+    for pk in aggregated_order_pks:
+        try:
+            local_order_create(aggregated_order_pk=pk)
+        except Exception:
+            logger.exception("storefront order for channel order %s failed (try %s)", pk, attempt)
+            failed.append(pk)
+    if failed and attempt < LOCAL_ORDERS_MAX_ATTEMPTS:
+        scheduling.local_orders(failed, attempt=attempt + 1, countdown=retry_delay(attempt=attempt, base=30, cap=600))
 
 
 def _local_lines(order: AggregatedOrder) -> list[dict]:

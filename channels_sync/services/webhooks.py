@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import os
@@ -12,10 +11,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.cache import cache
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from channels_sync import scheduling
 from channels_sync.conf import (
     webhook_drain_nudge_seconds,
     webhook_drainers,
@@ -28,6 +28,7 @@ from channels_sync.providers import UnknownProvider, provider_class
 from channels_sync.providers.errors import ChannelError, WebhookRejected
 from channels_sync.services.backoff import retry_delay, retry_not_due
 from channels_sync.services.ingest import IngestResult, ingest
+from core.storage import InsertIgnoringConflicts
 from core.text import storable_text
 
 logger = logging.getLogger(__name__)
@@ -151,68 +152,29 @@ def _delivery_identity(provider, request: WebhookRequest) -> tuple[str, str]:
     return delivery_id[:255], topic[:128]
 
 
-def _server_bound_cursor():
-    """A cursor whose parameters travel apart from the SQL (PostgreSQL server-side binding): the raw body goes as
-    bytes rather than as an escaped literal twice its size. Django's wrapper (errors, query capture) stays."""
-    cursor = connection.cursor()  # connects, and wraps, as usual
-    if connection.vendor == "postgresql":
-        from django.db.backends.postgresql.base import ServerBindingCursor
-
-        cursor.cursor.close()
-        cursor.cursor = ServerBindingCursor(connection.connection)
-    return cursor
-
-
-def _insert_returning(sql: str, params: list):
-    """Run the receiver's one statement without Django's per-request health check (a `SELECT 1` round trip before
-    every delivery, a tenth of its cost); a kept connection found dead (a database restart) is replaced and the
-    statement run once more. Safe to repeat: a row the first try did store makes the second a duplicate."""
-    for last_try in (False, True):
-        connection.health_check_done = True  # Django's flag: this request's check is done (or not wanted)
-        try:
-            with _server_bound_cursor() as cursor:
-                cursor.execute(sql, params)
-                return cursor.fetchone()
-        except (OperationalError, InterfaceError):
-            if last_try or connection.in_atomic_block:
-                raise
-            connection.close()
-
-
-_INSERT_FIELDS = ("public_id", "org", "channel", "delivery_id", "topic", "body", "headers", "query", "url", "status",
-                  "attempts", "orders_count", "last_error", "received_at")
-
-
-@functools.cache
-def _insert_sql() -> str:
-    fields = [WebhookDelivery._meta.get_field(name) for name in _INSERT_FIELDS]
-    return (f"INSERT INTO {WebhookDelivery._meta.db_table} ({', '.join(f.column for f in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT (channel_id, delivery_id) DO NOTHING RETURNING id")
+# The receiver's one statement (core/storage.py): its columns are WebhookDelivery's own fields.
+_deliveries = InsertIgnoringConflicts(WebhookDelivery, conflict=("channel", "delivery_id"))
 
 
 def webhook_store(*, channel: Channel, request: WebhookRequest, provider=None) -> Received:
     """Keep the raw delivery once; a repeated delivery id is a duplicate, acknowledged but not processed.
 
     One autocommitted `INSERT ... ON CONFLICT DO NOTHING` (the channel is answered only once the row is
-    durable), then a debounced nudge to the drain task instead of one Celery message per delivery. The
-    values are prepared directly, by field name: a model instance per delivery cost more than the statement's
-    own Python work.
+    durable), then a debounced nudge to the drain task instead of one Celery message per delivery. The values
+    go by field name to core/storage.py's statement, not through a model instance: one per delivery cost more
+    than the statement's own Python work.
     """
     provider = provider or channel.provider_instance()
     delivery_id, topic = _delivery_identity(provider, request)
-    prepare_json = WebhookDelivery._meta.get_field("headers").get_db_prep_save
-    values = {"public_id": new_delivery_id(), "org": channel.org_id, "channel": channel.pk,
-              "delivery_id": delivery_id, "topic": topic, "body": request.body,
-              "headers": prepare_json(dict(request.headers), connection),
-              "query": prepare_json(dict(request.query), connection), "url": request.url,
-              "status": WebhookDelivery.Status.RECEIVED.value, "attempts": 0, "orders_count": 0, "last_error": "",
-              "received_at": connection.ops.adapt_datetimefield_value(timezone.now())}
-    params = [values[name] for name in _INSERT_FIELDS]
-    row = _insert_returning(_insert_sql(), params)
-    if row is None:
+    pk = _deliveries.insert({
+        "public_id": new_delivery_id(), "org": channel.org_id, "channel": channel.pk, "delivery_id": delivery_id,
+        "topic": topic, "body": request.body, "headers": dict(request.headers), "query": dict(request.query),
+        "url": request.url, "status": WebhookDelivery.Status.RECEIVED.value, "attempts": 0, "orders_count": 0,
+        "last_error": "", "received_at": timezone.now()})
+    if pk is None:
         return Received(pk=None, duplicate=True)
     transaction.on_commit(webhook_drain_soon, robust=True)
-    return Received(pk=row[0], duplicate=False)
+    return Received(pk=pk, duplicate=False)
 
 
 _DRAIN_PENDING_KEY = "channels_sync:webhook-drain-pending"
@@ -267,11 +229,9 @@ def webhook_drain_soon() -> None:
 
 def webhook_drain_nudge() -> None:
     """Queue one drain task unless one is already pending (a cache flag; Redis makes it shared)."""
-    from channels_sync.tasks import process_webhook_deliveries
-
     try:
         if cache.add(_DRAIN_PENDING_KEY, 1, timeout=10):
-            process_webhook_deliveries.delay()
+            scheduling.webhook_drain()
     except Exception as exc:  # broker or cache down: the delivery is stored, beat's sweep drains it later
         logger.warning("could not queue a webhook drain (the sweep will pick the delivery up): %s", exc)
 
@@ -306,12 +266,10 @@ _DRAIN_HELPER_KEY = "channels_sync:webhook-drain-helper:{}"
 
 def _call_drain_helpers() -> None:
     """A backlog gets up to CHANNEL_WEBHOOK_DRAINERS drainers in all, one task per free helper slot."""
-    from channels_sync.tasks import process_webhook_deliveries
-
     for slot in range(1, webhook_drainers()):
         try:
             if cache.add(_DRAIN_HELPER_KEY.format(slot), 1, timeout=120):
-                process_webhook_deliveries.delay(helper=slot)
+                scheduling.webhook_drain(helper=slot)
         except Exception as exc:  # the drain goes on alone
             logger.warning("could not call a webhook drain helper: %s", exc)
             return
@@ -416,8 +374,6 @@ def _record_success(delivery: WebhookDelivery, result: IngestResult) -> None:
 
 def _record_failure(delivery: WebhookDelivery, exc: Exception, *, schedule: bool = True) -> float | None:
     """Keep the delivery, note the error, and (attempts left) schedule its own retry with backoff."""
-    from channels_sync.tasks import process_webhook_delivery
-
     attempt = delivery.attempts + 1
     retry_after = exc.retry_after if isinstance(exc, ChannelError) else None
     # Channel data quoted in the error must not reach the logs as unencodable text either.
@@ -431,8 +387,7 @@ def _record_failure(delivery: WebhookDelivery, exc: Exception, *, schedule: bool
     delivery.next_retry_at = timezone.now() + timedelta(seconds=delay) if delay is not None else None
     delivery.save(update_fields=["status", "last_error", "attempts", "next_retry_at"])
     if schedule and delay is not None:
-        pk = delivery.pk
-        transaction.on_commit(lambda: process_webhook_delivery.apply_async(args=[pk], countdown=delay), robust=True)
+        scheduling.webhook_delivery_retry(delivery.pk, countdown=delay)
     return delay
 
 
@@ -441,9 +396,20 @@ def _as_request(delivery: WebhookDelivery) -> WebhookRequest:
                           url=delivery.url)
 
 
+def webhook_attempt(*, delivery_pk: int) -> None:
+    """The process_webhook_delivery task: one try of one delivery, its next try sent through scheduling when
+    it failed with tries left. A delivery deleted meanwhile is nothing to do."""
+    try:
+        delay = webhook_process(delivery_pk=delivery_pk)
+    except DeliveryNotFound:
+        return
+    if delay is not None:
+        scheduling.webhook_delivery_retry(delivery_pk, countdown=delay)
+
+
 def webhook_process(*, delivery_pk: int) -> float | None:
     """Process one delivery (its retries, and admin's). Returns a retry delay when it failed and may retry;
-    the caller (the task) schedules that retry."""
+    the caller (`webhook_attempt`) schedules that retry."""
     with transaction.atomic():
         try:
             delivery = (WebhookDelivery.objects.select_for_update().select_related("channel")
@@ -469,27 +435,23 @@ def webhook_process(*, delivery_pk: int) -> float | None:
 def webhook_sweep(*, now=None, limit: int = 500) -> int:
     """After a lost message (a broker restart, a killed worker): drain when stored deliveries have waited over a
     minute, and queue again the failed ones whose retry is over two minutes late. Returns how many it re-queued."""
-    from channels_sync.tasks import process_webhook_deliveries, process_webhook_delivery
-
     now = now or timezone.now()
     if WebhookDelivery.objects.filter(status=WebhookDelivery.Status.RECEIVED,
                                       received_at__lt=now - timedelta(minutes=1)).exists():
         cache.delete(_DRAIN_PENDING_KEY)  # the flag may belong to a drain that never ran
-        process_webhook_deliveries.delay()
+        scheduling.webhook_drain()
     late = list(WebhookDelivery.objects.filter(status=WebhookDelivery.Status.FAILED,
                                                next_retry_at__lt=now - timedelta(minutes=2))
                 .order_by("next_retry_at").values_list("pk", flat=True)[:limit])
     for pk in late:
-        process_webhook_delivery.delay(pk)
+        scheduling.webhook_delivery_now(pk)
     return len(late)
 
 
 def webhook_retry(*, delivery: WebhookDelivery) -> bool:
     """Admin's retry: queue a failed delivery again (attempts keep counting). False if it already succeeded."""
-    from channels_sync.tasks import process_webhook_delivery
-
     if delivery.status == WebhookDelivery.Status.PROCESSED:
         return False
     WebhookDelivery.objects.filter(pk=delivery.pk).update(status=WebhookDelivery.Status.RECEIVED, next_retry_at=None)
-    transaction.on_commit(lambda: process_webhook_delivery.delay(delivery.pk), robust=True)
+    scheduling.webhook_delivery_after_commit(delivery.pk)
     return True

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db import models, transaction
 from django.utils import timezone
 
+from channels_sync import scheduling
 from channels_sync.conf import retry_max_delay_seconds, writeback_backoff_seconds, writeback_max_attempts
 from channels_sync.models import AggregatedOrder, Outcome, Writeback, WritebackAttempt
 from channels_sync.normalized import CommonStatus, OrderLineData, WritebackRequest
@@ -61,9 +62,7 @@ def order_status_update(*, order: AggregatedOrder, status: str, tracking_number:
 
 
 def _schedule(writeback_pk: int, countdown: float | None = None) -> None:
-    from channels_sync.tasks import run_writeback
-
-    transaction.on_commit(lambda: run_writeback.apply_async(args=[writeback_pk], countdown=countdown), robust=True)
+    scheduling.writeback(writeback_pk, countdown=countdown)
 
 
 def _request_for(writeback: Writeback) -> WritebackRequest:

@@ -8,11 +8,11 @@ before any view runs, for every field including free-form ones (addresses, confi
 
 import math
 
-from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
 from core.api.exceptions import ApiError
+from core.conf import core_settings
 from core.text import UNSTORABLE
 
 
@@ -52,7 +52,7 @@ class JSONParser(parsers.JSONParser):
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - nested too deeply.")
-        problem = unstorable_value(data, max_depth=settings.MAX_JSON_DEPTH)
+        problem = unstorable_value(data, max_depth=core_settings.MAX_JSON_DEPTH)
         if problem:
             path, reason = problem
             raise UnstorableJSON(f"The value at {path} {reason}.", details={"path": path, "reason": reason})

@@ -5,8 +5,8 @@ retried refund (for instance after our commit failed) returns the first refund, 
 from decimal import Decimal
 
 import stripe
-from django.conf import settings
 
+from orders.conf import orders_settings
 from orders.payments.base import ChargeResult, GatewayError, PaymentGateway, RefundResult
 
 # Stripe only accepts these reasons; ours goes to metadata instead.
@@ -24,12 +24,12 @@ class StripeGateway(PaymentGateway):
     name = "stripe"
 
     def _client(self) -> stripe.StripeClient:
-        if not settings.STRIPE_SECRET_KEY:
+        if not orders_settings.STRIPE_SECRET_KEY:
             raise GatewayError("STRIPE_SECRET_KEY is not set.", gateway=self.name)
         return stripe.StripeClient(
-            settings.STRIPE_SECRET_KEY,
-            base_addresses={"api": settings.STRIPE_API_BASE},
-            max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+            orders_settings.STRIPE_SECRET_KEY,
+            base_addresses={"api": orders_settings.STRIPE_API_BASE},
+            max_network_retries=orders_settings.STRIPE_MAX_NETWORK_RETRIES,
         )
 
     def refund(self, *, payment, amount, currency, idempotency_key, reason, metadata) -> RefundResult:

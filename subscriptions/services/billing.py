@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,6 +28,7 @@ from orders.models import Order, Payment
 from orders.payments import GatewayError
 from orders.services import checkout_cart
 from subscriptions.charging import get_charge_gateway
+from subscriptions.conf import subscriptions_settings
 from subscriptions.models import BillingCycle, Subscription, SubscriptionStatus
 from subscriptions.services.periods import period_end
 
@@ -47,7 +47,7 @@ class BillingRunResult:
 def subscriptions_bill_due(*, now=None, limit: int | None = None) -> BillingRunResult:
     """Bill every active subscription whose next billing time has passed (at most `limit`)."""
     now = now or timezone.now()
-    limit = limit or settings.SUBSCRIPTIONS_BILLING_BATCH
+    limit = limit or subscriptions_settings.SUBSCRIPTIONS_BILLING_BATCH
     result, tried = BillingRunResult(), []
     for _ in range(limit):
         sub = None
@@ -160,7 +160,7 @@ def _apply_subscription_price(order: Order, cycle: BillingCycle) -> None:
 
 
 def _record_failure(sub: Subscription, cycle: BillingCycle, *, error: str, now) -> str:
-    schedule = settings.SUBSCRIPTIONS_RETRY_SCHEDULE
+    schedule = subscriptions_settings.SUBSCRIPTIONS_RETRY_SCHEDULE
     cycle.error = error[:2000]
     if cycle.attempts <= len(schedule):
         cycle.outcome = BillingCycle.Outcome.PENDING

@@ -6,9 +6,8 @@
 
 from importlib import import_module
 
-from django.conf import settings
-
 from tracking.carriers.base import CarrierProvider
+from tracking.conf import tracking_settings
 
 PROVIDERS = {
     "easypost": "tracking.carriers.easypost",
@@ -29,7 +28,7 @@ def get_provider(name: str | None = None) -> CarrierProvider:
 
 
 def default_provider_name() -> str:
-    return settings.TRACKING_PROVIDER
+    return tracking_settings.TRACKING_PROVIDER
 
 
 def provider_names() -> list[str]:

@@ -1,0 +1,19 @@
+"""Storefront order settings: the table (each default declared here once, config/settings.py loads it).
+See core/conf.py for how a value is read."""
+
+from core.conf import AppSettings, Setting
+
+orders_settings = AppSettings(
+    # Stripe refunds (orders/payments/stripe_gateway.py); STRIPE_API_BASE lets a local stub stand in.
+    Setting("STRIPE_SECRET_KEY", ""),
+    Setting("STRIPE_API_BASE", "https://api.stripe.com"),
+    Setting("STRIPE_MAX_NETWORK_RETRIES", 0, int),
+    Setting("ORDERS_CUSTOMER_RATE_LIMIT", "30/min", str,
+            "Customer order lookups (no auth): requests per client address, counted in the cache."),
+    Setting("ORDERS_CHECKOUT_RATE_LIMIT", "60/min", str, "Checkouts: requests per client address."),
+    # The public order pages (their lookup form and signed links).
+    Setting("ORDER_LOOKUP_RATE_LIMIT", "10/min", str, "The order lookup page: requests per client address."),
+    Setting("CUSTOMER_ACCOUNT_LINK_MAX_AGE", 30 * 24 * 3600, int,
+            "Seconds a signed link to the customer's account page (confirmation email) stays valid."),
+    Setting("ORDER_PAGE_LINK_MAX_AGE", 24 * 3600, int, "Seconds a signed order page link (after lookup) stays valid."),
+)

@@ -5,7 +5,7 @@ They run on either database: on SQLite the test database is in memory and pytest
 thread shares the test's connection. Without chromium the tests skip; with REQUIRE_SERVICES=1 or
 REQUIRE_BROWSER=1 (both CI passes) they fail instead.
 Each test saves full-page screenshots under var/screenshots/; `make screenshots` writes them to
-docs/screenshots/ (BROWSER_SCREENSHOTS_DIR), the images README shows, so a test run leaves git clean.
+docs/screenshots/ (BROWSER_SCREENSHOTS_DIR), the images docs/testing.md shows, so a test run leaves git clean.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Browser tests: Playwright (sync API) driving Debian's chromium against pytest-django's live server.
 
 No browser is ever downloaded: Playwright launches the system `chromium` (CHROMIUM_PATH overrides).
-Without chromium the tests skip; with REQUIRE_SERVICES=1 (CI) they fail instead.
+They run on either database: on SQLite the test database is in memory and pytest-django's live server
+thread shares the test's connection. Without chromium the tests skip; with REQUIRE_SERVICES=1 or
+REQUIRE_BROWSER=1 (both CI passes) they fail instead.
 Each test saves full-page screenshots under var/screenshots/; `make screenshots` writes them to
-docs/screenshots/ (BROWSER_SCREENSHOTS_DIR), the images README shows, so a test run leaves git clean.
+docs/screenshots/ (BROWSER_SCREENSHOTS_DIR), the images docs/testing.md shows, so a test run leaves git clean.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from playwright.sync_api import expect, sync_playwright
 
 from tests.accounts.factories import MembershipFactory, OrgFactory, UserFactory
 from tests.conftest import REQUIRE_SERVICES
+
+# CI's SQLite pass cannot set REQUIRE_SERVICES (the PostgreSQL tests would fail), yet needs the browser.
+REQUIRE_BROWSER = REQUIRE_SERVICES or os.environ.get("REQUIRE_BROWSER", "") in {"1", "true", "yes"}
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
@@ -38,8 +43,8 @@ def chromium_path() -> str | None:
 
 
 def _missing(reason: str):
-    if REQUIRE_SERVICES:
-        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
+    if REQUIRE_BROWSER:
+        pytest.fail(f"REQUIRE_SERVICES=1 or REQUIRE_BROWSER=1 but {reason}")
     pytest.skip(reason)
 
 

@@ -9,7 +9,7 @@ from orders.models import Activity, Order
 from tests.accounts.factories import PASSWORD
 from tests.orders.factories import order_in, stock
 
-pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.xdist_group("browser")]
 
 ORDERS = "/admin/orders/order/"
 

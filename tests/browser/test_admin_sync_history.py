@@ -11,7 +11,7 @@ from channels_sync.models import AggregatedOrder, Channel, Writeback
 from channels_sync.services import ingest, order_status_update, writeback_attempt
 from simulator.shopify import Simulator
 
-pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.xdist_group("browser")]
 
 SHOP = "https://demo-shop.myshopify.com"
 CANCEL = re.compile(r"https://demo-shop\.myshopify\.com/admin/api/[^/]+/orders/\d+/cancel\.json")

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from tracking.management.commands.seed_tracking_demo import TRACKING
 from tracking.models import Shipment
 
-pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.xdist_group("browser")]
 
 
 @pytest.fixture

@@ -113,7 +113,7 @@ def test_shopify_ids_are_past_2_to_the_53():
 
 # --- paging and filters over HTTP ------------------------------------------------------------------------
 def test_shopify_pages_with_link_cursors(server, monkeypatch):
-    monkeypatch.setattr("channels_sync.providers.shopify.PAGE_LIMIT", 25)
+    monkeypatch.setattr("channels_sync.providers.shopify.client.PAGE_LIMIT", 25)
     provider = provider_for(server, "shopify")
     raws = list(provider.fetch_orders(None, None))
     sim = server.simulators["shopify"]
@@ -138,7 +138,7 @@ def test_shopify_window_filter_and_cursor_rules(server):
 
 
 def test_woocommerce_pages_with_total_pages(server, monkeypatch):
-    monkeypatch.setattr("channels_sync.providers.woocommerce.PER_PAGE", 25)
+    monkeypatch.setattr("channels_sync.providers.woocommerce.client.PER_PAGE", 25)
     provider = provider_for(server, "woocommerce")
     raws = list(provider.fetch_orders(None, None))
     sim = server.simulators["woocommerce"]

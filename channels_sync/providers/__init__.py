@@ -51,6 +51,16 @@ def available_providers() -> list[str]:
     return names
 
 
+def webhook_paths() -> dict[str, str]:
+    """{provider name: receiver path} for every provider that takes webhooks: its class's `webhook_path`."""
+    paths = {}
+    for name in available_providers():
+        path = provider_class(name).webhook_path
+        if path:
+            paths[name] = path
+    return paths
+
+
 def package_exports(package: str):
     """A provider package's module `__getattr__`: `Provider` and every other public name of its modules, imported
     on first use (PEP 562). So `from channels_sync.providers.shopify import Provider` works as it always did,

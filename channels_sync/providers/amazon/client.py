@@ -66,6 +66,7 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
     name = "amazon"
 
     label = "Amazon Selling Partner API"
+    webhook_path = "/upstream/webhooks/amazon/notifications"
 
     default_base_url = DEFAULT_BASE_URL
 

@@ -42,6 +42,7 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
     name = "ebay"
 
     label = "eBay"
+    webhook_path = "/upstream/webhooks/ebay/notifications"
 
     default_base_url = DEFAULT_BASE_URL
 

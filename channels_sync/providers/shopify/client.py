@@ -48,6 +48,7 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
     name = "shopify"
 
     label = "Shopify"
+    webhook_path = "/upstream/webhooks/shopify/orders"
 
     default_poll_minutes = 15
 

@@ -72,6 +72,7 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
     name = "tiktok"
 
     label = "TikTok Shop"
+    webhook_path = "/upstream/webhooks/tiktok/orders"
 
     default_base_url = "https://open-api.tiktokglobalshop.com"
 

@@ -48,6 +48,7 @@ class Provider(WritebackMixin, ChannelProvider):
     name = "walmart"
 
     label = "Walmart Marketplace"
+    webhook_path = None  # no order webhooks: polled only
 
     default_base_url = "https://marketplace.walmartapis.com"
 

@@ -32,6 +32,7 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
     name = "woocommerce"
 
     label = "WooCommerce"
+    webhook_path = "/upstream/webhooks/woocommerce/orders"
 
     default_poll_minutes = 15
 

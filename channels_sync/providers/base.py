@@ -47,6 +47,9 @@ class ChannelProvider(ABC):
     default_base_url: ClassVar[str] = ""
     default_poll_minutes: ClassVar[int] = 5          # 15 for own stores
     supports_webhooks: ClassVar[bool] = True
+    # Where the channel posts its deliveries (the receiver URL, the webhook lane and registration all read it,
+    # through channels_sync.services.channels.WEBHOOK_PATHS); None: the provider is polled only.
+    webhook_path: ClassVar[str | None] = None
     required_config: ClassVar[tuple[str, ...]] = ()   # keys a merchant must supply to connect
     secret_config: ClassVar[tuple[str, ...]] = ()     # keys never returned by the API, masked in admin
     # Header that names the channel account on a webhook, matched against config[identity_config_key].

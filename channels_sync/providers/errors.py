@@ -1,20 +1,21 @@
-"""Two kinds of channel failure: worth retrying later, or not."""
+"""Two kinds of channel failure: worth retrying later, or not.
+
+They subclass core.http's outbound errors, so the shared client raises them for channel calls
+(channels_sync.providers.http) while code outside channels_sync catches the core ones.
+"""
+
+from core.http import OutboundError, PermanentOutboundError, RetryableOutboundError
 
 
-class ChannelError(Exception):
-    def __init__(self, message: str, *, status_code: int | None = None, retry_after: float | None = None,
-                 response_body: str | None = None):
-        super().__init__(message)
-        self.status_code = status_code
-        self.retry_after = retry_after
-        self.response_body = response_body
+class ChannelError(OutboundError):
+    """A failed call to a channel (carries status_code, retry_after, response_body)."""
 
 
-class RetryableChannelError(ChannelError):
+class RetryableChannelError(ChannelError, RetryableOutboundError):
     """Timeouts, connection errors, 429 and 5xx: the same call may work later (after `retry_after`)."""
 
 
-class PermanentChannelError(ChannelError):
+class PermanentChannelError(ChannelError, PermanentOutboundError):
     """4xx other than 429 (bad credentials, unknown order, invalid body): retrying will not help."""
 
 

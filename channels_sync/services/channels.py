@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from channels_sync.conf import public_base_url
 from channels_sync.models import Channel
-from channels_sync.providers import UnknownProvider, available_providers, provider_class
+from channels_sync.providers import UnknownProvider, available_providers, provider_class, webhook_paths
 from channels_sync.providers.errors import ChannelError
 from core.api.exceptions import ApiError, Conflict, UpstreamError
 from core.outbound import OutboundURLRefused, check_outbound_url
@@ -49,14 +49,9 @@ def channel_config_url_errors(*, provider_cls, config: dict) -> dict[str, str]:
     return errors
 
 
-# The receiver path of each provider (docs/architecture.md); providers without webhooks poll only.
-WEBHOOK_PATHS = {
-    "shopify": "/upstream/webhooks/shopify/orders",
-    "woocommerce": "/upstream/webhooks/woocommerce/orders",
-    "amazon": "/upstream/webhooks/amazon/notifications",
-    "ebay": "/upstream/webhooks/ebay/notifications",
-    "tiktok": "/upstream/webhooks/tiktok/orders",
-}
+# The receiver path of each provider (docs/architecture.md), one table built from the providers' `webhook_path`;
+# the URLconf, the webhook lane and registration all read it. Providers without webhooks poll only.
+WEBHOOK_PATHS = webhook_paths()
 
 
 def webhook_callback_url(channel: Channel) -> str | None:

@@ -71,7 +71,7 @@ def test_generated_orders_normalize_with_consistent_totals_and_cover_the_variati
 
 # --- paging and filters over HTTP ------------------------------------------------------------------------
 def test_shopify_pages_with_link_cursors(server, monkeypatch):
-    monkeypatch.setattr("channels_sync.providers.shopify.PAGE_LIMIT", 25)
+    monkeypatch.setattr("channels_sync.providers.shopify.client.PAGE_LIMIT", 25)
     provider = provider_for(server, "shopify")
     raws = list(provider.fetch_orders(None, None))
     sim = server.simulators["shopify"]
@@ -96,7 +96,7 @@ def test_shopify_window_filter_and_cursor_rules(server):
 
 
 def test_woocommerce_pages_with_total_pages(server, monkeypatch):
-    monkeypatch.setattr("channels_sync.providers.woocommerce.PER_PAGE", 25)
+    monkeypatch.setattr("channels_sync.providers.woocommerce.client.PER_PAGE", 25)
     provider = provider_for(server, "woocommerce")
     raws = list(provider.fetch_orders(None, None))
     sim = server.simulators["woocommerce"]

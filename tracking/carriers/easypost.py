@@ -27,8 +27,7 @@ from datetime import UTC, datetime, timedelta
 import requests
 from django.conf import settings
 
-from channels_sync.providers.errors import PermanentChannelError, RetryableChannelError
-from channels_sync.providers.http import ChannelHttpClient
+from core.http import HttpClient, PermanentOutboundError, RetryableOutboundError
 from tracking.carriers.base import (
     DELIVERED,
     EXCEPTION,
@@ -131,7 +130,7 @@ class Provider(CarrierProvider):
                  session: requests.Session | None = None):
         self.api_key = settings.EASYPOST_API_KEY if api_key is None else api_key
         self.webhook_secret = settings.EASYPOST_WEBHOOK_SECRET if webhook_secret is None else webhook_secret
-        self.client = ChannelHttpClient(base_url or settings.EASYPOST_API_BASE, session=session,
+        self.client = HttpClient(base_url or settings.EASYPOST_API_BASE, session=session,
                                         timeout=(settings.TRACKING_HTTP_TIMEOUT, settings.TRACKING_HTTP_TIMEOUT),
                                         max_429_retries=0)
         self.client.session.auth = (self.api_key, "")
@@ -143,11 +142,11 @@ class Provider(CarrierProvider):
             raise CarrierError("EASYPOST_API_KEY is not set")
         try:
             return self.client.request(method, path, **kwargs).json()
-        except PermanentChannelError as exc:
+        except PermanentOutboundError as exc:
             if exc.status_code in (404, 422):
                 raise CarrierNotFound(str(exc)) from exc
             raise CarrierError(str(exc)) from exc
-        except RetryableChannelError as exc:
+        except RetryableOutboundError as exc:
             raise CarrierError(str(exc)) from exc
         except ValueError as exc:  # not JSON
             raise CarrierError(f"EasyPost answered something that is not JSON: {exc}") from exc

@@ -147,23 +147,7 @@ def test_get_order_answer_normalizes_like_its_list_twin():
     assert single == ebay.Provider.normalize(orders()[1])
 
 
-@pytest.mark.parametrize(("fulfillment", "payment", "cancel", "common"), [
-    ("NOT_STARTED", "PENDING", "NONE_REQUESTED", CommonStatus.PENDING),
-    ("NOT_STARTED", "FAILED", "NONE_REQUESTED", CommonStatus.PENDING),
-    ("NOT_STARTED", "PAID", "NONE_REQUESTED", CommonStatus.PROCESSING),
-    ("NOT_STARTED", "PAID", "IN_PROGRESS", CommonStatus.PROCESSING),    # a cancel request is not a cancel
-    ("IN_PROGRESS", "PAID", "NONE_REQUESTED", CommonStatus.PROCESSING),
-    ("FULFILLED", "PAID", "NONE_REQUESTED", CommonStatus.SHIPPED),
-    ("FULFILLED", "PARTIALLY_REFUNDED", "NONE_REQUESTED", CommonStatus.SHIPPED),
-    ("FULFILLED", "FULLY_REFUNDED", "NONE_REQUESTED", CommonStatus.REFUNDED),
-    ("NOT_STARTED", "PAID", "CANCELED", CommonStatus.CANCELLED),
-])
-def test_status_from_fulfillment_payment_and_cancel_state(fulfillment, payment, cancel, common):
-    order = orders()[0]
-    order.update(orderFulfillmentStatus=fulfillment, orderPaymentStatus=payment, cancelStatus={"cancelState": cancel})
-    data = ebay.Provider.normalize(order)
-    assert data.status == common
-    assert data.raw_status == f"{fulfillment}/{payment}/{cancel}"
+# (status map: tests/channels_sync/providers/test_normalizers_pure.py, which runs without Django)
 
 
 def test_order_without_buyer_details_or_ship_to_invents_nothing():

@@ -157,26 +157,7 @@ def test_tracking_number_comes_from_the_newest_successful_fulfillment():
     assert order.channel_metadata["tracking_company"] == "UPS"
 
 
-@pytest.mark.parametrize(("financial", "fulfillment", "cancelled", "shipment", "expected"), [
-    ("pending", None, None, None, CommonStatus.PENDING),
-    ("authorized", None, None, None, CommonStatus.PENDING),
-    ("partially_paid", None, None, None, CommonStatus.PENDING),
-    ("paid", None, None, None, CommonStatus.PROCESSING),
-    ("paid", "partial", None, None, CommonStatus.PROCESSING),
-    ("paid", "fulfilled", None, "in_transit", CommonStatus.SHIPPED),
-    ("paid", "fulfilled", None, "delivered", CommonStatus.DELIVERED),
-    ("authorized", "fulfilled", None, None, CommonStatus.SHIPPED),
-    ("voided", None, "2024-01-01T00:00:00Z", None, CommonStatus.CANCELLED),
-    ("paid", None, "2024-01-01T00:00:00Z", None, CommonStatus.CANCELLED),
-    ("refunded", None, "2024-01-01T00:00:00Z", None, CommonStatus.REFUNDED),
-    ("refunded", "fulfilled", None, "delivered", CommonStatus.REFUNDED),
-    ("partially_refunded", "fulfilled", None, None, CommonStatus.SHIPPED),
-])
-def test_status_map(financial, fulfillment, cancelled, shipment, expected):
-    raw = shopify_order("order_fulfilled.json")
-    raw.update(financial_status=financial, fulfillment_status=fulfillment, cancelled_at=cancelled)
-    raw["fulfillments"][0]["shipment_status"] = shipment
-    assert Provider.normalize(raw).status == expected
+# (status map: tests/channels_sync/providers/test_normalizers_pure.py, which runs without Django)
 
 
 # --- orders that are not in the fixtures ----------------------------------------------------------------

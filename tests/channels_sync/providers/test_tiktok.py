@@ -167,15 +167,7 @@ def test_search_sample_has_blank_extra_lines_ignored():
 
 
 # --- normalize: variations the fixtures do not show ----------------------------------------------------
-@pytest.mark.parametrize("raw,common", [
-    ("UNPAID", "pending"), ("ON_HOLD", "pending"), ("AWAITING_SHIPMENT", "processing"),
-    ("PARTIALLY_SHIPPING", "processing"), ("AWAITING_COLLECTION", "shipped"), ("IN_TRANSIT", "shipped"),
-    ("DELIVERED", "delivered"), ("COMPLETED", "delivered"), ("CANCELLED", "cancelled"), ("CANCEL", "cancelled"),
-])
-def test_every_tiktok_status_maps_and_the_raw_one_is_kept(raw, common):
-    order = Provider.normalize(order_with(status=raw))
-    assert order.status == CommonStatus(common)
-    assert order.raw_status == raw
+# (status map: tests/channels_sync/providers/test_normalizers_pure.py, which runs without Django)
 
 
 def test_units_of_one_sku_become_one_line_with_a_quantity_and_other_skus_stay_apart():

@@ -13,14 +13,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 from django.core.cache import cache
-from hypothesis import given
-from hypothesis import strategies as st
 
 from channels_sync.normalized import Address, CommonStatus, OrderLineData, WritebackRequest
 from channels_sync.providers import provider_class
 from channels_sync.providers.errors import PermanentChannelError, RetryableChannelError
 from channels_sync.providers.http import ChannelHttpClient
-from channels_sync.providers.walmart import Provider, derive_status, needs_acknowledgement
+from channels_sync.providers.walmart import Provider, needs_acknowledgement
 from tests.channels_sync.providers.tiktok_walmart_fixtures import fixture
 
 BASE = "https://walmart.test"
@@ -198,17 +196,7 @@ def test_order_status_is_derived_from_its_lines(statuses, expected):
     assert Provider.normalize(raw).status == CommonStatus(expected)
 
 
-@given(st.lists(st.sampled_from(list(CommonStatus)), min_size=1, max_size=6))
-def test_derived_status_rules_hold_for_any_mix_of_line_states(states):
-    derived = derive_status(states)
-    live = [state for state in states if state != CommonStatus.CANCELLED]
-    assert (derived == CommonStatus.CANCELLED) == (not live)
-    if live and len(set(live)) == 1:
-        assert derived == live[0]                      # lines that agree give their status
-    if CommonStatus.PROCESSING in live or (CommonStatus.PENDING in live and len(set(live)) > 1):
-        assert derived == CommonStatus.PROCESSING      # work is under way but not all shipped
-    if derived in (CommonStatus.SHIPPED, CommonStatus.DELIVERED):
-        assert not {CommonStatus.PENDING, CommonStatus.PROCESSING} & set(live)
+# (derived status rules: tests/channels_sync/providers/test_normalizers_pure.py, which runs without Django)
 
 
 def test_shipping_charges_multi_quantity_and_raw_statuses():

@@ -1,4 +1,6 @@
-"""Amazon Orders API v0 orders -> AggregatedOrderData: statuses, money, buyer and address. Pure."""
+"""Amazon Orders API v0 orders -> AggregatedOrderData: statuses, money, buyer and address. Pure: imports no
+Django (tested without it).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ STATUS_MAP = {
     "Canceled": CommonStatus.CANCELLED,
     "Unfulfillable": CommonStatus.CANCELLED,       # multi-channel order that cannot be fulfilled
 }
+
+
 # One-shot sync `status` filter: common status -> getOrders OrderStatuses.
 ORDER_STATUSES_FOR = {
     CommonStatus.PENDING: ["Pending", "PendingAvailability"],
@@ -25,6 +29,8 @@ ORDER_STATUSES_FOR = {
     CommonStatus.DELIVERED: ["Shipped"],
     CommonStatus.CANCELLED: ["Canceled", "Unfulfillable"],
 }
+
+
 # Pending orders carry no OrderTotal: their currency follows from the marketplace.
 MARKETPLACE_CURRENCY = {
     "ATVPDKIKX0DER": "USD", "A2EUQ1WTGCTBG2": "CAD", "A1AM78C64UM0Y8": "MXN", "A2Q3Y263D00KWC": "BRL",
@@ -34,6 +40,8 @@ MARKETPLACE_CURRENCY = {
     "A39IBJ37TRP1C6": "AUD", "A19VAU5U5O7RUS": "SGD", "A2VIGQ35RCS4UG": "AED", "A17E79C6D8DWNP": "SAR",
     "ARBP9OOSHTCHU": "EGP",
 }
+
+
 # confirmShipment carrierCode values for common carriers; anything else is "Other" + carrierName.
 # Order fields normalize maps onto columns; everything else goes to channelMetadata as Amazon names it.
 _MAPPED_ORDER_FIELDS = {"AmazonOrderId", "PurchaseDate", "LastUpdateDate", "OrderStatus", "OrderTotal",
@@ -41,7 +49,6 @@ _MAPPED_ORDER_FIELDS = {"AmazonOrderId", "PurchaseDate", "LastUpdateDate", "Orde
 _MAPPED_ITEM_FIELDS = {"OrderItemId", "SellerSKU", "ASIN", "Title", "QuantityOrdered", "ItemPrice", "ItemTax",
                        "ShippingPrice", "ShippingTax", "ShippingDiscount", "ShippingDiscountTax",
                        "PromotionDiscount", "PromotionDiscountTax"}
-
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 
@@ -54,7 +61,7 @@ def map_status(raw: dict) -> CommonStatus:
     return status
 
 
-def normalize_order(raw: dict) -> AggregatedOrderData:
+def normalize(raw: dict) -> AggregatedOrderData:
     items = raw.get("OrderItems") or []
     order_total = raw.get("OrderTotal") or {}
     currency = (order_total.get("CurrencyCode") or _first_currency(items)

@@ -1,12 +1,12 @@
-"""The confirmShipment request body (Orders API v0) for a shipped writeback. Pure."""
+"""Amazon writeback: the confirmShipment request body (Orders API v0, pure) and the call that sends it."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
 
-from channels_sync.normalized import WritebackRequest
-from channels_sync.providers.amazon.orders import iso
+from channels_sync.normalized import CommonStatus, WritebackRequest, WritebackResult
+from channels_sync.providers.amazon.normalize import iso
 from channels_sync.providers.errors import PermanentChannelError
 
 CARRIER_CODES = {
@@ -51,3 +51,25 @@ def package_reference_id(tracking_number: str) -> str:
     """Positive numeric and unique per order, as Amazon requires; derived from the tracking number
     so a retried writeback sends the same package, not a second one."""
     return str(int(hashlib.sha256(tracking_number.encode()).hexdigest()[:12], 16) % 10**9 + 1)
+
+
+class WritebackMixin:
+    """Provider's writeback half (uses the client's `_call` and `marketplace_ids`)."""
+
+    # --- writeback ---------------------------------------------------------------------------
+    def write_back(self, request: WritebackRequest) -> WritebackResult:
+        if request.status in (CommonStatus.PENDING, CommonStatus.PROCESSING, CommonStatus.DELIVERED):
+            return WritebackResult(request_summary=f"nothing to send: Amazon tracks {request.status} itself")
+        if request.status != CommonStatus.SHIPPED:
+            raise PermanentChannelError(
+                f"Amazon's Orders API cannot set {request.status}; cancel or refund in Seller Central")
+        if (request.raw or {}).get("FulfillmentChannel") == "AFN":
+            raise PermanentChannelError("Amazon ships this order itself (FBA): there is no shipment to confirm")
+        body = confirm_shipment_body(request, default_marketplace=(self.marketplace_ids or [None])[0])
+        response = self._call("POST", f"/orders/v0/orders/{request.channel_order_id}/shipmentConfirmation",
+                              rate_key="confirmShipment", json=body)
+        package = body["packageDetail"]
+        return WritebackResult(
+            channel_reference=package["packageReferenceId"], response_code=response.status_code,
+            request_summary=(f"confirmShipment {request.channel_order_id}: {package['carrierCode']} "
+                             f"{package['trackingNumber']}, {len(package['orderItems'])} item(s)"))

@@ -1,4 +1,4 @@
-"""eBay Sell Fulfillment API v1 orders -> AggregatedOrderData: status, money, buyer and ship-to. Pure."""
+"""eBay Fulfillment API orders -> AggregatedOrderData. Pure: imports no Django (tested without it)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from channels_sync.normalized import Address, AggregatedOrderData, CommonStatus, OrderLineData
 
+ORDERS_PATH = "/sell/fulfillment/v1/order"  # the resource whose shapes these are (client, writeback call it)
 _MAPPED_ORDER_FIELDS = {"orderId", "creationDate", "lastModifiedDate", "orderFulfillmentStatus",
                         "orderPaymentStatus", "pricingSummary", "lineItems", "paymentSummary"}
 _MAPPED_LINE_FIELDS = {"lineItemId", "sku", "legacyItemId", "title", "quantity", "lineItemCost"}
-
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 
@@ -30,7 +30,7 @@ def map_status(raw: dict) -> CommonStatus:
     return CommonStatus.PROCESSING if payment in ("PAID", "PARTIALLY_REFUNDED") else CommonStatus.PENDING
 
 
-def normalize_order(raw: dict) -> AggregatedOrderData:
+def normalize(raw: dict) -> AggregatedOrderData:
     pricing = raw.get("pricingSummary") or {}
     currency = ((pricing.get("total") or {}).get("currency")
                 or (pricing.get("priceSubtotal") or {}).get("currency") or "")

@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import pytest
 
+from accounts.models import OrgBranding
 from orders import services
+from orders.models import Shipment
 from tests.tracking.helpers import delivered_event, post_webhook, shipped_order
-from tracking.models import OrgBranding, Shipment
 from tracking.services import shipment_add_scan
 
 pytestmark = pytest.mark.django_db

@@ -5,9 +5,10 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import reverse
 
+from accounts.models import OrgBranding
 from orders.models import Activity
 from tests.tracking.helpers import shipped_order
-from tracking.models import OrgBranding, ScanEvent
+from tracking.models import ScanEvent
 from tracking.services import shipment_add_scan
 
 pytestmark = pytest.mark.django_db

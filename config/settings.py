@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "tracking",
     "subscriptions",
     "workflows",
+    "customer_pages",
 ]
 
 MIDDLEWARE = [

@@ -13,8 +13,8 @@ from django.db import transaction
 
 from accounts.models import Org, OrgBranding
 from orders import services
+from orders.links import customer_account_url
 from orders.models import InventoryItem, Shipment
-from orders.pages.links import customer_account_url
 from tracking.services import shipment_add_scan
 
 SKU = "SNK-AIR-1-9-BLK"

@@ -12,9 +12,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import OrgBranding
 from accounts.selectors import org_by_slug
+from customer_pages.forms import OrderLookupForm
+from orders.links import account_token_valid, order_from_token, order_page_url
 from orders.models import Order, Shipment
-from orders.pages.forms import OrderLookupForm
-from orders.pages.links import account_token_valid, order_from_token, order_page_url
 from orders.selectors import customer_order_by_email
 from tracking.api.throttles import LookupPageThrottle, PublicPageThrottle
 from tracking.models import ScanEvent

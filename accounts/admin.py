@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.models import Membership, Org
+from accounts.models import Membership, Org, OrgBranding
 from accounts.selectors import orgs_of_user
 
 
@@ -48,3 +48,11 @@ class MembershipAdmin(OrgScopedAdmin):
     list_filter = ["role", "org"]
     search_fields = ["user__username", "user__email", "org__slug"]
     autocomplete_fields = ["user"]
+
+
+@admin.register(OrgBranding)
+class OrgBrandingAdmin(OrgScopedAdmin):
+    """What the public order pages (customer_pages) show for the org."""
+
+    list_display = ["org", "display_name", "logo_url", "support_email"]
+    search_fields = ["org__slug", "display_name"]

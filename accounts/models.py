@@ -41,3 +41,22 @@ class Membership(models.Model):
 
     def has_role(self, required: str) -> bool:
         return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(required)]
+
+
+class OrgBranding(models.Model):
+    """What the public order pages show for an org: its display name and logo. The table keeps the
+    name it had when it lived in `tracking`."""
+
+    org = models.OneToOneField(Org, on_delete=models.CASCADE, related_name="branding")
+    display_name = models.CharField(max_length=200, blank=True, help_text="Defaults to the org's name.")
+    logo_url = models.URLField(blank=True)
+    accent_color = models.CharField(max_length=7, default="#1f6feb",
+                                    help_text="A #rrggbb colour for buttons and links.")
+    support_email = models.EmailField(blank=True)
+
+    class Meta:
+        db_table = "tracking_orgbranding"
+        verbose_name_plural = "org branding"
+
+    def __str__(self) -> str:
+        return self.display_name or self.org.name

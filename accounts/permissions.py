@@ -41,6 +41,10 @@ class IsOrgMember(BasePermission):
     with `required_role`.
     """
 
+    # What the API schema documents (core.api.schema reads these; core imports no app).
+    documented_errors = frozenset({"400", "401", "404"})  # orgid missing; no token; unknown org or not a member
+    documents_403_on_write = True
+
     write_role = Role.MANAGER
 
     def has_permission(self, request, view) -> bool:
@@ -62,6 +66,8 @@ class IsOrgMember(BasePermission):
 class PublicOrgAccess(BasePermission):
     """No login, but the `orgid` header must name an existing org (customer-facing endpoints)."""
 
+    documented_errors = frozenset({"400", "404"})
+
     def has_permission(self, request, view) -> bool:
         org = org_by_slug(slug=org_slug_from(request))
         if org is None:
@@ -73,6 +79,8 @@ class PublicOrgAccess(BasePermission):
 
 class IsAuthenticatedNoOrg(BasePermission):
     """For the few endpoints about the caller, not an org (`/auth/me`)."""
+
+    documented_errors = frozenset({"401"})
 
     def has_permission(self, request, view) -> bool:
         if not request.user or not request.user.is_authenticated:

@@ -68,9 +68,10 @@ from orders.models import (  # noqa: E402
     OrderLine,
     OrderNumberCounter,
     Payment,
+    Shipment,
+    ShipmentLine,
 )
 from orders.tasks import run_event_handler  # noqa: E402
-from tracking.models import Shipment, ShipmentLine  # noqa: E402
 
 BENCH_QUEUE = "bench-lifecycle"
 SKUS = ("BENCH-A", "BENCH-B")

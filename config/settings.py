@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "tracking",
     "subscriptions",
     "workflows",
+    "customer_pages",
 ]
 
 MIDDLEWARE = [

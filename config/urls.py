@@ -17,7 +17,7 @@ urlpatterns = [
     path("", include("tracking.api.urls")),
     path("", include("subscriptions.api.urls")),
     path("", include("workflows.api.urls")),
-    path("", include("orders.pages.urls")),
+    path("", include("customer_pages.urls")),
 ]
 
 handler404 = "core.views.not_found"

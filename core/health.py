@@ -2,13 +2,13 @@
 
 from datetime import timedelta
 
+from celery import current_app as celery_app  # the project's app (config/celery.py sets it current)
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from config.celery import app as celery_app
 from core.conf import core_settings
 from core.models import Heartbeat
 

@@ -11,8 +11,18 @@ from accounts.models import Membership, Role
 from core.api.exceptions import ApiError
 from orders import services
 from orders.admin_forms import service_kwargs
-from orders.models import Activity, Customer, EmailLog, InventoryItem, Order, OrderLine, OrderTag, Payment, Refund
-from tracking.models import Shipment
+from orders.models import (
+    Activity,
+    Customer,
+    EmailLog,
+    InventoryItem,
+    Order,
+    OrderLine,
+    OrderTag,
+    Payment,
+    Refund,
+    Shipment,
+)
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -1,4 +1,4 @@
-"""Storefront orders: the order and its state machine, lines, inventory, money and history.
+"""Storefront orders: the order and its state machine, lines, shipments, inventory, money and history.
 
 The `@transition` methods on `Order` are pure (state and conditions only). Every verb is run by
 a service in `orders/services/` that locks the row, calls the method, saves, records Activity
@@ -7,6 +7,7 @@ and publishes the `order.*` event after commit. Never call a transition method d
 
 import secrets
 from decimal import Decimal
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import models
@@ -224,6 +225,76 @@ class OrderLine(models.Model):
     @property
     def line_total(self) -> Decimal:
         return self.unit_price * self.quantity
+
+
+CARRIER_TRACKING_URLS = {
+    "ups": "https://www.ups.com/track?tracknum={tn}",
+    "usps": "https://tools.usps.com/go/TrackConfirmAction?tLabels={tn}",
+    "fedex": "https://www.fedex.com/fedextrack/?trknbr={tn}",
+    "dhl": "https://www.dhl.com/en/express/tracking.html?AWB={tn}",
+}
+
+
+class Shipment(models.Model):
+    """One parcel: carrier, tracking number and the order lines (with quantities) inside it.
+
+    Created by the storefront `ship` verb; kept with the order (as fulfilments are), while `tracking`
+    adds its scans and status. The table keeps the name it had when it lived in `tracking`.
+    """
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="shipments")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
+    carrier = models.CharField(max_length=32)
+    tracking_number = models.CharField(max_length=100, db_index=True)
+    service = models.CharField(max_length=64, blank=True)
+    cost = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    currency = models.CharField(max_length=3, default="USD")
+    # Carrier-neutral status (tracking.models.TrackingStatus), derived from the latest scan by tracking.services.
+    status = models.CharField(max_length=32, default="label_created")
+    ship_date = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Tracking (tracking.services): the provider following this parcel, its id there, the raw code.
+    provider = models.CharField(max_length=32, blank=True, help_text="Blank: the default tracking provider.")
+    provider_ref = models.CharField(max_length=100, blank=True, help_text="The provider's id, e.g. EasyPost trk_...")
+    raw_status = models.CharField(max_length=64, blank=True)
+    public_tracking_url = models.URLField(max_length=500, blank=True)
+    status_updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "tracking_shipment"
+        ordering = ["ship_date", "id"]
+        constraints = [models.CheckConstraint(condition=Q(cost__gte=0), name="shipment_cost_non_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.tracking_number}"
+
+    @property
+    def public_id(self) -> str:
+        return f"shp-{self.pk:03d}"
+
+    @property
+    def tracking_url(self) -> str:
+        template = CARRIER_TRACKING_URLS.get(self.carrier.lower())
+        tn = quote(self.tracking_number, safe="")
+        if template:
+            return template.format(tn=tn)
+        return f"{settings.PUBLIC_BASE_URL}/shipping/track/{tn}"
+
+
+class ShipmentLine(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="shipment_lines")
+    sku = models.CharField(max_length=100)
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "tracking_shipmentline"
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="shipment_line_quantity_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.sku} x{self.quantity}"
 
 
 class InventoryItem(models.Model):

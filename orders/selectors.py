@@ -3,8 +3,7 @@
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
-from orders.models import Activity, InventoryItem, Order
-from tracking.models import Shipment
+from orders.models import Activity, InventoryItem, Order, Shipment
 
 
 def _with_details(queryset: QuerySet[Order]) -> QuerySet[Order]:

@@ -1,10 +1,11 @@
-"""Admin: shipments with their scans (staff add scans here: the `manual` provider), carrier webhook
-deliveries, and the branding the public order pages show."""
+"""Admin: shipments (orders.Shipment) with their scans (staff add scans here: the `manual` provider)
+and carrier webhook deliveries. Registered here, not in orders, because the page edits scans."""
 
 from django.contrib import admin, messages
 
 from accounts.admin import OrgScopedAdmin
-from tracking.models import CarrierWebhookDelivery, OrgBranding, ScanEvent, Shipment, ShipmentLine
+from orders.models import Shipment, ShipmentLine
+from tracking.models import CarrierWebhookDelivery, ScanEvent
 from tracking.services import shipment_refresh
 
 
@@ -70,8 +71,6 @@ class ShipmentAdmin(OrgScopedAdmin):
             messages.success(request, f"Every parcel is delivered: order {form.instance.order} is now delivered.")
 
 
-
-
 @admin.register(CarrierWebhookDelivery)
 class CarrierWebhookDeliveryAdmin(admin.ModelAdmin):
     """Deliveries are not org-owned (one aggregator account); superusers only."""
@@ -93,9 +92,3 @@ class CarrierWebhookDeliveryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-
-@admin.register(OrgBranding)
-class OrgBrandingAdmin(OrgScopedAdmin):
-    list_display = ["org", "display_name", "logo_url", "support_email"]
-    search_fields = ["org__slug", "display_name"]

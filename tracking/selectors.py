@@ -9,8 +9,8 @@ from django.db.models import Prefetch
 from django.http import Http404
 
 from accounts.tenancy import get_for_org
-from orders.models import Order
-from tracking.models import ScanEvent, Shipment
+from orders.models import Order, Shipment
+from tracking.models import ScanEvent
 from tracking.status import latest, overall_status
 
 

@@ -16,11 +16,11 @@ from django.utils import timezone
 
 from core.api.parsers import unstorable_value
 from core.conf import core_settings
-from orders.models import Order, OrderStatus
+from orders.models import Order, OrderStatus, Shipment
 from orders.services import order_deliver
 from tracking.carriers import get_provider
 from tracking.carriers.base import DELIVERED, Scan, TrackingResult, WebhookRejected, WebhookUnreadable
-from tracking.models import CarrierWebhookDelivery, ScanEvent, Shipment, TrackingStatus
+from tracking.models import CarrierWebhookDelivery, ScanEvent, TrackingStatus
 from tracking.status import latest
 
 

@@ -13,11 +13,10 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from orders import events
-from orders.models import ZERO, Activity, Order, OrderLine, OrderStatus, Refund
+from orders.models import ZERO, Activity, Order, OrderLine, OrderStatus, Refund, Shipment, ShipmentLine
 from orders.payments import GatewayError, get_gateway
 from orders.services.errors import InvalidRequest, InvalidTransition
 from orders.services.inventory import add_by_id, inventory_commit_shipped, inventory_release
-from tracking.models import Shipment, ShipmentLine
 
 CENT = Decimal("0.01")
 VERBS = ("process", "ship", "deliver", "complete", "hold", "release", "cancel", "refund")

@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
+from orders.models import Shipment
 from tracking.management.commands.seed_tracking_demo import TRACKING
-from tracking.models import Shipment
 
 pytestmark = [pytest.mark.xdist_group("browser")]
 

@@ -14,13 +14,12 @@ from functools import cached_property
 
 from channels_sync.models import AggregatedOrder, Channel
 from channels_sync.services.ingest import ingest
-from orders.models import InventoryItem
+from orders.models import InventoryItem, Shipment
 from subscriptions import services as subscriptions
 from tests.accounts.factories import OrgFactory
 from tests.api import make_actor
 from tests.channels_sync.providers.fixtures import shopify_order
 from tests.orders.factories import order_in
-from tracking.models import Shipment
 from workflows.models import Workflow
 
 ADDRESS = {"line1": "1 Main St", "city": "Springfield", "country": "US"}

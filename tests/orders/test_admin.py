@@ -4,10 +4,9 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from orders.models import Activity, Order
+from orders.models import Activity, Order, Shipment
 from tests.accounts.factories import MembershipFactory, UserFactory
 from tests.orders.factories import order_in
-from tracking.models import Shipment
 
 
 @pytest.fixture

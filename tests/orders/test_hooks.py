@@ -4,9 +4,8 @@ import pytest
 from django.core import mail
 
 from orders import services
-from orders.models import Activity, EmailLog, InventoryItem, OrderLine
+from orders.models import Activity, EmailLog, InventoryItem, OrderLine, Shipment
 from tests.orders.factories import checkout, order_in, stock
-from tracking.models import Shipment
 
 
 def stock_of(org, sku):

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.core import signing
 
-from orders.pages.links import ACCOUNT_SALT, customer_account_url
+from orders.links import ACCOUNT_SALT, customer_account_url
 from tests.orders.factories import checkout
 from tests.tracking.helpers import shipped_order
 

@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import pytest
 
+from accounts.models import OrgBranding
 from orders import services
+from orders.models import Shipment
 from tests.tracking.helpers import delivered_event, post_webhook, shipped_order
-from tracking.models import OrgBranding, Shipment
 from tracking.services import shipment_add_scan
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +123,7 @@ def test_branding_name_and_logo(org, rich_order, browser):
     assert "Sneaker Co" in page and 'src="https://cdn.example.com/logo.png"' in page
     order_page = _lookup(browser, org, email="ann@example.com", number=rich_order.order_number).content.decode()
     assert "Sneaker Co" in order_page
-    assert 'href="/static/tracking/public.css"' in order_page
+    assert 'href="/static/customer_pages/public.css"' in order_page
 
 
 def test_delivered_by_the_carrier_shows_on_the_page(org, browser):
@@ -137,7 +138,7 @@ def test_delivered_by_the_carrier_shows_on_the_page(org, browser):
 
 
 def test_a_forged_or_expired_order_link_shows_nothing(org, rich_order, browser, settings, monkeypatch):
-    from orders.pages import links
+    from orders import links
 
     good = links.order_page_url(rich_order)
     assert browser.get(good).status_code == 200

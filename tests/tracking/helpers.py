@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from orders import services
+from orders.models import Shipment
 from tests.orders.factories import checkout, stock
 from tracking.carriers.easypost import signature_for
-from tracking.models import Shipment
 
 FIXTURES = Path(__file__).parent / "fixtures" / "easypost"
 SECRET = "whsec-test-sécret"  # non-ASCII on purpose: EasyPost NFKD-normalizes the secret

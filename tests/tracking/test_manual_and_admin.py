@@ -5,9 +5,10 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import reverse
 
+from accounts.models import OrgBranding
 from orders.models import Activity
 from tests.tracking.helpers import shipped_order
-from tracking.models import OrgBranding, ScanEvent
+from tracking.models import ScanEvent
 from tracking.services import shipment_add_scan
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +60,7 @@ def staff_client(client, org, membership_factory, user_factory):
 
 def test_admin_inline_adds_a_scan_and_delivers_the_order(org, staff_client):
     order, [shipment] = shipped_order(org)
-    url = reverse("admin:tracking_shipment_change", args=[shipment.pk])
+    url = reverse("admin:orders_shipment_change", args=[shipment.pk])
     page = staff_client.get(url)
     assert page.status_code == 200 and b"scans-TOTAL_FORMS" in page.content
     data = {
@@ -84,8 +85,8 @@ def test_admin_inline_adds_a_scan_and_delivers_the_order(org, staff_client):
 def test_admin_lists_shipments_and_branding(org, staff_client):
     shipped_order(org)
     OrgBranding.objects.create(org=org, display_name="Sneaker Co", logo_url="https://cdn.example.com/logo.png")
-    assert staff_client.get(reverse("admin:tracking_shipment_changelist")).status_code == 200
-    assert staff_client.get(reverse("admin:tracking_orgbranding_changelist")).status_code == 200
+    assert staff_client.get(reverse("admin:orders_shipment_changelist")).status_code == 200
+    assert staff_client.get(reverse("admin:accounts_orgbranding_changelist")).status_code == 200
     assert staff_client.get(reverse("admin:tracking_carrierwebhookdelivery_changelist")).status_code == 200
 
 
@@ -93,7 +94,7 @@ def test_admin_skips_a_scan_typed_twice(org, staff_client):
     _, [shipment] = shipped_order(org)
     shipment_add_scan(org=org, shipment_id=shipment.pk, status="in_transit", description="Hub",
                       occurred_at=datetime(2026, 5, 3, 12, tzinfo=UTC))
-    url = reverse("admin:tracking_shipment_change", args=[shipment.pk])
+    url = reverse("admin:orders_shipment_change", args=[shipment.pk])
     existing = ScanEvent.objects.get(shipment=shipment)
     data = {
         "carrier": shipment.carrier, "tracking_number": shipment.tracking_number, "service": "", "cost": "0.00",

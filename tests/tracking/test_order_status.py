@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 import pytest
 from rest_framework.test import APIClient
 
+from orders.models import Shipment
 from tests.api import assert_tenant_isolation
 from tests.tracking.helpers import delivered_event, post_webhook, shipped_order
-from tracking.models import Shipment
 from tracking.services import shipment_add_scan
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,8 @@
 import pytest
 
 from orders import services
+from orders.models import Shipment
 from tests.orders.factories import order_in, stock
-from tracking.models import Shipment
 
 
 @pytest.fixture

@@ -3,9 +3,10 @@
 import pytest
 import responses
 
+from orders.models import Shipment
 from tests.tracking.helpers import API, delivered_event, fixture, shipped_order
 from tracking.carriers.easypost import normalize_tracker
-from tracking.models import ScanEvent, Shipment
+from tracking.models import ScanEvent
 from tracking.services import shipment_apply_tracking
 
 pytestmark = pytest.mark.django_db

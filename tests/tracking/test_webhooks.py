@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from orders.models import Activity
+from orders.models import Activity, Shipment
 from tests.tracking.helpers import delivered_event, post_webhook, shipped_order, sign
-from tracking.models import CarrierWebhookDelivery, ScanEvent, Shipment
+from tracking.models import CarrierWebhookDelivery, ScanEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -11,11 +11,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from accounts.models import Org
+from accounts.models import Org, OrgBranding
 from orders import services
-from orders.models import InventoryItem
-from orders.pages.links import customer_account_url
-from tracking.models import OrgBranding, Shipment
+from orders.links import customer_account_url
+from orders.models import InventoryItem, Shipment
 from tracking.services import shipment_add_scan
 
 SKU = "SNK-AIR-1-9-BLK"

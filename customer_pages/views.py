@@ -10,13 +10,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.models import OrgBranding
 from accounts.selectors import org_by_slug
-from orders.models import Order
-from orders.pages.forms import OrderLookupForm
-from orders.pages.links import account_token_valid, order_from_token, order_page_url
+from customer_pages.forms import OrderLookupForm
+from orders.links import account_token_valid, order_from_token, order_page_url
+from orders.models import Order, Shipment
 from orders.selectors import customer_order_by_email
 from tracking.api.throttles import LookupPageThrottle, PublicPageThrottle
-from tracking.models import OrgBranding, ScanEvent, Shipment
+from tracking.models import ScanEvent
 from tracking.selectors import build_order_tracking
 
 NOT_FOUND_MESSAGE = "We could not find an order with that number and email address. Please check both and try again."

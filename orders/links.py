@@ -3,6 +3,9 @@
 The customer's account page is reached only through `customer_account_url(customer)` (the
 confirmation email carries it): its token signs the customer's id, so knowing or guessing the
 id alone opens nothing, and the link stops working after CUSTOMER_ACCOUNT_LINK_MAX_AGE.
+
+The links live in `orders` (its emails carry them); the pages that open them are `customer_pages`.
+The salts keep their first names, so links already sent keep working.
 """
 
 from __future__ import annotations

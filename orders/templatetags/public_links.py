@@ -1,8 +1,8 @@
-"""`{% load public_links %}{% customer_account_url customer %}` for email templates."""
+"""`{% load public_links %}{% customer_account_url customer %}` for the order email templates."""
 
 from django import template
 
-from orders.pages.links import customer_account_url as _customer_account_url
+from orders.links import customer_account_url as _customer_account_url
 
 register = template.Library()
 

@@ -1,8 +1,9 @@
-"""Public order pages (server-rendered), mounted at the site root by config/urls.py."""
+"""Public order pages (server-rendered), mounted at the site root by config/urls.py. The names keep
+their `order-pages-` prefix: orders.links reverses them for the links in emails."""
 
 from django.urls import path
 
-from orders.pages import views
+from customer_pages import views
 
 urlpatterns = [
     path("orders/lookup", views.lookup, name="order-pages-lookup"),

@@ -114,3 +114,20 @@ def test_two_parcels_send_two_writebacks_with_both_tracking_numbers(org, linked,
     runs = EventHandlerRun.objects.filter(subscriber=HANDLER).order_by("id")
     assert [(r.event, r.status, r.attempts) for r in runs] == [("order.partially_shipped", "succeeded", 1),
                                                                ("order.shipped", "succeeded", 1)]
+
+
+def test_the_migration_fills_the_link_from_the_old_json_key(linked):
+    """0005 turns `data.localOrderId` (order number, same org) into the local_order column and drops the key."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("channels_sync.migrations.0005_local_order_link")
+    number = linked.local_order.order_number
+    AggregatedOrder.objects.filter(pk=linked.pk).update(local_order=None, data={"localOrderId": number, "x": 1})
+    migration.link_from_json(apps, None)
+    linked.refresh_from_db()
+    assert linked.local_order.order_number == number and linked.data == {"x": 1}
+    migration.link_to_json(apps, None)
+    linked.refresh_from_db()
+    assert linked.data == {"x": 1, "localOrderId": number}

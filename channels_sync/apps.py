@@ -10,11 +10,7 @@ class ChannelsSyncConfig(AppConfig):
 
         from channels_sync.models import Channel
         from channels_sync.services.webhooks import route_cache_clear
-        from orders import events
 
         # Cache invalidation only (no business effect): webhook routing answers are cached per process.
         post_save.connect(route_cache_clear, sender=Channel, dispatch_uid="channels_sync-route-cache-save")
         post_delete.connect(route_cache_clear, sender=Channel, dispatch_uid="channels_sync-route-cache-delete")
-
-        # A shipped storefront order that came from a channel tells the channel (with its tracking).
-        events.subscribe("order.shipped", "channels_sync.services.storefront_link.on_order_shipped")

@@ -152,7 +152,10 @@ class AggregatedOrder(models.Model):
     tracking_number = models.CharField(max_length=128, blank=True, default="")
     carrier = models.CharField(max_length=64, blank=True, default="")
     channel_metadata = models.JSONField(default=dict, blank=True)
-    data = models.JSONField(default=dict, blank=True, help_text="Our own links, e.g. localOrderId.")
+    # The storefront order made from this channel order (channels with create_local_orders); unique, so indexed.
+    local_order = models.OneToOneField("orders.Order", null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="channel_order")
+    data = models.JSONField(default=dict, blank=True, help_text="Our own notes, e.g. localOrderError.")
     raw = TextJSONField(default=dict, blank=True, help_text="The order as last fetched, for writeback.")
     ingested_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -308,11 +311,16 @@ class Writeback(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
     channel_reference = models.CharField(max_length=255, blank=True, default="")
+    # The storefront parcel this writeback reports (orders' shipment id; no FK, only the dedupe key): one per parcel.
+    storefront_shipment_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["org", "-created_at"], name="writeback_org_time_idx")]
+        constraints = [models.UniqueConstraint(fields=["order", "storefront_shipment_id"],
+                                               condition=models.Q(storefront_shipment_id__isnull=False),
+                                               name="writeback_one_per_parcel")]
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:

@@ -15,6 +15,7 @@ from orders.models import (
     Activity,
     Customer,
     EmailLog,
+    EventHandlerRun,
     InventoryItem,
     Order,
     OrderLine,
@@ -201,3 +202,25 @@ class EmailLogAdmin(OrgScopedAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(EventHandlerRun)
+class EventHandlerRunAdmin(OrgScopedAdmin):
+    """Every subscriber's run of every order event (orders.events.SUBSCRIBERS): failed ones are retried here."""
+
+    list_display = ["created_at", "event", "subscriber", "order", "status", "attempts", "finished_at", "last_error"]
+    list_filter = ["status", "event", "subscriber", "org"]
+    search_fields = ["order__order_number", "subscriber"]
+    list_select_related = ["order"]
+    actions = ["retry_runs"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in EventHandlerRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Retry failed runs")
+    def retry_runs(self, request, queryset):
+        queued = services.event_handler_runs_retry(run_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{queued} run(s) queued again (only failed ones are retried).")

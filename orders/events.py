@@ -1,23 +1,14 @@
-"""The one event mechanism for order side effects.
+"""The one event mechanism for order side effects, and the table of who listens to what.
 
-Services call `publish(...)` inside their transaction; nothing happens unless it commits. For
-each subscriber, one Celery task (`orders.tasks.run_event_handler`) is queued after commit;
-the task imports the handler by dotted path and calls it with an `OrderEvent`.
+Services call `publish(...)` inside their transaction. It records one `EventHandlerRun` row per
+subscriber (in that transaction: the rows exist iff the event committed) and, after commit,
+`orders.scheduling` queues one Celery task per row (`orders.tasks.run_event_handler`); the task
+imports the handler by dotted path, calls it with an `OrderEvent` and keeps the outcome on the row
+(attempts, last error; `failed` once its retries are spent, retryable from the admin).
 
-Subscribing (from your AppConfig.ready(), so every web and worker process has the same table):
-
-    from orders import events
-
-    class ChannelsSyncConfig(AppConfig):
-        def ready(self):
-            events.subscribe("order.shipped", "channels_sync.writeback.on_order_shipped")
-            events.subscribe("order.partially_shipped", "channels_sync.writeback.on_order_shipped")
-            events.subscribe(events.ALL, "orders.workflows.on_any_event")   # every event
-
-    # channels_sync/writeback.py
-    def on_order_shipped(event: "OrderEvent") -> None:     # runs in a Celery worker
-        shipment_id = event.data["shipmentId"]
-        ...
+`SUBSCRIBERS` below is the whole wiring: every order event and the handlers it runs. The handlers
+are dotted strings, so `orders` imports none of the apps that listen (the worker imports them);
+a test asserts the table and that every path imports. To listen to an event, add your handler here.
 
 A handler receives ids and a small JSON payload, never model instances: load what you need.
 It may run more than once (Celery retries with backoff on any exception), so make it
@@ -43,33 +34,33 @@ Every event also carries `fromStatus`, `toStatus` and `actor` (a label) in the e
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from functools import partial
 
-from django.db import transaction
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
-ALL = "*"
-EVENT_NAMES = frozenset(
-    {
-        "order.created",
-        "order.processed",
-        "order.partially_shipped",
-        "order.shipped",
-        "order.delivered",
-        "order.completed",
-        "order.held",
-        "order.released",
-        "order.cancelled",
-        "order.refunded",
-        "order.updated",
-    }
-)
+# The handlers (each a module-level function taking an OrderEvent, run in a worker).
+EMAIL = "orders.notifications.on_order_event"  # the customer's email for the event (orders/notifications.py)
+FOLLOW_PARCEL = "tracking.handlers.on_order_shipped"  # the tracking provider follows each new parcel
+CHANNEL_WRITEBACK = "channels_sync.services.storefront_link.on_order_shipped"  # each parcel's tracking to the channel
+WORKFLOWS = "workflows.services.on_order_event"  # the org's workflows triggered by this event
 
-_subscribers: dict[str, list[str]] = {}
+# event -> its subscribers, in the order their tasks are queued.
+SUBSCRIBERS: dict[str, tuple[str, ...]] = {
+    "order.created": (EMAIL, WORKFLOWS),
+    "order.processed": (WORKFLOWS,),
+    "order.partially_shipped": (EMAIL, FOLLOW_PARCEL, CHANNEL_WRITEBACK, WORKFLOWS),
+    "order.shipped": (EMAIL, FOLLOW_PARCEL, CHANNEL_WRITEBACK, WORKFLOWS),
+    "order.delivered": (EMAIL, WORKFLOWS),
+    "order.completed": (WORKFLOWS,),
+    "order.held": (WORKFLOWS,),
+    "order.released": (WORKFLOWS,),
+    "order.cancelled": (EMAIL, WORKFLOWS),
+    "order.refunded": (EMAIL, WORKFLOWS),
+    "order.updated": (WORKFLOWS,),
+}
+EVENT_NAMES = frozenset(SUBSCRIBERS)
 
 
 @dataclass(frozen=True)
@@ -92,38 +83,17 @@ class OrderEvent:
         return cls(**payload)
 
 
-def _handler_path(handler: str | Callable) -> str:
-    if isinstance(handler, str):
-        return handler
-    module, qualname = getattr(handler, "__module__", None), getattr(handler, "__qualname__", "")
-    if not module or "<" in qualname or "." in qualname:
-        raise ValueError("Subscribe a module-level function (or its dotted path) so a worker can import it.")
-    return f"{module}.{qualname}"
-
-
-def subscribe(event_name: str, handler: str | Callable) -> None:
-    """Register `handler` (a dotted path or a module-level function) for `event_name` or ALL."""
-    if event_name != ALL and event_name not in EVENT_NAMES:
-        raise ValueError(f"Unknown order event {event_name!r}; known: {sorted(EVENT_NAMES)}")
-    path = _handler_path(handler)
-    handlers = _subscribers.setdefault(event_name, [])
-    if path not in handlers:
-        handlers.append(path)
-
-
-def unsubscribe(event_name: str, handler: str | Callable) -> None:
-    path = _handler_path(handler)
-    if path in _subscribers.get(event_name, []):
-        _subscribers[event_name].remove(path)
-
-
-def subscribers(event_name: str) -> list[str]:
-    return [*_subscribers.get(event_name, []), *_subscribers.get(ALL, [])]
+def subscribers(event_name: str) -> tuple[str, ...]:
+    return SUBSCRIBERS.get(event_name, ())
 
 
 def publish(event_name: str, *, order, data: dict | None = None, from_status: str = "", to_status: str = "",
             actor: str = "") -> OrderEvent:
-    """Queue one task per subscriber once the current transaction commits (never if it rolls back)."""
+    """Record one handler run per subscriber now and queue their tasks once the current transaction
+    commits (never if it rolls back)."""
+    from orders.models import EventHandlerRun
+    from orders.scheduling import event_handlers_schedule
+
     if event_name not in EVENT_NAMES:
         raise ValueError(f"Unknown order event {event_name!r}")
     event = OrderEvent(
@@ -139,28 +109,12 @@ def publish(event_name: str, *, order, data: dict | None = None, from_status: st
     )
     handler_paths = subscribers(event_name)
     if handler_paths:
-        # robust: the order is already committed; a broker outage must not turn that into a 500.
-        transaction.on_commit(partial(_dispatch, tuple(handler_paths), event.to_json()), robust=True)
+        payload = event.to_json()
+        # One INSERT, in the caller's transaction: the runs commit (or roll back) with the event.
+        runs = EventHandlerRun.objects.bulk_create([
+            EventHandlerRun(org_id=order.org_id, order_id=order.pk, event=event_name, subscriber=path,
+                            payload=payload)
+            for path in handler_paths
+        ])
+        event_handlers_schedule([(run.subscriber, payload, run.pk) for run in runs])
     return event
-
-
-def _dispatch(handler_paths: tuple[str, ...], payload: dict) -> None:
-    """One task per subscriber, sent together (one broker round trip for the event).
-
-    A batch is written once, without retry; if it fails, every task is sent again on its own with
-    Celery's publish retries, so an event is delivered at least once (handlers are idempotent)."""
-    from orders.tasks import event_task_batch, run_event_handler
-
-    try:
-        with event_task_batch(run_event_handler.app):
-            for path in handler_paths:
-                run_event_handler.apply_async(args=[path, payload])
-        return
-    except Exception:
-        logger.warning("batched send of %s %s failed; sending its %d tasks one by one", payload["name"],
-                       payload["order_number"], len(handler_paths), exc_info=True)
-    for path in handler_paths:
-        try:
-            run_event_handler.apply_async(args=[path, payload])
-        except Exception:  # one subscriber's task must not keep the others from being queued
-            logger.exception("could not queue %s for %s %s", path, payload["name"], payload["order_number"])

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from accounts.models import Org
@@ -407,3 +408,37 @@ class EmailLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.to}"
+
+
+class EventHandlerRun(models.Model):
+    """One subscriber's run of one order event (see orders.events.SUBSCRIBERS).
+
+    Created by `events.publish` in the publishing transaction (so it exists iff the event committed),
+    updated by the task on every attempt; `failed` once Celery's retries are spent, with the error kept,
+    so a handler that gives up is visible (and retryable) in the admin instead of only in a log.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+", db_index=False)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="event_runs")
+    event = models.CharField(max_length=32)
+    subscriber = models.CharField(max_length=200, help_text="The handler's dotted path.")
+    payload = models.JSONField(default=dict, help_text="The OrderEvent as the handler receives it.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When the last attempt started.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["org", "status", "-created_at"], name="event_run_org_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event} -> {self.subscriber} ({self.status})"

@@ -4,9 +4,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from celery import Task, shared_task
-from django.utils.module_loading import import_string
-
-from orders.events import OrderEvent
 
 _batch_producer: ContextVar = ContextVar("event_batch_producer", default=None)
 
@@ -29,8 +26,8 @@ class EventHandlerTask(Task):
     Celery saferepr() the whole payload, and joins the current `event_task_batch` if any."""
 
     def apply_async(self, args=None, kwargs=None, **options):
-        if args and len(args) == 2 and isinstance(args[1], dict) and "argsrepr" not in options:
-            handler_path, payload = args
+        if args and len(args) >= 2 and isinstance(args[1], dict) and "argsrepr" not in options:
+            handler_path, payload = args[:2]
             options["argsrepr"] = f"({handler_path!r}, {payload.get('name')} {payload.get('order_number')})"
             options.setdefault("kwargsrepr", "{}")
         if "producer" not in options and (producer := _batch_producer.get()) is not None:
@@ -41,6 +38,7 @@ class EventHandlerTask(Task):
 @shared_task(
     base=EventHandlerTask,
     name="orders.tasks.run_event_handler",
+    bind=True,
     ignore_result=True,
     autoretry_for=(Exception,),
     retry_backoff=5,
@@ -48,9 +46,13 @@ class EventHandlerTask(Task):
     retry_jitter=True,
     max_retries=6,
 )
-def run_event_handler(handler_path: str, payload: dict) -> None:
-    """Deliver one order event to one subscriber (one task per subscriber, retried on its own)."""
-    import_string(handler_path)(OrderEvent.from_json(payload))
+def run_event_handler(self, handler_path: str, payload: dict, run_id: int | None = None) -> None:
+    """Deliver one order event to one subscriber (one task per subscriber, retried on its own); the
+    EventHandlerRun `run_id` records each attempt, and `failed` after the last retry."""
+    from orders.services.event_runs import event_handler_deliver
+
+    event_handler_deliver(handler_path=handler_path, payload=payload, run_id=run_id,
+                          final=self.request.retries >= self.max_retries)
 
 
 @shared_task(

@@ -69,7 +69,7 @@ def workflow_delete(*, org, name: str) -> None:
 # --- events -> runs ---------------------------------------------------------------------------
 
 def on_order_event(event: OrderEvent) -> list[int]:
-    """Subscribed to every order event (WorkflowsConfig.ready); returns the ids of runs it created."""
+    """Subscribed to every order event (orders.events.SUBSCRIBERS); returns the ids of runs it created."""
     workflows = list(Workflow.objects.filter(org_id=event.org_id, trigger_event=event.name, enabled=True))
     if not workflows or not Order.objects.filter(pk=event.order_id, org_id=event.org_id).exists():
         return []

@@ -1,8 +1,9 @@
 """The link between channel orders and storefront orders (orders app), both ways.
 
-A channel with `create_local_orders` gets a storefront order for each new channel order (linked by
-`data.localOrderId` here and `metadata.channelOrderId` there); when that storefront order ships,
-the orders app's `order.shipped` event queues the channel writeback, with no client call.
+A channel with `create_local_orders` gets a storefront order for each new channel order (linked by the
+`AggregatedOrder.local_order` column here and `metadata.channelOrderId` there); every parcel of that
+storefront order (`order.partially_shipped`, then `order.shipped`: see orders.events.SUBSCRIBERS) queues
+one channel writeback with that parcel's tracking, with no client call.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from channels_sync import scheduling
 from channels_sync.models import AggregatedOrder, Channel, Writeback
@@ -63,9 +64,9 @@ def local_order_create(*, aggregated_order_pk: int) -> str | None:
     from orders.services import checkout_cart, order_process
     from orders.services.errors import InsufficientStock, InvalidRequest
 
-    order = AggregatedOrder.objects.select_related("channel", "org").get(pk=aggregated_order_pk)
-    if (order.data or {}).get("localOrderId"):
-        return order.data["localOrderId"]
+    order = AggregatedOrder.objects.select_related("channel", "org", "local_order").get(pk=aggregated_order_pk)
+    if order.local_order is not None:
+        return order.local_order.order_number
     address = order.shipping_address or {}
     try:
         local, created = checkout_cart(
@@ -87,34 +88,44 @@ def local_order_create(*, aggregated_order_pk: int) -> str | None:
         logger.info("no storefront order for %s: %s", order.public_id, exc)
         _set_data(order.pk, {"localOrderError": str(getattr(exc, "detail", exc))[:500]})
         return None
-    _set_data(order.pk, {"localOrderId": local.order_number}, drop=("localOrderError",))
+    _set_data(order.pk, {}, drop=("localOrderError",), local_order=local)
     return local.order_number
 
 
-def _set_data(order_pk: int, values: dict, drop: tuple = ()) -> None:
+def _set_data(order_pk: int, values: dict, drop: tuple = (), local_order=None) -> None:
     with transaction.atomic():
         order = AggregatedOrder.objects.select_for_update().get(pk=order_pk)
         data = {k: v for k, v in (order.data or {}).items() if k not in drop}
         data.update(values)
         order.data = data
-        order.save(update_fields=["data"])
+        fields = ["data"]
+        if local_order is not None:
+            order.local_order = local_order
+            fields.append("local_order")
+        order.save(update_fields=fields)
 
 
 def on_order_shipped(event) -> None:
-    """orders' `order.shipped` handler (runs in a worker): write the shipment back to the linked channel order.
+    """orders' `order.partially_shipped` and `order.shipped` handler (runs in a worker): write this parcel, with
+    its tracking, back to the linked channel order.
 
-    Idempotent: a redelivered event finds the writeback it already queued for that tracking number.
-    """
+    Idempotent per parcel: a redelivered event finds the writeback of its shipment (unique per order and
+    shipment, so two racing deliveries still make one)."""
     from channels_sync.services.writeback import order_status_update
 
     linked = (AggregatedOrder.objects.select_related("channel")
-              .filter(org_id=event.org_id, data__localOrderId=event.order_number).first())
+              .filter(org_id=event.org_id, local_order_id=event.order_id).first())
     if linked is None:
         return
-    tracking = (event.data or {}).get("trackingNumber") or ""
-    carrier = (event.data or {}).get("carrier") or ""
-    if Writeback.objects.filter(order=linked, source=Writeback.Source.STOREFRONT, target_status=CommonStatus.SHIPPED,
-                                tracking_number=tracking).exists():
+    data = event.data or {}
+    shipment_id = data.get("shipmentId")
+    tracking = data.get("trackingNumber") or ""
+    carrier = data.get("carrier") or ""
+    same_parcel = {"storefront_shipment_id": shipment_id} if shipment_id else {"tracking_number": tracking}
+    if Writeback.objects.filter(order=linked, source=Writeback.Source.STOREFRONT, **same_parcel).exists():
         return
-    order_status_update(order=linked, status=CommonStatus.SHIPPED.value, tracking_number=tracking or None,
-                        carrier=carrier or None, source=Writeback.Source.STOREFRONT)
+    try:
+        order_status_update(order=linked, status=CommonStatus.SHIPPED.value, tracking_number=tracking or None,
+                            carrier=carrier or None, source=Writeback.Source.STOREFRONT, shipment_id=shipment_id)
+    except IntegrityError:  # the same parcel's writeback, made by a concurrent delivery of this event
+        logger.info("writeback for shipment %s of %s already made", shipment_id, linked.public_id)

@@ -35,8 +35,12 @@ def _validate(status: str, tracking_number: str | None) -> CommonStatus:
 
 
 def order_status_update(*, order: AggregatedOrder, status: str, tracking_number: str | None = None,
-                        carrier: str | None = None, source: str = Writeback.Source.API) -> Writeback:
-    """Save the new status now and queue its writeback once that is committed."""
+                        carrier: str | None = None, source: str = Writeback.Source.API,
+                        shipment_id: int | None = None) -> Writeback:
+    """Save the new status now and queue its writeback once that is committed.
+
+    `shipment_id` (a storefront parcel) makes the writeback unique per parcel: a second one for the same
+    parcel raises IntegrityError and rolls the whole update back."""
     common = _validate(status, tracking_number)
     with transaction.atomic():
         locked = AggregatedOrder.objects.select_for_update().get(pk=order.pk)
@@ -54,7 +58,7 @@ def order_status_update(*, order: AggregatedOrder, status: str, tracking_number:
         writeback = Writeback.objects.create(
             org_id=locked.org_id, channel_id=locked.channel_id, order=locked, target_status=common.value,
             tracking_number=locked.tracking_number, carrier=locked.carrier, source=source,
-            max_attempts=writeback_max_attempts(),
+            max_attempts=writeback_max_attempts(), storefront_shipment_id=shipment_id,
         )
         _schedule(writeback.pk)
     order.refresh_from_db()
@@ -80,63 +84,93 @@ def _request_for(writeback: Writeback) -> WritebackRequest:
     )
 
 
-def writeback_attempt(*, writeback_pk: int) -> float | None:
-    """One try. Returns the delay before the next try when a retryable failure leaves attempts, else None.
+# How long a claimed attempt may take before another worker may take the writeback over (a worker killed
+# mid-call); far longer than any provider call, whose HTTP timeouts are seconds.
+RUNNING_LEASE = timezone.timedelta(minutes=10)
 
-    Each try is a WritebackAttempt row (time, request summary, response code, duration, error).
-    """
+
+def _claim(writeback_pk: int) -> Writeback | None:
+    """The first short transaction: lock the row, check it is due, mark it running with its attempt number, commit.
+
+    The claim is a conditional UPDATE (status and attempts as read), so of two workers holding the same
+    writeback (a duplicate message, the sweep's copy) only one calls the channel, on SQLite too."""
     with transaction.atomic():
         writeback = (Writeback.objects.select_for_update()
                      .select_related("order", "channel").get(pk=writeback_pk))
+        now = timezone.now()
         if writeback.status in (Outcome.SUCCEEDED, Outcome.FAILED):
             return None
-        if retry_not_due(writeback.next_attempt_at):
+        if writeback.status == Outcome.RUNNING:
+            if writeback.next_attempt_at and writeback.next_attempt_at > now:
+                return None  # another worker is calling the channel right now
+            if writeback.attempts >= writeback.max_attempts:  # its last attempt was abandoned (worker lost)
+                Writeback.objects.filter(pk=writeback.pk, status=Outcome.RUNNING, attempts=writeback.attempts).update(
+                    status=Outcome.FAILED, next_attempt_at=None, finished_at=now,
+                    last_error=writeback.last_error or "The last attempt was abandoned (its worker was lost).")
+                return None
+        elif retry_not_due(writeback.next_attempt_at):
             return None  # a duplicate task (the sweep's copy): the one due then runs the try
         number = writeback.attempts + 1
-        request = _request_for(writeback)
-        attempt = WritebackAttempt(writeback=writeback, number=number, started_at=timezone.now(),
-                                   request_summary=f"{writeback.target_status} {writeback.order.channel_order_id}"
-                                                   + (f" tracking {writeback.tracking_number}"
-                                                      if writeback.tracking_number else ""))
-        started = time.monotonic()
-        delay = None
-        try:
-            result = writeback.channel.provider_instance().write_back(request)
-        except ChannelError as exc:
-            attempt.response_code = exc.status_code
-            attempt.error = storable_text(f"{type(exc).__name__}: {exc}", 2000)
-            attempt.retryable = isinstance(exc, RetryableChannelError)
-            writeback.last_error = attempt.error
-            if attempt.retryable and number < writeback.max_attempts:
-                delay = retry_delay(attempt=number, base=writeback_backoff_seconds(), cap=retry_max_delay_seconds(),
-                                    retry_after=exc.retry_after)
-                writeback.status = Outcome.QUEUED
-                writeback.next_attempt_at = timezone.now() + timezone.timedelta(seconds=delay)
-            else:
-                writeback.status = Outcome.FAILED
-                writeback.next_attempt_at = None
-                writeback.finished_at = timezone.now()
-        except Exception as exc:  # a provider bug: not worth retrying blindly, visible in history
-            logger.exception("writeback %s crashed", writeback.pk)
-            attempt.error = storable_text(f"{type(exc).__name__}: {exc}", 2000)
-            writeback.last_error = attempt.error
-            writeback.status = Outcome.FAILED
-            writeback.finished_at = timezone.now()
+        as_read = Writeback.objects.filter(pk=writeback.pk, status=writeback.status, attempts=writeback.attempts)
+        claimed = as_read.update(status=Outcome.RUNNING, attempts=number, next_attempt_at=now + RUNNING_LEASE)
+        if not claimed:
+            return None
+    writeback.status, writeback.attempts = Outcome.RUNNING, number
+    return writeback
+
+
+def writeback_attempt(*, writeback_pk: int) -> float | None:
+    """One try. Returns the delay before the next try when a retryable failure leaves attempts, else None.
+
+    Never holds a transaction or a row lock while the channel is called: claim (lock, mark running, commit),
+    call, then record the outcome in a new short transaction. Each try is a WritebackAttempt row (time,
+    request summary, response code, duration, error).
+    """
+    writeback = _claim(writeback_pk)
+    if writeback is None:
+        return None
+    number = writeback.attempts
+    request = _request_for(writeback)
+    attempt = WritebackAttempt(writeback=writeback, number=number, started_at=timezone.now(),
+                               request_summary=f"{writeback.target_status} {writeback.order.channel_order_id}"
+                                               + (f" tracking {writeback.tracking_number}"
+                                                  if writeback.tracking_number else ""))
+    started = time.monotonic()
+    delay = None
+    outcome: dict = {}
+    try:
+        result = writeback.channel.provider_instance().write_back(request)
+    except ChannelError as exc:
+        attempt.response_code = exc.status_code
+        attempt.error = storable_text(f"{type(exc).__name__}: {exc}", 2000)
+        attempt.retryable = isinstance(exc, RetryableChannelError)
+        outcome["last_error"] = attempt.error
+        if attempt.retryable and number < writeback.max_attempts:
+            delay = retry_delay(attempt=number, base=writeback_backoff_seconds(), cap=retry_max_delay_seconds(),
+                                retry_after=exc.retry_after)
+            outcome.update(status=Outcome.QUEUED, next_attempt_at=timezone.now() + timezone.timedelta(seconds=delay))
         else:
-            attempt.succeeded = True
-            attempt.response_code = result.response_code
-            if result.request_summary:
-                attempt.request_summary = result.request_summary[:2000]
-            writeback.status = Outcome.SUCCEEDED
-            writeback.channel_reference = (result.channel_reference or "")[:255]
-            writeback.last_error = ""
-            writeback.next_attempt_at = None
-            writeback.finished_at = timezone.now()
-        attempt.duration_ms = int((time.monotonic() - started) * 1000)
+            outcome.update(status=Outcome.FAILED, next_attempt_at=None, finished_at=timezone.now())
+    except Exception as exc:  # a provider bug: not worth retrying blindly, visible in history
+        logger.exception("writeback %s crashed", writeback.pk)
+        attempt.error = storable_text(f"{type(exc).__name__}: {exc}", 2000)
+        outcome.update(last_error=attempt.error, status=Outcome.FAILED, next_attempt_at=None,
+                       finished_at=timezone.now())
+    else:
+        attempt.succeeded = True
+        attempt.response_code = result.response_code
+        if result.request_summary:
+            attempt.request_summary = result.request_summary[:2000]
+        outcome.update(status=Outcome.SUCCEEDED, channel_reference=(result.channel_reference or "")[:255],
+                       last_error="", next_attempt_at=None, finished_at=timezone.now())
+    attempt.duration_ms = int((time.monotonic() - started) * 1000)
+    with transaction.atomic():
         attempt.save()
-        writeback.attempts = number
-        writeback.save()
-        return delay
+        # Only while the claim is still ours: after RUNNING_LEASE another worker may have taken the writeback over.
+        if not Writeback.objects.filter(pk=writeback.pk, status=Outcome.RUNNING, attempts=number).update(**outcome):
+            logger.warning("writeback %s attempt %s finished after its claim was taken over", writeback.pk, number)
+            return None
+    return delay
 
 
 SWEEP_GRACE = timezone.timedelta(minutes=2)
@@ -144,9 +178,10 @@ SWEEP_GRACE = timezone.timedelta(minutes=2)
 
 def writeback_sweep(*, now=None, limit: int = 500) -> int:
     """Queue again the writebacks whose task was lost (a broker restart drops queued and countdown messages):
-    queued, and due for over SWEEP_GRACE. A task that was only late finds the row already tried and does nothing."""
+    queued and due for over SWEEP_GRACE, or running past their lease (a worker killed mid-call). A task that was
+    only late finds the row already tried and does nothing."""
     now = now or timezone.now()
-    stale = list(Writeback.objects.filter(status=Outcome.QUEUED).filter(
+    stale = list(Writeback.objects.filter(status__in=[Outcome.QUEUED, Outcome.RUNNING]).filter(
         models.Q(next_attempt_at__lt=now - SWEEP_GRACE)
         | models.Q(next_attempt_at__isnull=True, created_at__lt=now - SWEEP_GRACE)
     ).order_by("created_at").values_list("pk", flat=True)[:limit])

@@ -7,6 +7,7 @@ from django.http import Http404
 
 from orders import events
 from orders.models import Activity, Order, OrderStatus, OrderTag
+from orders.scheduling import welcome_email_schedule
 from orders.services.errors import OrderLocked
 from orders.services.inventory import inventory_release
 from orders.services.transitions import order_lock
@@ -65,8 +66,6 @@ def order_add_tag(*, org, order_number: str, tag: str, actor_label: str = "autom
 
 def order_send_welcome(*, org, order_number: str, actor=None) -> str:
     """Queue the welcome email to the order's customer (after commit); returns the request id."""
-    from orders.tasks import send_welcome_email
-
     order = Order.objects.filter(org=org, order_number=order_number).first()
     if order is None:
         raise Http404
@@ -75,7 +74,7 @@ def order_send_welcome(*, org, order_number: str, actor=None) -> str:
         Activity.objects.create(order=order, actor=actor if getattr(actor, "pk", None) else None,
                                 actor_label=getattr(actor, "username", "") or "staff", verb="send-welcome",
                                 from_status=order.status, to_status=order.status, data={"requestId": request_id})
-        transaction.on_commit(lambda: send_welcome_email.delay(order.pk, request_id), robust=True)
+        welcome_email_schedule(order_id=order.pk, request_id=request_id)
     return request_id
 
 

@@ -1,10 +1,13 @@
+import json
+
 import pytest
 
 from channels_sync.models import AggregatedOrder, Writeback
 from channels_sync.services import ingest
-from channels_sync.tasks import create_local_orders
+from channels_sync.services.writeback import writeback_attempt
+from channels_sync.tasks import create_local_orders, run_writeback
 from orders import events
-from orders.models import Order
+from orders.models import EventHandlerRun, Order
 from orders.services import inventory_set_on_hand, order_ship
 from orders.tasks import run_event_handler
 from tests.channels_sync.fake_provider import raw_order
@@ -28,7 +31,8 @@ def linked(org, make_channel, django_capture_on_commit_callbacks):
 
 def test_channel_order_creates_one_linked_storefront_order(linked):
     local = Order.objects.get()
-    assert linked.data["localOrderId"] == local.order_number
+    assert linked.local_order == local and local.channel_order == linked
+    assert "localOrderId" not in linked.data  # the link is the column, not a JSON key
     assert local.metadata["channelOrderId"] == "1" and local.source == "channel:fakeshop"
     assert local.status == "processing"  # paid on the channel
     assert [(li.sku, li.quantity) for li in local.lines.all()] == [("SKU-1", 2)]
@@ -37,10 +41,11 @@ def test_channel_order_creates_one_linked_storefront_order(linked):
 def test_shipping_the_storefront_order_queues_the_channel_writeback(org, linked, monkeypatch,
                                                                      django_capture_on_commit_callbacks):
     assert HANDLER in events.subscribers("order.shipped")
+    assert HANDLER in events.subscribers("order.partially_shipped")
     dispatched = []
     monkeypatch.setattr(run_event_handler, "apply_async", lambda args: dispatched.append(args))
     with django_capture_on_commit_callbacks(execute=True):
-        order_ship(org=org, order_number=linked.data["localOrderId"], carrier="ups", tracking_number="1Z777")
+        order_ship(org=org, order_number=linked.local_order.order_number, carrier="ups", tracking_number="1Z777")
     ours = [args for args in dispatched if args[0] == HANDLER]
     assert len(ours) == 1
     with django_capture_on_commit_callbacks() as callbacks:
@@ -60,7 +65,7 @@ def test_short_stock_is_recorded_not_raised(org, make_channel, django_capture_on
     aggregated = AggregatedOrder.objects.get()
     create_local_orders.run([aggregated.pk])
     aggregated.refresh_from_db()
-    assert "localOrderId" not in aggregated.data and aggregated.data["localOrderError"]
+    assert aggregated.local_order is None and aggregated.data["localOrderError"]
     assert not Order.objects.exists()
 
 
@@ -68,3 +73,61 @@ def test_channels_without_the_flag_create_no_storefront_orders(org, channel, dja
     with django_capture_on_commit_callbacks() as callbacks:
         ingest(channel=channel, raw_orders=[raw_order(3)])
     assert callbacks == [] and not Order.objects.exists()
+
+
+FULFILL = "https://fake.example/orders/1/fulfillments.json"
+
+
+def test_two_parcels_send_two_writebacks_with_both_tracking_numbers(org, linked, monkeypatch, responses_mock,
+                                                                    django_capture_on_commit_callbacks):
+    """The storefront order ships in two parcels: the channel hears of each one, with its own tracking number
+    (the first as order.partially_shipped, the last as order.shipped)."""
+    handler_tasks, writeback_tasks = [], []
+    monkeypatch.setattr(run_event_handler, "apply_async", lambda args, **kw: handler_tasks.append(args))
+    monkeypatch.setattr(run_writeback, "apply_async", lambda args, **kw: writeback_tasks.append(args[0]))
+    responses_mock.post(FULFILL, json={"id": 501})
+    responses_mock.post(FULFILL, json={"id": 502})
+    number = linked.local_order.order_number
+    with django_capture_on_commit_callbacks(execute=True):
+        order_ship(org=org, order_number=number, carrier="ups", tracking_number="1ZFIRST",
+                   items=[{"sku": "SKU-1", "quantity": 1}])
+        order_ship(org=org, order_number=number, carrier="dhl", tracking_number="JDSECOND",
+                   items=[{"sku": "SKU-1", "quantity": 1}])
+    ours = [args for args in handler_tasks if args[0] == HANDLER]
+    assert [args[1]["name"] for args in ours] == ["order.partially_shipped", "order.shipped"]
+    with django_capture_on_commit_callbacks(execute=True):
+        for args in ours:
+            run_event_handler(*args)
+        for args in ours:  # delivered again without its run (as a task queued before runs existed)
+            run_event_handler(*args[:2])
+    assert len(writeback_tasks) == 2  # still one writeback per parcel
+    for pk in writeback_tasks:
+        writeback_attempt(writeback_pk=pk)
+    sent = [json.loads(call.request.body) for call in responses_mock.calls]
+    assert [(body["status"], body["tracking"], body["carrier"]) for body in sent] == [
+        ("shipped", "1ZFIRST", "ups"), ("shipped", "JDSECOND", "dhl")]
+    rows = Writeback.objects.order_by("created_at", "id")
+    assert [(w.tracking_number, w.status, w.channel_reference) for w in rows] == [
+        ("1ZFIRST", "succeeded", "501"), ("JDSECOND", "succeeded", "502")]
+    assert len({w.storefront_shipment_id for w in rows}) == 2
+    # one run row per event; the redelivered task found its run succeeded and did not run it again
+    runs = EventHandlerRun.objects.filter(subscriber=HANDLER).order_by("id")
+    assert [(r.event, r.status, r.attempts) for r in runs] == [("order.partially_shipped", "succeeded", 1),
+                                                               ("order.shipped", "succeeded", 1)]
+
+
+def test_the_migration_fills_the_link_from_the_old_json_key(linked):
+    """0005 turns `data.localOrderId` (order number, same org) into the local_order column and drops the key."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("channels_sync.migrations.0005_local_order_link")
+    number = linked.local_order.order_number
+    AggregatedOrder.objects.filter(pk=linked.pk).update(local_order=None, data={"localOrderId": number, "x": 1})
+    migration.link_from_json(apps, None)
+    linked.refresh_from_db()
+    assert linked.local_order.order_number == number and linked.data == {"x": 1}
+    migration.link_to_json(apps, None)
+    linked.refresh_from_db()
+    assert linked.data == {"x": 1, "localOrderId": number}

@@ -112,3 +112,92 @@ def test_sweep_requeues_a_writeback_whose_message_was_lost_and_it_lands_once(
     writeback.refresh_from_db()
     assert (writeback.status, writeback.attempts, len(responses_mock.calls)) == ("succeeded", 1, 1)
     assert writeback_sweep(now=timezone.now() + timedelta(minutes=3)) == 0
+
+
+def test_a_worker_lost_mid_call_leaves_a_running_claim_that_the_sweep_takes_over_after_its_lease(
+        writeback, responses_mock, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from channels_sync.services.writeback import RUNNING_LEASE, writeback_sweep
+
+    Writeback.objects.filter(pk=writeback.pk).update(status="running", attempts=1,
+                                                     next_attempt_at=timezone.now() + RUNNING_LEASE)
+    assert writeback_attempt(writeback_pk=writeback.pk) is None  # claimed by a worker that may still be calling
+    assert len(responses_mock.calls) == 0
+    with django_capture_on_commit_callbacks():
+        assert writeback_sweep() == 0
+        assert writeback_sweep(now=timezone.now() + RUNNING_LEASE + timedelta(minutes=3)) == 1
+    Writeback.objects.filter(pk=writeback.pk).update(next_attempt_at=timezone.now())  # the lease ran out
+    responses_mock.post(FULFILL, json={"id": 12})
+    writeback_attempt(writeback_pk=writeback.pk)
+    writeback.refresh_from_db()
+    assert (writeback.status, writeback.attempts, writeback.channel_reference) == ("succeeded", 2, "12")
+
+
+def _stub_write_back(monkeypatch, call):
+    """The channel as `call`; and no real task queued (these tests commit, and run the attempt themselves)."""
+    from channels_sync.normalized import WritebackResult
+    from channels_sync.tasks import run_writeback
+    from tests.channels_sync import fake_provider
+
+    monkeypatch.setattr(run_writeback, "apply_async", lambda *args, **kwargs: None)
+
+    def write_back(self, request):
+        call(request)
+        return WritebackResult(channel_reference="ref-1", response_code=200, request_summary="stub")
+
+    monkeypatch.setattr(fake_provider.Provider, "write_back", write_back)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_no_transaction_or_row_lock_is_held_while_the_channel_is_called(channel, monkeypatch):
+    """Lock, mark running, commit; call the channel; record in a new transaction. During the call this
+    connection is in no transaction, and another connection can lock the writeback row at once (NOWAIT)."""
+    from django.db import connection, transaction
+
+    from tests.concurrency import at_once
+
+    ingest(channel=channel, raw_orders=[raw_order(1)])
+    seen = {}
+
+    def lock_from_another_connection():
+        with transaction.atomic():
+            return Writeback.objects.select_for_update(nowait=True).values_list("status", "attempts").get(pk=wb.pk)
+
+    def during_the_call(request):
+        seen["in_atomic_block"] = connection.in_atomic_block
+        seen["other_connection"] = at_once([lock_from_another_connection])[0]
+
+    _stub_write_back(monkeypatch, during_the_call)
+    wb = order_status_update(order=AggregatedOrder.objects.get(), status="shipped", tracking_number="1Z1")
+    assert writeback_attempt(writeback_pk=wb.pk) is None
+    assert seen == {"in_atomic_block": False, "other_connection": ("running", 1)}
+    wb.refresh_from_db()
+    assert (wb.status, wb.attempts, wb.channel_reference) == ("succeeded", 1, "ref-1")
+    assert list(wb.attempt_rows.values_list("number", "succeeded")) == [(1, True)]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_with_the_same_writeback_call_the_channel_once(channel, monkeypatch):
+    import threading
+    import time
+
+    from tests.concurrency import at_once
+
+    ingest(channel=channel, raw_orders=[raw_order(1)])
+    calls, lock = [], threading.Lock()
+
+    def slow_channel(request):
+        with lock:
+            calls.append(request.tracking_number)
+        time.sleep(0.3)  # the other worker arrives while this call is in flight
+
+    _stub_write_back(monkeypatch, slow_channel)
+    wb = order_status_update(order=AggregatedOrder.objects.get(), status="shipped", tracking_number="1Z1")
+    assert at_once([lambda: writeback_attempt(writeback_pk=wb.pk)] * 2) == [None, None]
+    wb.refresh_from_db()
+    assert calls == ["1Z1"] and (wb.status, wb.attempts) == ("succeeded", 1)

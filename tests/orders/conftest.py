@@ -22,6 +22,8 @@ class Dispatched:
 
     def __init__(self):
         self.calls: list[tuple[str, dict]] = []
+        self.run_ids: list[tuple[str, int | None]] = []  # (handler path, EventHandlerRun id) per task
+        self._run_of: dict[tuple[str, int], int | None] = {}
 
     def names(self) -> list[str]:
         return [payload["name"] for _, payload in self.calls]
@@ -33,7 +35,7 @@ class Dispatched:
         calls, self.calls = self.calls, []
         for handler, payload in calls:
             if handler.startswith(only):
-                run_event_handler(handler, payload)
+                run_event_handler(handler, payload, self._run_of.get((handler, id(payload))))
 
 
 @pytest.fixture
@@ -41,6 +43,12 @@ def dispatched(monkeypatch):
     from orders.tasks import run_event_handler
 
     recorder = Dispatched()
-    monkeypatch.setattr(run_event_handler, "apply_async",
-                        lambda args, **kw: recorder.calls.append((args[0], args[1])))
+
+    def record(args, **kw):
+        run_id = args[2] if len(args) > 2 else None
+        recorder.calls.append((args[0], args[1]))
+        recorder.run_ids.append((args[0], run_id))
+        recorder._run_of[(args[0], id(args[1]))] = run_id
+
+    monkeypatch.setattr(run_event_handler, "apply_async", record)
     return recorder

@@ -1,4 +1,5 @@
-"""The order event mechanism: subscribe by dotted path, one task per subscriber, only after commit."""
+"""The order event mechanism: one table of subscribers, one task (and one run row) per subscriber, only after
+commit."""
 
 import time
 
@@ -17,18 +18,49 @@ def remember(event):
 
 
 @pytest.fixture
-def subscribed():
+def subscribed(monkeypatch):
+    """`remember` listens to every event, after the table's own subscribers."""
     SEEN.clear()
-    events.subscribe(events.ALL, remember)
-    yield
-    events.unsubscribe(events.ALL, remember)
+    monkeypatch.setattr(events, "SUBSCRIBERS", {name: (*paths, "tests.orders.test_events.remember")
+                                                for name, paths in events.SUBSCRIBERS.items()})
 
 
-def test_subscribe_rejects_unknown_events_and_unimportable_handlers():
+EMAIL, FOLLOW, WRITEBACK, WORKFLOWS = (
+    "orders.notifications.on_order_event", "tracking.handlers.on_order_shipped",
+    "channels_sync.services.storefront_link.on_order_shipped", "workflows.services.on_order_event")
+
+
+def test_the_event_table():
+    """Every order event and its subscribers, in the order their tasks are queued: the wiring in one place."""
+    assert events.SUBSCRIBERS == {
+        "order.created": (EMAIL, WORKFLOWS),
+        "order.processed": (WORKFLOWS,),
+        "order.partially_shipped": (EMAIL, FOLLOW, WRITEBACK, WORKFLOWS),
+        "order.shipped": (EMAIL, FOLLOW, WRITEBACK, WORKFLOWS),
+        "order.delivered": (EMAIL, WORKFLOWS),
+        "order.completed": (WORKFLOWS,),
+        "order.held": (WORKFLOWS,),
+        "order.released": (WORKFLOWS,),
+        "order.cancelled": (EMAIL, WORKFLOWS),
+        "order.refunded": (EMAIL, WORKFLOWS),
+        "order.updated": (WORKFLOWS,),
+    }
+
+
+def test_every_subscriber_imports_and_emails_match_the_table():
+    from django.utils.module_loading import import_string
+
+    from orders.notifications import EVENT_EMAILS
+
+    for path in {path for paths in events.SUBSCRIBERS.values() for path in paths}:
+        assert callable(import_string(path)), path
+    assert {name for name, paths in events.SUBSCRIBERS.items() if EMAIL in paths} == set(EVENT_EMAILS)
+
+
+def test_publish_rejects_unknown_events(org, stocked):
+    order = order_in(org, "new")
     with pytest.raises(ValueError):
-        events.subscribe("order.exploded", "x.y")
-    with pytest.raises(ValueError):
-        events.subscribe("order.shipped", lambda event: None)
+        events.publish("order.exploded", order=order)
 
 
 def test_one_task_per_subscriber_with_ids_and_a_small_payload(org, stocked, subscribed, dispatched,
@@ -38,7 +70,7 @@ def test_one_task_per_subscriber_with_ids_and_a_small_payload(org, stocked, subs
         services.order_ship(org=org, order_number=order.order_number, carrier="ups", tracking_number="1Z",
                             items=[{"sku": "A", "quantity": 1}])
     handlers = [(h, p["name"]) for h, p in dispatched.calls]
-    # other apps subscribe too (tracking, workflows); ours are there exactly once each
+    # other apps subscribe too (tracking, channels_sync, workflows); ours are there exactly once each
     assert handlers.count(("orders.notifications.on_order_event", "order.partially_shipped")) == 1
     assert handlers.count(("tests.orders.test_events.remember", "order.partially_shipped")) == 1
     assert {name for _, name in handlers} == {"order.partially_shipped"}

@@ -46,8 +46,8 @@ def test_the_storefront_deliver_transition_records_a_run_through_the_event_mecha
                  and args[1]["name"] == "order.delivered"]
     assert len(delivered) == 1
     with django_capture_on_commit_callbacks(execute=True):
-        for handler, payload in delivered:
-            run_event_handler(handler, payload)  # the task body, as the worker runs it
+        for args in delivered:
+            run_event_handler(*args)  # the task body, as the worker runs it
     run = WorkflowRun.objects.get()
     assert (run.order_id, run.event, run.status) == (order.pk, "order.delivered", "scheduled")
     assert scheduled == [(run.pk, 7 * 24 * 3600)]  # the delay is the Celery countdown

@@ -47,7 +47,7 @@ run: preflight migrate
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The browser tests, refreshing the screenshots README shows.
+# The browser tests, refreshing the screenshots README and docs/ show.
 screenshots: install
 	BROWSER_SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest tests/browser -q
 

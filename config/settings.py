@@ -4,7 +4,7 @@ Here: Django, DRF, Celery and the infrastructure. Each app's own settings (ORDER
 are declared once, with their defaults, in the app's conf.py and loaded below; the beat schedule is
 config/beat.py. The defaults run a first demo with nothing installed (SQLite, a file-based Celery broker,
 local-memory cache); production sets DATABASE_URL, CELERY_BROKER_URL, REDIS_URL and SECRET_KEY.
-README.md has the table of every variable.
+docs/operations.md ("Configuration") has the table of every variable.
 """
 
 import os

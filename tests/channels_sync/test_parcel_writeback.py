@@ -89,7 +89,7 @@ def shopify_linked(org, django_capture_on_commit_callbacks):
     return aggregated, raw
 
 
-def ship_and_write_back(org, linked, monkeypatch, django_capture_on_commit_callbacks, parcels):
+def ship_and_write_back(org, linked, monkeypatch, django_capture_on_commit_callbacks, parcels, attempt=True):
     handler_tasks, writeback_tasks = [], []
     monkeypatch.setattr(run_event_handler, "apply_async", lambda args, **kw: handler_tasks.append(args))
     monkeypatch.setattr(run_writeback, "apply_async", lambda args, **kw: writeback_tasks.append(args[0]))
@@ -101,7 +101,7 @@ def ship_and_write_back(org, linked, monkeypatch, django_capture_on_commit_callb
         for args in handler_tasks:
             if args[0] == HANDLER:
                 run_event_handler(*args)
-    for pk in writeback_tasks:
+    for pk in writeback_tasks if attempt else []:
         writeback_attempt(writeback_pk=pk)
     return writeback_tasks
 
@@ -189,3 +189,23 @@ def test_staff_setting_shipped_still_fulfils_everything_open(org, shopify_linked
     sent = json.loads(responses_mock.calls[-1].request.body)["fulfillment"]
     assert [(line["id"], line["quantity"]) for line in
             sent["line_items_by_fulfillment_order"][0]["fulfillment_order_line_items"]] == [(9000, 1), (9001, 2)]
+
+
+def test_a_sku_on_two_channel_lines_fills_them_in_order_across_parcels(
+        org, shopify_linked, monkeypatch, django_capture_on_commit_callbacks):
+    """storefront_link.parcel_lines: the second parcel of a SKU the channel order has on two lines takes the line
+    the first parcel's writeback left."""
+    linked, raw = shopify_linked
+    red = next(line for line in linked.lines if line["sku"] == "IPOD2008RED")
+    split = [line for line in linked.lines if line is not red] + [
+        {**red, "quantity": 1}, {**red, "quantity": 1, "channelLineId": "518995020"}]
+    AggregatedOrder.objects.filter(pk=linked.pk).update(lines=split)
+    linked.refresh_from_db()
+    ship_and_write_back(org, linked, monkeypatch, django_capture_on_commit_callbacks, [
+        ("ups", "1ZFIRST", [{"sku": "IPOD2008RED", "quantity": 1}]),
+        ("dhl", "JDSECOND", [{"sku": "IPOD2008RED", "quantity": 1}, {"sku": "IPOD2008GREEN", "quantity": 1}])],
+        attempt=False)
+    rows = Writeback.objects.order_by("created_at", "id")
+    assert [[(line["sku"], line["channelLineId"], line["quantity"]) for line in w.lines] for w in rows] == [
+        [("IPOD2008RED", str(RED), 1)],
+        [("IPOD2008GREEN", str(GREEN), 1), ("IPOD2008RED", "518995020", 1)]]

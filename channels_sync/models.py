@@ -313,6 +313,9 @@ class Writeback(models.Model):
     channel_reference = models.CharField(max_length=255, blank=True, default="")
     # The storefront parcel this writeback reports (orders' shipment id; no FK, only the dedupe key): one per parcel.
     storefront_shipment_id = models.BigIntegerField(null=True, blank=True)
+    # That parcel's lines, as the channel order's `lines` entries with the parcel's quantities; empty: the whole
+    # order (a status set by staff, or a parcel whose lines match no channel line).
+    lines = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 

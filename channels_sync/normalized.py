@@ -120,6 +120,9 @@ class WritebackRequest:
     tracking_url: str | None = None
     shipping_method: str | None = None
     ship_date: datetime | None = None
+    # True: `lines` are one parcel's lines and quantities (a storefront shipment), to be fulfilled on their own
+    # with this tracking; False: the whole order (a status set by staff or the API).
+    parcel: bool = False
 
 
 @dataclass(frozen=True)

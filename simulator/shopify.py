@@ -281,7 +281,11 @@ class Simulator(ChannelSimulator):
 
     # --- lifecycle -----------------------------------------------------------------------------
     def _fulfil(self, order: dict, when: datetime, carrier: tuple, *, number: str | None = None,
-                url: str | None = None, company: str | None = None) -> dict:
+                url: str | None = None, company: str | None = None, quantities: dict | None = None) -> dict:
+        """A fulfillment of `quantities` ({line item id: quantity}), or of every line item still unfulfilled."""
+        if quantities is None:
+            quantities = {item["id"]: item.get("fulfillable_quantity", item["quantity"])
+                          for item in order["line_items"]}
         name, pattern, url_pattern = carrier
         number = number or pattern.format(self.rng.randint(0, 10**9))
         fulfillment_id = order["id"] + 100 + len(order["fulfillments"])
@@ -293,14 +297,22 @@ class Simulator(ChannelSimulator):
             "status": "success", "tracking_company": company or name, "tracking_number": number,
             "tracking_numbers": [number], "tracking_url": url or url_pattern.format(number),
             "tracking_urls": [url or url_pattern.format(number)], "updated_at": _ts(when),
-            "line_items": [dict(item, fulfillable_quantity=0, fulfillment_status="fulfilled")
-                           for item in order["line_items"]],
+            "line_items": [],
         }
-        order["fulfillments"].append(fulfillment)
         for item in order["line_items"]:
-            item["fulfillable_quantity"] = 0
-            item["fulfillment_status"] = "fulfilled"
-        order["fulfillment_status"] = "fulfilled"
+            taken = min(quantities.get(item["id"], 0), item.get("fulfillable_quantity", item["quantity"]))
+            if taken <= 0:
+                continue
+            item["fulfillable_quantity"] = item.get("fulfillable_quantity", item["quantity"]) - taken
+            item["fulfillment_status"] = "partial" if item["fulfillable_quantity"] else "fulfilled"
+            fulfillment["line_items"].append(dict(item, quantity=taken))
+        order["fulfillments"].append(fulfillment)
+        # Items that need no shipping (gift cards) have no fulfillment-order line: they go with the last parcel.
+        done = all(not item.get("fulfillable_quantity") for item in order["line_items"] if item["requires_shipping"])
+        if done:
+            for item in order["line_items"]:
+                item.update(fulfillable_quantity=0, fulfillment_status="fulfilled")
+        order["fulfillment_status"] = "fulfilled" if done else "partial"
         order["updated_at"] = _ts(when)
         return fulfillment
 
@@ -501,15 +513,33 @@ class Simulator(ChannelSimulator):
             if target is None:
                 return error_response(404, "Not Found")
             order, fo = target
-            if fo["status"] != "open":
+            if fo["status"] not in ("open", "in_progress"):
                 message = f"Fulfillment order {fo['id']} has an unfulfillable status= {fo['status']}."
                 return error_response(422, {"base": [message]})
+            # Only the line items (and quantities) named, as Shopify does; a group naming none takes every one.
+            group = next(g for g in groups if g.get("fulfillment_order_id") == fo["id"])
+            named = {line.get("id"): int(line.get("quantity") or 0)
+                     for line in group.get("fulfillment_order_line_items") or []}
+            taking = {}
+            for line in fo["line_items"]:
+                wanted = named.get(line["id"], 0) if named else line["fulfillable_quantity"]
+                if wanted > line["fulfillable_quantity"]:
+                    return error_response(422, {"base": [f"Fulfillment order line item {line['id']} has only "
+                                                         f"{line['fulfillable_quantity']} to fulfil."]})
+                if wanted > 0:
+                    taking[line["id"]] = wanted
+            if not taking:
+                return error_response(422, {"base": ["No fulfillable line items were given."]})
             tracking = data.get("tracking_info") or {}
             fulfillment = self._fulfil(order, self.now(), self.rng.choice(CARRIERS), number=tracking.get("number"),
-                                       url=tracking.get("url"), company=tracking.get("company"))
-            fo["status"] = "closed"
+                                       url=tracking.get("url"), company=tracking.get("company"),
+                                       quantities={line["line_item_id"]: taking[line["id"]]
+                                                   for line in fo["line_items"] if line["id"] in taking})
             for line in fo["line_items"]:
-                line["fulfillable_quantity"] = 0
+                line["fulfillable_quantity"] -= taking.get(line["id"], 0)
+            fo["status"] = ("closed" if not any(line["fulfillable_quantity"] for line in fo["line_items"])
+                            else "in_progress")
+            fo["supported_actions"] = [] if fo["status"] == "closed" else fo["supported_actions"]
             self.touch(order)
             self.record_writeback(request, kind="fulfillment", order_id=str(order["id"]),
                                   fulfillmentId=fulfillment["id"])

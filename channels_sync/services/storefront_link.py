@@ -3,7 +3,7 @@
 A channel with `create_local_orders` gets a storefront order for each new channel order (linked by the
 `AggregatedOrder.local_order` column here and `metadata.channelOrderId` there); every parcel of that
 storefront order (`order.partially_shipped`, then `order.shipped`: see orders.events.SUBSCRIBERS) queues
-one channel writeback with that parcel's tracking, with no client call.
+one channel writeback with that parcel's tracking and lines (`parcel_lines`), with no client call.
 """
 
 from __future__ import annotations
@@ -43,16 +43,61 @@ def local_orders_create(*, aggregated_order_pks: list[int], attempt: int = 1) ->
         scheduling.local_orders(failed, attempt=attempt + 1, countdown=retry_delay(attempt=attempt, base=30, cap=600))
 
 
+def _storefront_sku(order: AggregatedOrder, line: dict) -> str | None:
+    """The SKU a channel order line has in the storefront order: its own, else `<channel>:<channel's id>`."""
+    channel_sku = line.get("channelSku")
+    sku = line.get("sku") or (f"{order.channel.channel_id}:{channel_sku}" if channel_sku else None)
+    return sku[:64] if sku else None
+
+
 def _local_lines(order: AggregatedOrder) -> list[dict]:
     lines = []
     for line in order.lines or []:
-        channel_sku = line.get("channelSku")
-        sku = line.get("sku") or (f"{order.channel.channel_id}:{channel_sku}" if channel_sku else None)
+        sku = _storefront_sku(order, line)
         if not sku or not line.get("quantity"):
             continue
-        lines.append({"sku": sku[:64], "quantity": int(line["quantity"]), "name": line.get("name") or "",
+        lines.append({"sku": sku, "quantity": int(line["quantity"]), "name": line.get("name") or "",
                       "unit_price": Decimal(str(line.get("unitPrice") or "0"))})
     return lines
+
+
+def _line_key(line: dict) -> tuple:
+    return line.get("channelLineId"), line.get("sku"), line.get("channelSku")
+
+
+def parcel_lines(order: AggregatedOrder, *, shipment_id: int) -> list[dict]:
+    """One storefront parcel's lines as the channel order's lines (each a copy of the channel line with the
+    parcel's quantity), for a writeback that fulfils just them.
+
+    A storefront SKU found on several channel lines fills them in order, after what earlier parcels' writebacks
+    already claimed. SKUs the channel order does not have are left out; no match at all gives [] (the writeback
+    is then for the whole order, as before parcels were known)."""
+    from orders.models import ShipmentLine
+
+    shipped: dict[str, int] = {}
+    for sku, quantity in ShipmentLine.objects.filter(
+            shipment_id=shipment_id, shipment__order_id=order.local_order_id).values_list("sku", "quantity"):
+        shipped[sku] = shipped.get(sku, 0) + quantity
+    claimed: dict[tuple, int] = {}
+    earlier = (Writeback.objects.filter(order=order, source=Writeback.Source.STOREFRONT)
+               .exclude(storefront_shipment_id=shipment_id).values_list("lines", flat=True))
+    for lines in earlier:
+        for line in lines or []:
+            claimed[_line_key(line)] = claimed.get(_line_key(line), 0) + int(line.get("quantity") or 0)
+    result = []
+    for line in order.lines or []:
+        sku = _storefront_sku(order, line)
+        wanted = shipped.get(sku, 0) if sku else 0
+        if not wanted:
+            continue
+        key = _line_key(line)
+        room = max(int(line.get("quantity") or 0) - claimed.get(key, 0), 0)
+        take = min(wanted, room)
+        if take:
+            result.append({**line, "quantity": take})
+            shipped[sku] -= take
+            claimed[key] = claimed.get(key, 0) + take
+    return result
 
 
 def local_order_create(*, aggregated_order_pk: int) -> str | None:
@@ -107,7 +152,7 @@ def _set_data(order_pk: int, values: dict, drop: tuple = (), local_order=None) -
 
 def on_order_shipped(event) -> None:
     """orders' `order.partially_shipped` and `order.shipped` handler (runs in a worker): write this parcel, with
-    its tracking, back to the linked channel order.
+    its tracking and only its lines, back to the linked channel order.
 
     Idempotent per parcel: a redelivered event finds the writeback of its shipment (unique per order and
     shipment, so two racing deliveries still make one)."""
@@ -124,8 +169,13 @@ def on_order_shipped(event) -> None:
     same_parcel = {"storefront_shipment_id": shipment_id} if shipment_id else {"tracking_number": tracking}
     if Writeback.objects.filter(order=linked, source=Writeback.Source.STOREFRONT, **same_parcel).exists():
         return
+    lines = parcel_lines(linked, shipment_id=shipment_id) if shipment_id else []
+    if shipment_id and not lines:
+        logger.warning("shipment %s of %s matches no channel line: writing back the whole order",
+                       shipment_id, linked.public_id)
     try:
         order_status_update(order=linked, status=CommonStatus.SHIPPED.value, tracking_number=tracking or None,
-                            carrier=carrier or None, source=Writeback.Source.STOREFRONT, shipment_id=shipment_id)
+                            carrier=carrier or None, source=Writeback.Source.STOREFRONT, shipment_id=shipment_id,
+                            lines=lines)
     except IntegrityError:  # the same parcel's writeback, made by a concurrent delivery of this event
         logger.info("writeback for shipment %s of %s already made", shipment_id, linked.public_id)

@@ -36,11 +36,12 @@ def _validate(status: str, tracking_number: str | None) -> CommonStatus:
 
 def order_status_update(*, order: AggregatedOrder, status: str, tracking_number: str | None = None,
                         carrier: str | None = None, source: str = Writeback.Source.API,
-                        shipment_id: int | None = None) -> Writeback:
+                        shipment_id: int | None = None, lines: list[dict] | None = None) -> Writeback:
     """Save the new status now and queue its writeback once that is committed.
 
     `shipment_id` (a storefront parcel) makes the writeback unique per parcel: a second one for the same
-    parcel raises IntegrityError and rolls the whole update back."""
+    parcel raises IntegrityError and rolls the whole update back. `lines` (that parcel's lines, as channel order
+    lines) make the channel fulfil only them; without, the writeback is for the whole order."""
     common = _validate(status, tracking_number)
     with transaction.atomic():
         locked = AggregatedOrder.objects.select_for_update().get(pk=order.pk)
@@ -58,7 +59,7 @@ def order_status_update(*, order: AggregatedOrder, status: str, tracking_number:
         writeback = Writeback.objects.create(
             org_id=locked.org_id, channel_id=locked.channel_id, order=locked, target_status=common.value,
             tracking_number=locked.tracking_number, carrier=locked.carrier, source=source,
-            max_attempts=writeback_max_attempts(), storefront_shipment_id=shipment_id,
+            max_attempts=writeback_max_attempts(), storefront_shipment_id=shipment_id, lines=lines or [],
         )
         _schedule(writeback.pk)
     order.refresh_from_db()
@@ -70,17 +71,19 @@ def _schedule(writeback_pk: int, countdown: float | None = None) -> None:
 
 
 def _request_for(writeback: Writeback) -> WritebackRequest:
+    """A parcel's writeback carries only that parcel's lines (`parcel=True`); any other, every line of the order."""
     order = writeback.order
+    parcel = bool(writeback.lines)
     lines = [
         OrderLineData(sku=line.get("sku"), channel_sku=line.get("channelSku"), quantity=int(line.get("quantity") or 0),
                       unit_price=Decimal(str(line.get("unitPrice") or "0")), name=line.get("name"),
                       channel_line_id=line.get("channelLineId"))
-        for line in order.lines or []
+        for line in (writeback.lines if parcel else order.lines or [])
     ]
     return WritebackRequest(
         channel_order_id=order.channel_order_id, status=CommonStatus(writeback.target_status), lines=lines,
         raw=order.raw or {}, tracking_number=writeback.tracking_number or None, carrier=writeback.carrier or None,
-        ship_date=timezone.now() if writeback.target_status == CommonStatus.SHIPPED else None,
+        ship_date=timezone.now() if writeback.target_status == CommonStatus.SHIPPED else None, parcel=parcel,
     )
 
 

@@ -6,6 +6,7 @@ behaviour, without the app, is tested in tests/simulator/.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -252,3 +253,32 @@ def test_shopify_delivered_and_a_repeated_shipment_against_the_simulator(server)
     refreshed = provider.normalize(provider.fetch_order(order_id))
     assert (refreshed.status, refreshed.tracking_number) == (CommonStatus.DELIVERED, "9400100000000000000002")
     assert len(sim.orders[order_id]["fulfillments"]) == 1
+
+
+def test_shopify_two_parcels_make_two_fulfillments_against_the_simulator(server):
+    """One storefront parcel at a time (`parcel=True`): the simulator, like Shopify, fulfils only the line items
+    named; the first fulfillment keeps its tracking number when the second parcel ships."""
+    sim = server.simulators["shopify"]
+    provider = provider_for(server, "shopify")
+    order_id = next(oid for oid, raw in sim.orders.items()
+                    if provider.normalize(raw).status == CommonStatus.PROCESSING
+                    and sum(item["quantity"] for item in raw["line_items"] if item["requires_shipping"]) >= 2)
+    shipping = {str(item["id"]) for item in sim.orders[order_id]["line_items"] if item["requires_shipping"]}
+    lines = [line for line in provider.normalize(sim.orders[order_id]).lines if line.channel_line_id in shipping]
+    first = [replace(lines[0], quantity=1)]
+    rest = ([replace(lines[0], quantity=lines[0].quantity - 1)] if lines[0].quantity > 1 else []) + lines[1:]
+
+    def send(parcel, number):
+        return provider.write_back(WritebackRequest(channel_order_id=order_id, status=CommonStatus.SHIPPED,
+                                                    lines=parcel, raw={}, tracking_number=number, carrier="usps",
+                                                    parcel=True))
+
+    results = [send(first, "9400100000000000000011"), send(rest, "9400100000000000000012")]
+    fulfillments = sim.orders[order_id]["fulfillments"]
+    assert [f["tracking_number"] for f in fulfillments] == ["9400100000000000000011", "9400100000000000000012"]
+    assert [r.channel_reference for r in results] == [str(f["id"]) for f in fulfillments]
+    assert [sum(item["quantity"] for item in f["line_items"]) for f in fulfillments] == [
+        1, sum(line.quantity for line in lines) - 1]
+    kinds = [w["kind"] for w in requests.get(f"{sim.base_url}/_sim/writebacks", timeout=5).json()["writebacks"]]
+    assert "update_tracking" not in kinds[-2:]
+    assert sim.orders[order_id]["fulfillment_status"] == "fulfilled"

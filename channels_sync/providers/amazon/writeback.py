@@ -17,7 +17,8 @@ CARRIER_CODES = {
 
 
 def confirm_shipment_body(request: WritebackRequest, *, default_marketplace: str | None = None) -> dict:
-    """The confirmShipment request body for a shipped writeback."""
+    """The confirmShipment request body for a shipped writeback: the request's lines (one storefront parcel's, or
+    the whole order's), so each parcel is its own package with its own tracking number."""
     if not request.tracking_number:
         raise PermanentChannelError("Amazon needs a tracking number to confirm a shipment")
     raw = request.raw or {}
@@ -26,7 +27,7 @@ def confirm_shipment_body(request: WritebackRequest, *, default_marketplace: str
         raise PermanentChannelError("no marketplaceId for this order")
     items = [{"orderItemId": line.channel_line_id, "quantity": int(line.quantity)}
              for line in request.lines if line.channel_line_id and line.quantity > 0]
-    if not items:
+    if not items and not request.parcel:  # a parcel confirms its own items only, never the whole order
         items = [{"orderItemId": item["OrderItemId"], "quantity": int(item.get("QuantityOrdered") or 0)}
                  for item in raw.get("OrderItems") or [] if int(item.get("QuantityOrdered") or 0) > 0]
     if not items:

@@ -15,12 +15,14 @@ CARRIER_CODES = {"usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL", "
 
 
 def shipping_fulfillment_body(request: WritebackRequest) -> dict:
+    """One shipping fulfillment of the request's lines (one storefront parcel's, or the whole order's) with its
+    tracking number: a second parcel is a second fulfillment, the first keeps its own."""
     if not request.tracking_number:
         raise PermanentChannelError("eBay needs a tracking number for a shipping fulfillment")
     raw = request.raw or {}
     line_items = [{"lineItemId": line.channel_line_id, "quantity": int(line.quantity)}
                   for line in request.lines if line.channel_line_id and line.quantity > 0]
-    if not line_items:
+    if not line_items and not request.parcel:  # a parcel fulfils its own lines only, never the whole order
         line_items = [{"lineItemId": item["lineItemId"], "quantity": int(item.get("quantity") or 0)}
                       for item in raw.get("lineItems") or [] if int(item.get("quantity") or 0) > 0]
     if not line_items:

@@ -1,4 +1,5 @@
-"""Shopify writeback: fulfilment through fulfillment orders, tracking updates, cancel."""
+"""Shopify writeback: fulfilment through fulfillment orders (the whole order, or one storefront parcel's line
+items as a fulfillment of their own), tracking updates, cancel."""
 
 from __future__ import annotations
 
@@ -26,12 +27,17 @@ class WritebackMixin:
             info["url"] = request.tracking_url
         return info
 
-    def _fulfil(self, request: WritebackRequest) -> WritebackResult:
-        order_id = request.channel_order_id
+    def _open_fulfillment_orders(self, order_id: str) -> list[dict]:
         _, data = self._get(self._path(f"orders/{order_id}/fulfillment_orders.json"))
-        open_orders = [fo for fo in data.get("fulfillment_orders") or []
-                       if fo.get("status") in ("open", "in_progress")
-                       and any((line.get("fulfillable_quantity") or 0) > 0 for line in fo.get("line_items") or [])]
+        return [fo for fo in data.get("fulfillment_orders") or []
+                if fo.get("status") in ("open", "in_progress")
+                and any((line.get("fulfillable_quantity") or 0) > 0 for line in fo.get("line_items") or [])]
+
+    def _fulfil(self, request: WritebackRequest) -> WritebackResult:
+        if request.parcel:
+            return self._fulfil_parcel(request)
+        order_id = request.channel_order_id
+        open_orders = self._open_fulfillment_orders(order_id)
         tracking_info = self._tracking_info(request)
         if not open_orders:
             return self._update_existing_tracking(order_id, tracking_info)
@@ -51,6 +57,53 @@ class WritebackMixin:
             channel_reference=_text(fulfillment.get("id")), response_code=response.status_code,
             request_summary=(f"POST fulfillments.json fulfillment_orders={[fo['id'] for fo in open_orders]} "
                              f"tracking={tracking_info}"))
+
+    def _fulfil_parcel(self, request: WritebackRequest) -> WritebackResult:
+        """One storefront parcel: a new fulfillment of just its line items and quantities, with its tracking.
+
+        Each parcel line (`channel_line_id` = the order's line item id) takes its quantity from the open
+        fulfillment-order line items of that line item. Never touches another fulfillment: when nothing of the
+        parcel is left open (a retry after a lost answer), the fulfillment with this tracking number is the answer.
+        """
+        order_id = request.channel_order_id
+        wanted = {}
+        for line in request.lines:
+            if line.channel_line_id and line.quantity > 0:
+                wanted[str(line.channel_line_id)] = wanted.get(str(line.channel_line_id), 0) + line.quantity
+        groups = []
+        for fo in self._open_fulfillment_orders(order_id):
+            items = []
+            for item in fo.get("line_items") or []:
+                key = _text(item.get("line_item_id"))
+                take = min(wanted.get(key, 0), item.get("fulfillable_quantity") or 0)
+                if take > 0:
+                    items.append({"id": item["id"], "quantity": take})
+                    wanted[key] -= take
+            if items:
+                groups.append({"fulfillment_order_id": fo["id"], "fulfillment_order_line_items": items})
+        tracking_info = self._tracking_info(request)
+        if not groups:
+            return self._existing_parcel_fulfillment(order_id, tracking_info)
+        body = {"fulfillment": {"notify_customer": bool(self.config.get("notifyCustomer", True)),
+                                "tracking_info": tracking_info, "line_items_by_fulfillment_order": groups}}
+        response, created = self._post(self._path("fulfillments.json"), body)
+        fulfillment = created.get("fulfillment") or {}
+        left = {key: quantity for key, quantity in wanted.items() if quantity > 0}
+        return WritebackResult(
+            channel_reference=_text(fulfillment.get("id")), response_code=response.status_code,
+            request_summary=(f"POST fulfillments.json parcel {groups} tracking={tracking_info}"
+                             + (f"; not open on Shopify (line item: quantity) {left}" if left else "")))
+
+    def _existing_parcel_fulfillment(self, order_id: str, tracking_info: dict) -> WritebackResult:
+        _, data = self._get(self._path(f"orders/{order_id}/fulfillments.json"))
+        number = tracking_info.get("number")
+        for fulfillment in data.get("fulfillments") or []:
+            numbers = [fulfillment.get("tracking_number"), *(fulfillment.get("tracking_numbers") or [])]
+            if number and number in numbers and fulfillment.get("status") not in FAILED_FULFILLMENT:
+                return WritebackResult(channel_reference=_text(fulfillment.get("id")), response_code=200,
+                                       request_summary=f"parcel already fulfilled by {fulfillment.get('id')}")
+        raise PermanentChannelError(f"Shopify order {order_id}: none of this parcel's line items is open to "
+                                    f"fulfil, and no fulfillment has tracking {number!r}")
 
     def _update_existing_tracking(self, order_id: str, tracking_info: dict) -> WritebackResult:
         """Already fulfilled (e.g. a retry after a lost answer): move the tracking onto the newest fulfillment."""

@@ -44,7 +44,8 @@ class WritebackMixin:
                                     "do it in Seller Center")
 
     def shipping_body(self, request: WritebackRequest, order: dict) -> dict:
-        """orderShipment for every line that still has open (Created/Acknowledged) quantity."""
+        """orderShipment for every line that still has open (Created/Acknowledged) quantity, or for a parcel
+        (`request.parcel`) its own lines and quantities."""
         if not request.tracking_number:
             raise PermanentChannelError("a Walmart shipping update needs a tracking number")
         ship_at = request.ship_date or datetime.fromtimestamp(self.clock(), tz=UTC)
@@ -67,8 +68,11 @@ class WritebackMixin:
             open_quantity = quantities.get("Created", 0) + quantities.get("Acknowledged", 0)
             if open_quantity:
                 open_lines.append((str(line.get("lineNumber")), open_quantity))
-        if not order_lines(order):  # no raw order at hand: ship what the aggregated order lists
-            open_lines = [(line.channel_line_id, line.quantity) for line in request.lines if line.channel_line_id]
+        if request.parcel or not order_lines(order):
+            # one storefront parcel: only its lines, with its quantities (the raw order's open lines would re-ship
+            # the earlier parcels' lines under this tracking); or no raw order at hand: what the aggregated order lists
+            open_lines = [(line.channel_line_id, line.quantity) for line in request.lines
+                          if line.channel_line_id and line.quantity > 0]
         if not open_lines:
             raise PermanentChannelError(f"PO {request.channel_order_id} has no line left to ship")
         return {"orderShipment": {"orderLines": {"orderLine": [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
@@ -572,3 +573,32 @@ def test_status_filter_keeps_only_orders_of_that_common_status(wire, make_provid
     assert query(wire.calls[1])["OrderStatuses"] == "Shipped"
     with pytest.raises(PermanentChannelError):
         list(make_provider().fetch_orders(None, None, status="refunded"))   # v0 has no such status
+
+
+def test_two_parcels_confirm_two_packages_each_with_its_items_and_tracking(wire, make_provider):
+    """A storefront order shipped in two parcels (`parcel=True`): one package per parcel, each with only its
+    items and quantities, so the first package keeps its tracking number."""
+    token_ok(wire)
+    wire.add(responses.POST, f"{ORDERS_URL}/902-1845936-5435065/shipmentConfirmation", status=204)
+    raw = order_with_items()
+    second = {**raw["OrderItems"][0], "OrderItemId": "05015851154159", "QuantityOrdered": 2}
+    raw["OrderItems"].append(second)
+    first_item, second_item = amazon.Provider.normalize(raw).lines
+    provider = make_provider()
+    provider.write_back(shipped_request(raw=raw, parcel=True, tracking_number="1ZFIRST",
+                                        lines=[first_item, replace(second_item, quantity=1)]))
+    provider.write_back(shipped_request(raw=raw, parcel=True, tracking_number="1ZSECOND",
+                                        lines=[replace(second_item, quantity=1)]))
+    packages = [json.loads(call.request.body)["packageDetail"] for call in wire.calls[1:]]
+    assert [(p["trackingNumber"], p["orderItems"]) for p in packages] == [
+        ("1ZFIRST", [{"orderItemId": "05015851154158", "quantity": 1}, {"orderItemId": "05015851154159",
+                                                                        "quantity": 1}]),
+        ("1ZSECOND", [{"orderItemId": "05015851154159", "quantity": 1}])]
+    assert packages[0]["packageReferenceId"] != packages[1]["packageReferenceId"]
+
+
+def test_a_parcel_without_item_ids_is_refused_not_sent_as_the_whole_order(wire, make_provider):
+    line = OrderLineData(sku="X", channel_sku=None, quantity=1, unit_price=Decimal("1"))
+    with pytest.raises(PermanentChannelError, match="no order items"):
+        make_provider().write_back(shipped_request(parcel=True, lines=[line]))
+    assert not [call for call in wire.calls if "shipmentConfirmation" in call.request.url]

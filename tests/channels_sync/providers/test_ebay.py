@@ -547,3 +547,27 @@ def test_receiver_answers_the_challenge_for_the_channel_named_in_the_query(org, 
         posted = client.post(f"/upstream/webhooks/ebay/notifications?channel=ebay-main&org={org.slug}",
                              data=b"{}", content_type="application/json")
         assert posted.status_code == 404
+
+
+def test_two_parcels_make_two_fulfillments_each_with_its_lines_and_tracking(wire, make_provider):
+    """A storefront order shipped in two parcels (`parcel=True`): one shipping fulfillment per parcel."""
+    token_ok(wire)
+    url = f"{ORDERS_URL}/12-13579-24681/shipping_fulfillment"
+    wire.add(responses.POST, url, status=201, headers={"Location": f"{url}/f-1"})
+    wire.add(responses.POST, url, status=201, headers={"Location": f"{url}/f-2"})
+    tee, cap = shipped_request().lines
+    provider = make_provider()
+    results = [provider.write_back(shipped_request(parcel=True, tracking_number=tracking, lines=[line]))
+               for tracking, line in (("TRACK-1", tee), ("TRACK-2", cap))]
+    sent = [json.loads(call.request.body) for call in wire.calls if call.request.url == url]
+    assert [(body["trackingNumber"], body["lineItems"]) for body in sent] == [
+        ("TRACK-1", [{"lineItemId": "10000246811", "quantity": 1}]),
+        ("TRACK-2", [{"lineItemId": "10000246812", "quantity": 1}])]
+    assert [result.channel_reference for result in results] == ["f-1", "f-2"]
+
+
+def test_a_parcel_without_line_ids_is_refused_not_sent_as_the_whole_order(wire, make_provider):
+    line = OrderLineData(sku="X", channel_sku=None, quantity=1, unit_price=Decimal("1"))
+    with pytest.raises(PermanentChannelError, match="no line items"):
+        make_provider().write_back(shipped_request(parcel=True, lines=[line]))
+    assert not [call for call in wire.calls if "shipping_fulfillment" in call.request.url]

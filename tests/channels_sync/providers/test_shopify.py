@@ -482,3 +482,38 @@ def test_a_delivery_without_an_id_header_still_parses():
     body = fixture_bytes("shopify", "webhook_orders_create.json")
     event = make_provider().parse_webhook(webhook(body, **{"X-Shopify-Webhook-Id": None}))
     assert event.delivery_id == "" and len(event.orders) == 1   # the receiver dedupes on the body hash
+
+
+# --- one storefront parcel (`parcel=True`) -------------------------------------------------------------------
+def _parcel(*line_item_ids, tracking="1ZPARCEL") -> WritebackRequest:
+    lines = [line for line in Provider.normalize(shopify_order("order.json")).lines
+             if line.channel_line_id in line_item_ids]
+    return WritebackRequest(channel_order_id="450789469", status=CommonStatus.SHIPPED, lines=lines, raw={},
+                            tracking_number=tracking, carrier="ups", parcel=True)
+
+
+def test_a_parcel_fulfils_only_its_fulfillment_order_line_items():
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, f"{API}/orders/450789469/fulfillment_orders.json",
+                 body=fixture_bytes("shopify", "fulfillment_orders.json"))
+        mock.add(responses.POST, f"{API}/fulfillments.json", status=201,
+                 body=fixture_bytes("shopify", "fulfillment_response.json"))
+        result = make_provider().write_back(_parcel("518995019", "466157049"))  # 466157049 is not open
+        sent = json.loads(mock.calls[1].request.body)["fulfillment"]
+    assert sent["line_items_by_fulfillment_order"] == [
+        {"fulfillment_order_id": 1046000823, "fulfillment_order_line_items": [{"id": 1058737564, "quantity": 1}]}]
+    assert sent["tracking_info"] == {"number": "1ZPARCEL", "company": "UPS"}
+    assert "not open on Shopify" in result.request_summary and "466157049" in result.request_summary
+
+
+def test_a_parcel_with_nothing_open_never_moves_another_fulfillments_tracking():
+    closed = fixture("shopify", "fulfillment_orders.json")
+    closed["fulfillment_orders"][0]["status"] = "closed"
+    others = {"fulfillments": [{"id": 255858046, "status": "success", "tracking_number": "FIRST-PARCEL",
+                                "created_at": "2024-04-02T08:59:11-05:00"}]}
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, f"{API}/orders/450789469/fulfillment_orders.json", json=closed)
+        mock.add(responses.GET, f"{API}/orders/450789469/fulfillments.json", json=others)
+        with pytest.raises(PermanentChannelError, match="no fulfillment has tracking"):
+            make_provider().write_back(_parcel("518995019", tracking="SECOND-PARCEL"))
+        assert [call.request.method for call in mock.calls] == ["GET", "GET"]  # no update_tracking.json

@@ -6,6 +6,7 @@ import base64
 import copy
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
@@ -392,7 +393,7 @@ def ship(raw, **kwargs):
     defaults.update(kwargs)
     return WritebackRequest(channel_order_id=raw["purchaseOrderId"], status=defaults.pop("status",
                                                                                          CommonStatus.SHIPPED),
-                            lines=[], raw=raw, **defaults)
+                            lines=defaults.pop("lines", []), raw=raw, **defaults)
 
 
 @responses.activate
@@ -610,3 +611,23 @@ def test_whole_flow_through_the_simulator(org, walmart_sim, django_capture_on_co
         {"carrier": "UPS"}, "1Z999AA10123456784", "Value")
     assert Provider.normalize(walmart_sim.get_order(fresh)).status == CommonStatus.SHIPPED
     cache.delete(channel.provider_instance().token_cache_key)
+
+
+@responses.activate
+def test_two_parcels_ship_only_their_own_lines_each_with_its_tracking(provider):
+    """A storefront order shipped in two parcels (`parcel=True`): each shipping update names only that
+    parcel's lines and quantities, even though the raw order at hand (fetched before either) shows every line
+    open, so the second never re-ships the first parcel's lines under its tracking number."""
+    responses.post(f"{BASE}/v3/token", json=token_answer())
+    responses.post(f"{BASE}/v3/orders/P1/shipping", json=fixture("walmart", "ship_order_lines_response.json"))
+    raw = order(line(1, [("Acknowledged", 2)]), line(2, [("Acknowledged", 1)]), purchaseOrderId="P1")
+    first, second = Provider.normalize(raw).lines
+    provider.write_back(ship(raw, parcel=True, tracking_number="1ZFIRST", lines=[replace(first, quantity=1), second]))
+    provider.write_back(ship(raw, parcel=True, tracking_number="1ZSECOND", lines=[replace(first, quantity=1)]))
+    sent = []
+    for call in api_calls():
+        lines = json.loads(call.request.body)["orderShipment"]["orderLines"]["orderLine"]
+        sent.append([(line["lineNumber"], line["orderLineStatuses"]["orderLineStatus"][0]["statusQuantity"]["amount"],
+                      line["orderLineStatuses"]["orderLineStatus"][0]["trackingInfo"]["trackingNumber"])
+                     for line in lines])
+    assert sent == [[("1", "1", "1ZFIRST"), ("2", "1", "1ZFIRST")], [("1", "1", "1ZSECOND")]]

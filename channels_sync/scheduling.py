@@ -5,7 +5,7 @@ failed attempt comes back. The retry style is the same for every task of the pro
 "Structure (issue 14)"):
 
 - A task never retries itself (no `autoretry_for`, no `self.retry`): it calls one service function.
-- The service decides whether and when to try again (`channels_sync.services.backoff.retry_delay`, capped,
+- The service decides whether and when to try again (`core.backoff.retry_delay`, capped,
   never before a channel's Retry-After), records the due time on its row (`next_retry_at`, `next_attempt_at`),
   and the next attempt is sent from here as a fresh message with a countdown, after the row is committed.
 - A message lost on the way (a broker restart, a killed worker) is re-sent by a beat sweep that looks for

@@ -24,6 +24,11 @@ def beat_schedule(values: dict) -> dict[str, dict]:
                                            "schedule": 60.0},
         # Writebacks due for over two minutes whose message was lost.
         "retry-due-writebacks": {"task": "channels_sync.retry_due_writebacks", "schedule": 60.0},
+        # Order-event handler runs whose message was lost: pending and due for over two minutes, or running
+        # past their lease (a worker died mid-attempt).
+        "retry-due-event-handler-runs": {"task": "orders.tasks.retry_due_event_handler_runs", "schedule": 60.0},
+        # Succeeded handler runs older than ORDERS_EVENT_HANDLER_RUN_RETENTION_DAYS, deleted in batches.
+        "prune-event-handler-runs": {"task": "orders.tasks.prune_event_handler_runs", "schedule": 3600.0},
         # Delayed workflow runs whose eta message was lost (or whose worker crashed).
         "workflows-run-due": {"task": "workflows.tasks.run_due_workflows", "schedule": 60.0},
         # Every due subscription, and the retries of refused charges (their time is on the row).

@@ -11,6 +11,7 @@ from accounts.models import Membership, Role
 from core.api.exceptions import ApiError
 from orders import services
 from orders.admin_forms import service_kwargs
+from orders.conf import orders_settings
 from orders.models import (
     Activity,
     Customer,
@@ -208,7 +209,8 @@ class EmailLogAdmin(OrgScopedAdmin):
 class EventHandlerRunAdmin(OrgScopedAdmin):
     """Every subscriber's run of every order event (orders.events.SUBSCRIBERS): failed ones are retried here."""
 
-    list_display = ["created_at", "event", "subscriber", "order", "status", "attempts", "finished_at", "last_error"]
+    list_display = ["created_at", "event", "subscriber", "order", "status", "attempts", "next_attempt_at",
+                    "finished_at", "last_error"]
     list_filter = ["status", "event", "subscriber", "org"]
     search_fields = ["order__order_number", "subscriber"]
     list_select_related = ["order"]
@@ -223,4 +225,6 @@ class EventHandlerRunAdmin(OrgScopedAdmin):
     @admin.action(description="Retry failed runs")
     def retry_runs(self, request, queryset):
         queued = services.event_handler_runs_retry(run_ids=list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, f"{queued} run(s) queued again (only failed ones are retried).")
+        allowance = orders_settings.ORDERS_EVENT_HANDLER_MAX_ATTEMPTS
+        self.message_user(request, f"{queued} run(s) queued again, each with a fresh allowance of {allowance} "
+                                   "attempts (only failed ones are retried).")

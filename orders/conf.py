@@ -15,5 +15,15 @@ orders_settings = AppSettings(
     Setting("ORDER_LOOKUP_RATE_LIMIT", "10/min", str, "The order lookup page: requests per client address."),
     Setting("CUSTOMER_ACCOUNT_LINK_MAX_AGE", 30 * 24 * 3600, int,
             "Seconds a signed link to the customer's account page (confirmation email) stays valid."),
+    # Order-event handler runs (orders/services/event_runs.py): a failed attempt is tried again with backoff.
+    Setting("ORDERS_EVENT_HANDLER_MAX_ATTEMPTS", 7, int,
+            "Attempts per handler run before it is `failed` (then only the admin's Retry runs it again)."),
+    Setting("ORDERS_EVENT_HANDLER_BACKOFF_SECONDS", 5, int,
+            "The wait after a handler's first failed attempt; doubled after each one, jittered to 50-100%."),
+    Setting("ORDERS_EVENT_HANDLER_BACKOFF_MAX_SECONDS", 600, int, "The longest wait between two attempts."),
+    Setting("ORDERS_EVENT_HANDLER_LEASE_SECONDS", 600, int,
+            "A run `running` this long has lost its worker: the sweep sends it again."),
+    Setting("ORDERS_EVENT_HANDLER_RUN_RETENTION_DAYS", 30, int,
+            "Succeeded handler runs older than this are deleted (failed ones stay until retried)."),
     Setting("ORDER_PAGE_LINK_MAX_AGE", 24 * 3600, int, "Seconds a signed order page link (after lookup) stays valid."),
 )

@@ -4,14 +4,15 @@ Services call `publish(...)` inside their transaction. It records one `EventHand
 subscriber (in that transaction: the rows exist iff the event committed) and, after commit,
 `orders.scheduling` queues one Celery task per row (`orders.tasks.run_event_handler`); the task
 imports the handler by dotted path, calls it with an `OrderEvent` and keeps the outcome on the row
-(attempts, last error; `failed` once its retries are spent, retryable from the admin).
+(attempts, last error, when the next attempt is due; `failed` once its attempts are spent, retryable
+from the admin): orders/services/event_runs.py.
 
 `SUBSCRIBERS` below is the whole wiring: every order event and the handlers it runs. The handlers
 are dotted strings, so `orders` imports none of the apps that listen (the worker imports them);
 a test asserts the table and that every path imports. To listen to an event, add your handler here.
 
 A handler receives ids and a small JSON payload, never model instances: load what you need.
-It may run more than once (Celery retries with backoff on any exception), so make it
+It may run more than once (a failed attempt is tried again with backoff; a lost message is sent again), so make it
 idempotent. Events and their `data`:
 
     order.created            {"source", "isTest"}

@@ -414,8 +414,11 @@ class EventHandlerRun(models.Model):
     """One subscriber's run of one order event (see orders.events.SUBSCRIBERS).
 
     Created by `events.publish` in the publishing transaction (so it exists iff the event committed),
-    updated by the task on every attempt; `failed` once Celery's retries are spent, with the error kept,
-    so a handler that gives up is visible (and retryable) in the admin instead of only in a log.
+    updated by the task on every attempt (orders/services/event_runs.py). After an error it is `pending`
+    again with `next_attempt_at` (the backoff) while attempts remain, and `failed` with the error kept once
+    they are spent, so a handler that gives up is visible (and retryable) in the admin instead of only in a
+    log. `next_attempt_at` is when the next attempt is due (the lease's end while `running`): the sweep
+    re-sends a run overdue by a grace period, whose message was lost.
     """
 
     class Status(models.TextChoices):
@@ -435,10 +438,21 @@ class EventHandlerRun(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True, help_text="When the last attempt started.")
     finished_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, default=timezone.now,
+        help_text="When the next attempt is due (while running: when its lease ends); empty once finished.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["org", "status", "-created_at"], name="event_run_org_status_idx")]
+        indexes = [
+            models.Index(fields=["org", "status", "-created_at"], name="event_run_org_status_idx"),
+            # The sweep's: only the few open runs are in it.
+            models.Index(fields=["next_attempt_at"], name="event_run_due_idx",
+                         condition=models.Q(status__in=["pending", "running"])),
+            # The retention's (succeeded runs older than ORDERS_EVENT_HANDLER_RUN_RETENTION_DAYS).
+            models.Index(fields=["created_at"], name="event_run_created_idx",
+                         condition=models.Q(status="succeeded")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} -> {self.subscriber} ({self.status})"

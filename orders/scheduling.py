@@ -1,7 +1,9 @@
 """Every Celery enqueue of the orders app, in one place: services call these, never the tasks.
 
 All of them send after the current transaction commits (`robust`: the order is already committed,
-so a broker outage must not turn that into a 500).
+so a broker outage must not turn that into a 500). No task retries itself: a handler run's next attempt
+is a fresh message sent from here with a countdown (`event_handler_retry`), decided and recorded on the
+run by orders/services/event_runs.py (docs/decisions.md, "Structure (issue 14)", the retry style).
 """
 
 from __future__ import annotations
@@ -44,7 +46,16 @@ def _event_handlers_send(runs: tuple[tuple[str, dict, int | None], ...]) -> None
             logger.exception("could not queue %s for %s %s", path, payload["name"], payload["order_number"])
 
 
+def event_handler_retry(*, handler_path: str, payload: dict, run_id: int, countdown: float) -> None:
+    """A handler run's next attempt, `countdown` seconds after its failure is committed."""
+    from orders.tasks import run_event_handler
+
+    transaction.on_commit(lambda: run_event_handler.apply_async(args=[handler_path, payload, run_id],
+                                                                countdown=countdown), robust=True)
+
+
 def welcome_email_schedule(*, order_id: int, request_id: str) -> None:
+    """The welcome email staff asked for, once; not retried (its EmailLog row keeps a failure, see the task)."""
     from orders.tasks import send_welcome_email
 
     transaction.on_commit(lambda: send_welcome_email.delay(order_id, request_id), robust=True)

@@ -35,35 +35,35 @@ class EventHandlerTask(Task):
         return super().apply_async(args, kwargs, **options)
 
 
-@shared_task(
-    base=EventHandlerTask,
-    name="orders.tasks.run_event_handler",
-    bind=True,
-    ignore_result=True,
-    autoretry_for=(Exception,),
-    retry_backoff=5,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=6,
-)
-def run_event_handler(self, handler_path: str, payload: dict, run_id: int | None = None) -> None:
-    """Deliver one order event to one subscriber (one task per subscriber, retried on its own); the
-    EventHandlerRun `run_id` records each attempt, and `failed` after the last retry."""
+@shared_task(base=EventHandlerTask, name="orders.tasks.run_event_handler", ignore_result=True)
+def run_event_handler(handler_path: str, payload: dict, run_id: int | None = None) -> None:
+    """Deliver one order event to one subscriber (one task per subscriber). The service records the attempt
+    on the EventHandlerRun `run_id` and, after an error, sends the next attempt itself (no Celery retry)."""
     from orders.services.event_runs import event_handler_deliver
 
-    event_handler_deliver(handler_path=handler_path, payload=payload, run_id=run_id,
-                          final=self.request.retries >= self.max_retries)
+    event_handler_deliver(handler_path=handler_path, payload=payload, run_id=run_id)
 
 
-@shared_task(
-    name="orders.tasks.send_welcome_email",
-    ignore_result=True,
-    autoretry_for=(Exception,),
-    retry_backoff=5,
-    retry_jitter=True,
-    max_retries=6,
-)
+@shared_task(name="orders.tasks.retry_due_event_handler_runs", ignore_result=True)
+def retry_due_event_handler_runs() -> int:
+    """Beat's "retry-due-event-handler-runs": handler runs whose message was lost, sent again."""
+    from orders.services.event_runs import event_handler_runs_resend_due
+
+    return event_handler_runs_resend_due()
+
+
+@shared_task(name="orders.tasks.prune_event_handler_runs", ignore_result=True)
+def prune_event_handler_runs() -> int:
+    """Beat's "prune-event-handler-runs": succeeded runs past their retention, deleted."""
+    from orders.services.event_runs import event_handler_runs_prune
+
+    return event_handler_runs_prune()
+
+
+@shared_task(name="orders.tasks.send_welcome_email", ignore_result=True)
 def send_welcome_email(order_id: int, request_id: str) -> None:
+    """Not retried: a one-off that staff asked for, whose failure the EmailLog row keeps (status failed and the
+    error, on the order's admin page); sending it again is asking again (a new request id, a new email)."""
     from orders.notifications import send_order_email
 
     send_order_email(order_id=order_id, kind="welcome", dedupe_key=f"welcome:{order_id}:{request_id}")

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from channels_sync import scheduling
 from channels_sync.models import AggregatedOrder, Channel, Writeback
 from channels_sync.normalized import CommonStatus
-from channels_sync.services.backoff import retry_delay
+from core.backoff import retry_delay
 
 logger = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from channels_sync.models import Channel, WebhookDelivery, WebhookRejection, new
 from channels_sync.normalized import WebhookRequest
 from channels_sync.providers import UnknownProvider, provider_class
 from channels_sync.providers.errors import ChannelError, WebhookRejected
-from channels_sync.services.backoff import retry_delay, retry_not_due
 from channels_sync.services.ingest import IngestResult, ingest
+from core.backoff import retry_delay, retry_not_due
 from core.storage import InsertIgnoringConflicts
 from core.text import storable_text
 

@@ -14,9 +14,9 @@ from channels_sync.conf import retry_max_delay_seconds, writeback_backoff_second
 from channels_sync.models import AggregatedOrder, Outcome, Writeback, WritebackAttempt
 from channels_sync.normalized import CommonStatus, OrderLineData, WritebackRequest
 from channels_sync.providers.errors import ChannelError, RetryableChannelError
-from channels_sync.services.backoff import retry_delay, retry_not_due
 from channels_sync.services.summary import SummaryDelta
 from core.api.exceptions import ApiError
+from core.backoff import retry_delay, retry_not_due
 from core.text import storable_text
 
 logger = logging.getLogger(__name__)

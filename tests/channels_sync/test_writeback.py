@@ -5,8 +5,8 @@ from django.test import override_settings
 
 from channels_sync.models import AggregatedOrder, Writeback
 from channels_sync.services import ingest
-from channels_sync.services.backoff import retry_delay
 from channels_sync.services.writeback import order_status_update, writeback_attempt, writeback_retry
+from core.backoff import retry_delay
 from tests.channels_sync.fake_provider import raw_order
 from tests.channels_sync.timing import come_due
 

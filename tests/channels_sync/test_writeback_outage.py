@@ -18,7 +18,7 @@ FULFILL = "https://fake.example/orders/1/fulfillments.json"
 @pytest.mark.parametrize("outage_minutes", [5, 10, 20])
 def test_a_writeback_outlasts_a_channel_outage_with_the_default_settings(
         outage_minutes, channel, responses_mock, django_capture_on_commit_callbacks, monkeypatch):
-    monkeypatch.setattr("channels_sync.services.backoff.random.uniform", lambda low, high: low)  # shortest waits
+    monkeypatch.setattr("core.backoff.random.uniform", lambda low, high: low)  # shortest waits
     ingest(channel=channel, raw_orders=[raw_order(1)])
     with django_capture_on_commit_callbacks():
         writeback = order_status_update(order=AggregatedOrder.objects.get(), status="shipped",

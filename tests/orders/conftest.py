@@ -23,6 +23,7 @@ class Dispatched:
     def __init__(self):
         self.calls: list[tuple[str, dict]] = []
         self.run_ids: list[tuple[str, int | None]] = []  # (handler path, EventHandlerRun id) per task
+        self.countdowns: list[float | None] = []  # per task: the countdown it was sent with (a retry's wait)
         self._run_of: dict[tuple[str, int], int | None] = {}
 
     def names(self) -> list[str]:
@@ -48,6 +49,7 @@ def dispatched(monkeypatch):
         run_id = args[2] if len(args) > 2 else None
         recorder.calls.append((args[0], args[1]))
         recorder.run_ids.append((args[0], run_id))
+        recorder.countdowns.append(kw.get("countdown"))
         recorder._run_of[(args[0], id(args[1]))] = run_id
 
     monkeypatch.setattr(run_event_handler, "apply_async", record)

@@ -143,15 +143,21 @@ def test_cancelled_email_and_partial_shipment_email(org, stocked, dispatched, dj
     assert "customer changed mind" in mail.outbox[1].body
 
 
-def test_failed_email_is_recorded_and_raised_for_retry(org, stocked, dispatched, settings,
-                                                       django_capture_on_commit_callbacks):
+def test_failed_email_is_recorded_and_its_run_retried(org, stocked, dispatched, settings,
+                                                      django_capture_on_commit_callbacks):
+    from orders.models import EventHandlerRun
+
     with django_capture_on_commit_callbacks(execute=True):
         checkout(org)
     settings.EMAIL_BACKEND = "tests.orders.broken_mail.Backend"
-    with pytest.raises(ConnectionRefusedError):
+    dispatched.run_ids.clear()
+    with django_capture_on_commit_callbacks(execute=True):
         dispatched.run_all()
     log = EmailLog.objects.get()
     assert log.status == "failed" and "ConnectionRefused" in log.error
+    run = EventHandlerRun.objects.get(subscriber="orders.notifications.on_order_event")
+    assert (run.status, run.attempts) == ("pending", 1) and "ConnectionRefused" in run.last_error
+    assert dispatched.run_ids == [(run.subscriber, run.pk)] and dispatched.countdowns[-1] > 0
 
 
 def test_send_welcome_queues_the_welcome_email(manager, stocked, django_capture_on_commit_callbacks, monkeypatch):

@@ -1,4 +1,5 @@
-"""Retry delays shared by webhook processing and writeback: exponential, jittered, never before Retry-After."""
+"""Retry delays for every service that schedules its own next try (channel deliveries, writebacks, storefront
+orders of channel orders, order-event handler runs): exponential, jittered, never before Retry-After."""
 
 from __future__ import annotations
 

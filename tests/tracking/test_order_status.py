@@ -1,4 +1,4 @@
-"""GET /shipping/order/<orderNumber>/status: exactly docs/architecture.md's shape, orgid and the email, tenant-isolated."""
+"""GET /shipping/order/<orderNumber>/status: docs/architecture.md's shape, orgid and the email, per org."""
 
 from datetime import UTC, datetime
 

@@ -97,6 +97,10 @@ class Order(ConcurrentTransitionMixin, models.Model):
     source = models.CharField(max_length=32, default="storefront")
     metadata = models.JSONField(default=dict, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    # sha256 of the checkout request body the key was first used with: a replay with another body is a 409.
+    idempotency_body_hash = models.CharField(max_length=64, blank=True, default="")
+    # The name the buyer typed at checkout; an anonymous checkout never writes it onto the Customer.
+    customer_name = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     processed_at = models.DateTimeField(null=True, blank=True)

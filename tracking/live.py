@@ -31,8 +31,9 @@ def _scan_json(scan) -> dict:
             "location": scan.location, "occurredAt": _iso(scan.occurred_at)}
 
 
-def cache_key(tracking_number: str) -> str:
-    return "tracking:live:" + hashlib.sha256(tracking_number.encode()).hexdigest()[:32]
+def cache_key(tracking_number: str, org_id: int | None = None) -> str:
+    """Per org: one org's cached carrier answer never shows under another org's name."""
+    return f"tracking:live:{org_id or 0}:" + hashlib.sha256(tracking_number.encode()).hexdigest()[:32]
 
 
 def _stored_answer(shipment, *, carrier_available: bool, reason: str) -> dict:
@@ -52,11 +53,11 @@ def _stored_answer(shipment, *, carrier_available: bool, reason: str) -> dict:
     }
 
 
-def tracking_live_status(*, tracking_number: str) -> dict:
-    shipments = shipments_by_tracking_number(tracking_number=tracking_number)
+def tracking_live_status(*, org, tracking_number: str) -> dict:
+    shipments = shipments_by_tracking_number(org=org, tracking_number=tracking_number)
     if not shipments:
         raise Http404
-    key = cache_key(tracking_number)
+    key = cache_key(tracking_number, org.pk)
     cached = cache.get(key)
     if cached is not None:
         return {**cached, "source": "cache", "carrierAvailable": True}

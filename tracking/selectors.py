@@ -45,9 +45,20 @@ def _shipments_prefetch() -> Prefetch:
         "lines", Prefetch("scans", queryset=ScanEvent.objects.order_by("occurred_at", "id"))))
 
 
-def order_tracking(*, org, order_number: str) -> OrderTracking:
-    """The org's order with its parcels and what is still to ship; 404 alike for other orgs' orders."""
+def order_tracking(*, org, order_number: str, email: str | None = None, order_id: int | None = None
+                   ) -> OrderTracking:
+    """The org's order with its parcels and what is still to ship; 404 alike for other orgs' orders.
+
+    A public caller proves it knows the order: the customer's email (case-insensitive) or the id
+    from a signed order link. Neither given is the same 404 as a missing order.
+    """
     queryset = Order.objects.prefetch_related("lines", _shipments_prefetch())
+    if order_id is not None:
+        queryset = queryset.filter(pk=order_id)
+    elif email and email.strip():
+        queryset = queryset.filter(customer__email__iexact=email.strip())
+    else:
+        raise Http404
     order = get_for_org(queryset, org=org, order_number=order_number)
     return build_order_tracking(order)
 
@@ -68,8 +79,9 @@ def build_order_tracking(order: Order) -> OrderTracking:
     return OrderTracking(order=order, overall_status=status, shipped=shipped, pending=pending, shipments=shipments)
 
 
-def shipments_by_tracking_number(*, tracking_number: str) -> list[Shipment]:
-    return list(Shipment.objects.filter(tracking_number=tracking_number).prefetch_related(
+def shipments_by_tracking_number(*, org, tracking_number: str) -> list[Shipment]:
+    """Only the org's parcels: another org's shipment with the same number is never read or written."""
+    return list(Shipment.objects.filter(org=org, tracking_number=tracking_number).prefetch_related(
         Prefetch("scans", queryset=ScanEvent.objects.order_by("occurred_at", "id"))).order_by("-id"))
 
 

@@ -221,6 +221,7 @@ class OrderDetailSerializer(OrderListSerializer):
     shippingAddress = serializers.JSONField(source="shipping_address")
     billingAddress = serializers.JSONField(source="billing_address")
     note = serializers.CharField(source="customer_note")
+    customerName = serializers.CharField(source="customer_name", help_text="The name typed at checkout.")
     internalNotes = serializers.CharField(source="internal_notes")
     holdReason = serializers.CharField(source="hold_reason")
     cancelReason = serializers.CharField(source="cancel_reason")

@@ -1,5 +1,8 @@
 """Thin storefront views: validate, call one service or selector, serialize."""
 
+import hashlib
+import json
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
@@ -11,6 +14,7 @@ from accounts.permissions import PublicOrgAccess
 from core.api.schema import ERROR
 from orders import selectors, services
 from orders.api import serializers as s
+from orders.api.customer_proof import PROOF_PARAMETERS, require_customer_proof
 from orders.api.throttles import CheckoutThrottle, CustomerLookupThrottle
 from orders.models import InventoryItem, Order
 from orders.services.edits import UNSET
@@ -18,7 +22,14 @@ from orders.services.edits import UNSET
 ORG_HEADER = OpenApiParameter("orgid", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
                               description="The org's slug.")
 IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                                      description="Retries with the same key return the same result.")
+                                      description="Retries with the same key and body return the same result; "
+                                                  "the same key with another body is 409 idempotency_mismatch.")
+
+
+def body_hash(data) -> str:
+    """sha256 of the request body in canonical JSON (key order and whitespace do not matter)."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _detail(order) -> dict:
@@ -32,7 +43,8 @@ class CheckoutView(APIView):
 
     @extend_schema(tags=["storefront"], parameters=[ORG_HEADER, IDEMPOTENCY_HEADER], request=s.CheckoutSerializer,
                    responses={201: s.CustomerOrderSerializer, 200: s.CustomerOrderSerializer, 400: ERROR, 409: ERROR},
-                   summary="Check out a cart (no login): reserves stock, 409 naming short SKUs")
+                   summary="Check out a cart (no login): reserves stock, 409 naming short SKUs or "
+                           "idempotency_mismatch")
     def post(self, request):
         body = s.CheckoutSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -43,11 +55,13 @@ class CheckoutView(APIView):
             payment=data.get("payment"), currency=data["currency"], shipping_total=data["shipping_total"],
             tax_total=data["tax_total"], customer_note=data["customer_note"], tags=data["tags"],
             is_test=data["is_test"], idempotency_key=request.headers.get("Idempotency-Key") or None,
+            idempotency_body_hash=body_hash(request.data), anonymous=True,
         )
+        # No customerId: the email may belong to an existing customer, and an id is not for strangers.
         order = selectors.customer_order_by_author(org=request.org, author=order.customer.sk,
                                                    order_number=order.order_number)
-        payload = {**s.CustomerOrderSerializer(order).data, "customerId": order.customer.sk}
-        return Response(payload, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(s.CustomerOrderSerializer(order).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 def _verb_view(verb: str, body_serializer, summary: str):
@@ -216,10 +230,12 @@ class CustomerOrderByEmailView(_CustomerView):
 
 
 class CustomerOrderByAuthorView(_CustomerView):
-    @extend_schema(tags=["storefront-customer"], parameters=[ORG_HEADER],
+    @extend_schema(tags=["storefront-customer"], parameters=[ORG_HEADER, *PROOF_PARAMETERS],
                    responses={200: s.CustomerOrderSerializer, 404: ERROR, 429: ERROR},
-                   summary="Customer: one order by customer id and number (no login; rate-limited)")
+                   summary="Customer: one order by customer id and number, with the signed account token "
+                           "(or a staff JWT); the bare id is 404")
     def get(self, request, author: str, order_number: str):
+        require_customer_proof(request, author)
         order = selectors.customer_order_by_author(org=request.org, author=author, order_number=order_number)
         return Response(s.CustomerOrderSerializer(order).data)
 
@@ -227,9 +243,11 @@ class CustomerOrderByAuthorView(_CustomerView):
 class CustomerOrdersView(_CustomerView, generics.ListAPIView):
     serializer_class = s.CustomerOrderSerializer
 
-    @extend_schema(tags=["storefront-customer"], parameters=[ORG_HEADER],
-                   summary="Customer: their orders (no login; rate-limited)")
+    @extend_schema(tags=["storefront-customer"], parameters=[ORG_HEADER, *PROOF_PARAMETERS],
+                   summary="Customer: their orders, with the signed account token (or a staff JWT); "
+                           "the bare id is 404")
     def get(self, request, *args, **kwargs):
+        require_customer_proof(request, kwargs["author"])
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):

@@ -1,7 +1,11 @@
 """Checkout: a cart becomes an order with its stock reserved, in one transaction.
 
 Lock order (the same in every service): inventory rows by SKU, then the org's order counter,
-then the new rows. A retried checkout with the same Idempotency-Key returns the first order.
+then the new rows. A retried checkout with the same Idempotency-Key and the same body returns the
+first order; the same key with another body is a 409 (issue 15: a key is no way into someone's order).
+
+An anonymous checkout (`anonymous=True`, the public endpoint) never edits an existing customer and
+takes line names from the catalogue: the hub's emails carry no free text a stranger typed.
 """
 
 from decimal import Decimal
@@ -12,7 +16,7 @@ from django.utils import timezone
 from orders import events
 from orders.models import ZERO, Activity, Customer, Order, OrderLine, OrderNumberCounter, OrderTag, Payment
 from orders.payments import get_gateway
-from orders.services.errors import InvalidRequest
+from orders.services.errors import IdempotencyMismatch, InvalidRequest
 from orders.services.inventory import inventory_reserve
 
 CENT = Decimal("0.01")
@@ -42,13 +46,26 @@ def next_order_number(*, org, year: int | None = None) -> str:
     return f"ORD-{year}-{row[0]:04d}"
 
 
-def customer_get_or_create(*, org, email: str, name: str = "") -> Customer:
+def customer_get_or_create(*, org, email: str, name: str = "", update_name: bool = True) -> Customer:
+    """`update_name=False` (anonymous input): an existing customer's profile is left as it is."""
     email = email.strip().lower()
     customer, created = Customer.objects.get_or_create(org=org, email=email, defaults={"name": name})
-    if not created and name and customer.name != name:
+    if update_name and not created and name and customer.name != name:
         customer.name = name
         customer.save(update_fields=["name"])
     return customer
+
+
+def _replay(*, org, idempotency_key: str, body_hash: str | None) -> Order | None:
+    """The order first created with this key, if the body matches (None when the key is new).
+
+    `body_hash` None: an in-process caller (billing, channel import) that owns its keys. A key first used
+    without a hash (by such a caller, or before the hash existed) never answers a request body.
+    """
+    existing = Order.objects.filter(org=org, idempotency_key=idempotency_key).first()
+    if existing is not None and body_hash is not None and existing.idempotency_body_hash != body_hash:
+        raise IdempotencyMismatch()
+    return existing
 
 
 def _merge_lines(lines: list[dict]) -> dict[str, dict]:
@@ -77,6 +94,8 @@ def checkout_cart(
     tags: list[str] | None = None,
     is_test: bool = False,
     idempotency_key: str | None = None,
+    idempotency_body_hash: str | None = None,
+    anonymous: bool = False,
     source: str = "storefront",
     metadata: dict | None = None,
     actor=None,
@@ -88,7 +107,7 @@ def checkout_cart(
     otherwise the cart's `unit_price` is used and is required.
     """
     if idempotency_key:
-        existing = Order.objects.filter(org=org, idempotency_key=idempotency_key).first()
+        existing = _replay(org=org, idempotency_key=idempotency_key, body_hash=idempotency_body_hash)
         if existing:
             return existing, False
     if not lines:
@@ -99,7 +118,9 @@ def checkout_cart(
         with transaction.atomic():
             items = inventory_reserve(org=org, quantities={sku: row["quantity"] for sku, row in wanted.items()})
             # Inside the transaction: a checkout refused for stock or price leaves no customer behind.
-            buyer = customer_get_or_create(org=org, email=customer["email"], name=customer.get("name", ""))
+            typed_name = customer.get("name", "")
+            buyer = customer_get_or_create(org=org, email=customer["email"], name="" if anonymous else typed_name,
+                                           update_name=not anonymous)
             order_lines, missing_price = [], []
             for sku in sorted(wanted):
                 item, row = items[sku], wanted[sku]
@@ -107,7 +128,8 @@ def checkout_cart(
                 if price is None:
                     missing_price.append(sku)
                     continue
-                order_lines.append(OrderLine(sku=sku, name=row.get("name") or item.name, quantity=row["quantity"],
+                name = item.name if anonymous else (row.get("name") or item.name)
+                order_lines.append(OrderLine(sku=sku, name=name, quantity=row["quantity"],
                                              unit_price=Decimal(price).quantize(CENT)))
             if missing_price:
                 raise InvalidRequest("Every line needs a price.", field="lines",
@@ -123,7 +145,8 @@ def checkout_cart(
                 subtotal=subtotal, shipping_total=shipping_total, tax_total=tax_total, grand_total=grand_total,
                 shipping_address=shipping_address, billing_address=billing_address or shipping_address,
                 customer_note=customer_note, is_test=is_test, source=source, metadata=metadata or {},
-                idempotency_key=idempotency_key or None,
+                idempotency_key=idempotency_key or None, idempotency_body_hash=idempotency_body_hash or "",
+                customer_name=typed_name,
             )
             if payment:
                 gateway = get_gateway(payment.get("gateway") or "manual")
@@ -146,7 +169,7 @@ def checkout_cart(
     except IntegrityError:
         # Two retries of one checkout raced: the loser answers with the winner's order.
         if idempotency_key:
-            existing = Order.objects.filter(org=org, idempotency_key=idempotency_key).first()
+            existing = _replay(org=org, idempotency_key=idempotency_key, body_hash=idempotency_body_hash)
             if existing:
                 return existing, False
         raise

@@ -22,6 +22,13 @@ class InsufficientStock(Conflict):
         super().__init__(f"Not enough stock for: {', '.join(skus)}.", details={"skus": skus, "lines": short})
 
 
+class IdempotencyMismatch(Conflict):
+    """The Idempotency-Key was first used with another request body (Stripe answers the same way)."""
+
+    default_code = "idempotency_mismatch"
+    default_detail = "This Idempotency-Key was already used with a different request body."
+
+
 class OrderLocked(Conflict):
     default_code = "order_locked"
 

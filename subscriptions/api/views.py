@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import PublicOrgAccess
+from orders.api.customer_proof import PROOF_PARAMETERS, require_customer_proof
 from orders.api.throttles import CustomerLookupThrottle
 from orders.api.views import ERROR, ORG_HEADER
 from subscriptions import selectors, services
@@ -104,10 +105,11 @@ class _CustomerView(APIView):
 
 
 class CustomerSubscriptionView(_CustomerView):
-    @extend_schema(tags=["storefront-customer"], parameters=[ORG_HEADER],
+    @extend_schema(tags=["storefront-customer"], parameters=[ORG_HEADER, *PROOF_PARAMETERS],
                    responses={200: s.CustomerSubscriptionSerializer, 404: ERROR, 429: ERROR},
-                   summary="Customer: one subscription (no login; rate-limited)")
+                   summary="Customer: one subscription, with the signed account token (or a staff JWT)")
     def get(self, request, author: str, subscription_id: str):
+        require_customer_proof(request, author)
         sub = selectors.customer_subscription(org=request.org, author=author, subscription_id=subscription_id)
         return Response(s.CustomerSubscriptionSerializer(sub).data)
 
@@ -115,9 +117,10 @@ class CustomerSubscriptionView(_CustomerView):
 class CustomerSubscriptionsView(_CustomerView, generics.ListAPIView):
     serializer_class = s.CustomerSubscriptionSerializer
 
-    @extend_schema(tags=["storefront-customer"], parameters=[ORG_HEADER],
-                   summary="Customer: their subscriptions (no login; rate-limited)")
+    @extend_schema(tags=["storefront-customer"], parameters=[ORG_HEADER, *PROOF_PARAMETERS],
+                   summary="Customer: their subscriptions, with the signed account token (or a staff JWT)")
     def get(self, request, *args, **kwargs):
+        require_customer_proof(request, kwargs["author"])
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):

@@ -32,7 +32,7 @@ def test_checkout_reserves_stock_and_answers_the_customer_view(org, public_clien
     assert body["status"] == "new"
     assert body["totals"] == {"subtotal": "30.00", "shipping": "5.00", "tax": "2.50", "grandTotal": "37.50",
                               "refunded": "0.00"}
-    assert body["customerId"].startswith("cus_")
+    assert "customerId" not in body  # issue 15: an id is not handed to whoever knows an email
     assert "internalNotes" not in body
     assert inventory(org) == {"A": (5, 2, 3), "B": (1, 1, 0)}
     order = Order.objects.get(org=org)

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.test import override_settings
 
+from orders.links import account_token
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_apply_action
 from tests.api import assert_tenant_isolation, error_code
@@ -127,6 +128,7 @@ def test_customer_endpoints_without_login_hide_internals(org, coffee, bill):
     sub = subscribe(org, coffee, gateway="stripe", gateway_customer="cus_secret", payment_method="pm_secret")
     author = sub.customer.sk
     client = public_client(org)
+    client.defaults["HTTP_X_ACCOUNT_TOKEN"] = account_token(sub.customer)  # the id alone is a 404 (issue 15)
     listed = client.get(f"/storefront/subscriptions/get/{author}")
     assert listed.status_code == 200
     assert [s["subscriptionId"] for s in listed.json()["results"]] == [sub.subscription_id]
@@ -143,7 +145,7 @@ def test_customer_endpoints_without_login_hide_internals(org, coffee, bill):
                 f"/storefront/subscriptions/get/{author}/{other.subscription_id}"):
         response = client.get(url)
         assert response.status_code == 404 and "error" in response.json()
-    assert client.get("/storefront/subscriptions/get/cus_nobody").json()["total"] == 0
+    assert client.get("/storefront/subscriptions/get/cus_nobody").status_code == 404
     no_org = public_client(org)
     no_org.defaults.pop("HTTP_ORGID")
     assert no_org.get(f"/storefront/subscriptions/get/{author}").status_code == 400
@@ -152,7 +154,8 @@ def test_customer_endpoints_without_login_hide_internals(org, coffee, bill):
 def test_customer_view_shows_billed_cycles_with_their_order_numbers(org, coffee, bill, dispatched):
     sub = subscribe(org, coffee)
     bill(now=T0)
-    body = public_client(org).get(f"/storefront/subscriptions/get/{sub.customer.sk}/{sub.subscription_id}").json()
+    body = public_client(org).get(f"/storefront/subscriptions/get/{sub.customer.sk}/{sub.subscription_id}",
+                                  {"token": account_token(sub.customer)}).json()
     [cycle] = body["cycles"]
     assert cycle["outcome"] == "success" and cycle["orderNumber"].startswith("ORD-")
     assert (cycle["periodStart"], cycle["amount"]) == ("2026-05-01T09:00:00Z", "19.90")
@@ -162,6 +165,7 @@ def test_customer_view_shows_billed_cycles_with_their_order_numbers(org, coffee,
 def test_customer_endpoints_are_rate_limited(org, coffee):
     sub = subscribe(org, coffee)
     client = public_client(org)
+    client.defaults["HTTP_X_ACCOUNT_TOKEN"] = account_token(sub.customer)
     url = f"/storefront/subscriptions/get/{sub.customer.sk}"
     assert [client.get(url).status_code for _ in range(3)] == [200, 200, 200]
     limited = client.get(f"{url}/{sub.subscription_id}")
@@ -189,8 +193,9 @@ def test_tenant_isolation(org, coffee, other_owner, manager):
     assert response.status_code == 400
     # customer endpoints: org A's customer is not found through org B's orgid
     stranger = public_client(other_owner.org)
+    stranger.defaults["HTTP_X_ACCOUNT_TOKEN"] = account_token(sub.customer)
     assert stranger.get(f"/storefront/subscriptions/get/{sub.customer.sk}/{sub.subscription_id}").status_code == 404
-    assert stranger.get(f"/storefront/subscriptions/get/{sub.customer.sk}").json()["total"] == 0
+    assert stranger.get(f"/storefront/subscriptions/get/{sub.customer.sk}").json()["total"] == 0  # token, wrong org
     sub.refresh_from_db()
     assert (sub.status, sub.pending_quantity) == ("active", None)
 

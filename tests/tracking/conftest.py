@@ -14,7 +14,10 @@ def _tracking_settings(settings):
 
 
 @pytest.fixture
-def anon():
+def anon(org):
+    """No login; names the org (public tracking answers only for the org it is asked about)."""
     from rest_framework.test import APIClient
 
-    return APIClient()
+    client = APIClient()
+    client.defaults["HTTP_ORGID"] = org.slug
+    return client

@@ -1,4 +1,4 @@
-"""GET /shipping/order/<orderNumber>/status: exactly docs/architecture.md's shape, orgid only, tenant-isolated."""
+"""GET /shipping/order/<orderNumber>/status: docs/architecture.md's shape, orgid and the email, per org."""
 
 from datetime import UTC, datetime
 
@@ -11,6 +11,11 @@ from tests.tracking.helpers import delivered_event, post_webhook, shipped_order
 from tracking.services import shipment_add_scan
 
 pytestmark = pytest.mark.django_db
+
+
+def _status(order) -> str:
+    """The status URL with the proof a customer has: the order's email (issue 15)."""
+    return f"/shipping/order/{order.order_number}/status?email={order.customer.email}"
 
 
 def _client(org) -> APIClient:
@@ -26,7 +31,7 @@ def test_the_seed_example_shape_exactly(org):
     shipment_add_scan(org=org, shipment_id=shipment.pk, status="in_transit", raw_status="I",
                       description="Departed from facility", location="Louisville, KY US",
                       occurred_at=datetime(2026, 4, 23, 3, 10, tzinfo=UTC))
-    response = _client(org).get(f"/shipping/order/{order.order_number}/status")
+    response = _client(org).get(_status(order))
     assert response.status_code == 200, response.content
     assert response.json() == {
         "orderNumber": order.order_number,
@@ -44,7 +49,7 @@ def test_the_seed_example_shape_exactly(org):
 
 def test_partly_shipped_order_lists_pending_lines_with_the_same_keys(org):
     order, [shipment] = shipped_order(org, lines={"A": 3, "B": 1}, parcels=[("EZP1", [{"sku": "A", "quantity": 2}])])
-    body = _client(org).get(f"/shipping/order/{order.order_number}/status").json()
+    body = _client(org).get(_status(order)).json()
     assert body["overallStatus"] == "partially_shipped"
     assert body["shipped"] == [{"sku": "A", "quantity": 2, "trackingNumber": "EZP1", "carrier": "usps",
                                 "status": "label_created", "shipDate": body["shipped"][0]["shipDate"]}]
@@ -57,9 +62,9 @@ def test_overall_status_follows_the_parcels_to_delivered(org, anon):
                                                                    ("EZQ2", [{"sku": "B", "quantity": 1}])])
     client = _client(org)
     post_webhook(anon, delivered_event(tracking_code="EZQ1", event_id="evt_q1"))
-    assert client.get(f"/shipping/order/{order.order_number}/status").json()["overallStatus"] == "partially_delivered"
+    assert client.get(_status(order)).json()["overallStatus"] == "partially_delivered"
     post_webhook(anon, delivered_event(tracking_code="EZQ2", event_id="evt_q2"))
-    body = client.get(f"/shipping/order/{order.order_number}/status").json()
+    body = client.get(_status(order)).json()
     assert body["overallStatus"] == "delivered"
     assert [s["latestScan"]["status"] for s in body["shipments"]] == ["delivered", "delivered"]
 
@@ -70,25 +75,25 @@ def test_unshipped_order_is_pending_and_a_missing_one_404(org):
     stock(org, A=5)
     order = checkout(org, {"A": 2})
     client = _client(org)
-    body = client.get(f"/shipping/order/{order.order_number}/status").json()
+    body = client.get(_status(order)).json()
     assert body["overallStatus"] == "pending" and body["shipped"] == [] and body["shipments"] == []
     assert body["pending"] == [{"sku": "A", "quantity": 2}]
-    assert client.get("/shipping/order/ORD-1999-9999/status").status_code == 404
+    assert client.get("/shipping/order/ORD-1999-9999/status?email=buyer@example.com").status_code == 404
 
 
 def test_needs_the_orgid_header_but_no_login(org):
     order, _ = shipped_order(org)
-    assert APIClient().get(f"/shipping/order/{order.order_number}/status").status_code == 400
+    assert APIClient().get(_status(order)).status_code == 400
     unknown = APIClient()
     unknown.defaults["HTTP_ORGID"] = "no-such-org"
-    assert unknown.get(f"/shipping/order/{order.order_number}/status").status_code == 404
+    assert unknown.get(_status(order)).status_code == 404
 
 
 def test_another_orgs_orgid_gets_404_for_this_orgs_order_numbers(org, other_owner):
     order, _ = shipped_order(org)
-    assert_tenant_isolation(other_owner, detail_urls=[f"/shipping/order/{order.order_number}/status"])
+    assert_tenant_isolation(other_owner, detail_urls=[_status(order)])
     stranger = _client(other_owner.org)  # no JWT at all, as a customer would call it
-    response = stranger.get(f"/shipping/order/{order.order_number}/status")
+    response = stranger.get(_status(order))
     assert response.status_code == 404 and order.order_number not in response.content.decode()
 
 
@@ -96,9 +101,9 @@ def test_same_order_number_in_two_orgs_answers_each_orgs_own(org, other_org):
     mine, _ = shipped_order(org, parcels=[("EZMINE", None)])
     theirs, _ = shipped_order(other_org, parcels=[("EZTHEIRS", None)])
     assert mine.order_number == theirs.order_number  # numbering is per org
-    assert _client(org).get(f"/shipping/order/{mine.order_number}/status").json()["shipped"][0][
+    assert _client(org).get(_status(mine)).json()["shipped"][0][
         "trackingNumber"] == "EZMINE"
-    assert _client(other_org).get(f"/shipping/order/{mine.order_number}/status").json()["shipped"][0][
+    assert _client(other_org).get(_status(mine)).json()["shipped"][0][
         "trackingNumber"] == "EZTHEIRS"
 
 
@@ -106,7 +111,7 @@ def test_status_endpoint_is_rate_limited(org, settings):
     settings.TRACKING_PUBLIC_RATE_LIMIT = "2/min"
     order, _ = shipped_order(org)
     client = _client(org)
-    codes = [client.get(f"/shipping/order/{order.order_number}/status").status_code for _ in range(3)]
+    codes = [client.get(_status(order)).status_code for _ in range(3)]
     assert codes == [200, 200, 429]
 
 
@@ -123,7 +128,24 @@ def test_status_query_count_does_not_grow_with_parcels_and_scans(org, django_ass
                               occurred_at=datetime(2026, 5, 1, hour, tzinfo=UTC))
     client = _client(org)
     with django_assert_max_num_queries(8) as baseline:
-        client.get(f"/shipping/order/{one.order_number}/status")
+        client.get(_status(one))
     with django_assert_max_num_queries(len(baseline.captured_queries)):
-        body = client.get(f"/shipping/order/{three.order_number}/status").json()
+        body = client.get(_status(three)).json()
     assert len(body["shipments"]) == 3 and all(s["latestScan"]["description"] == "hop 2" for s in body["shipments"])
+
+
+def test_issue15_the_order_number_alone_opens_nothing(org, other_org):
+    """Sequential numbers are guessable: the email (any case) or a signed order link is the proof."""
+    from orders.links import order_token
+
+    order, _ = shipped_order(org, parcels=[("1ZPROOF", None)])
+    url = f"/shipping/order/{order.order_number}/status"
+    bare = _client(org).get(url)
+    wrong = _client(org).get(url, {"email": "eve@example.com"})
+    missing = _client(org).get("/shipping/order/ORD-1999-9999/status", {"email": order.customer.email})
+    assert bare.status_code == wrong.status_code == missing.status_code == 404
+    assert bare.json() == wrong.json() == missing.json()
+    assert _client(org).get(url, {"email": order.customer.email.upper()}).status_code == 200
+    assert _client(org).get(url, {"token": order_token(order)}).status_code == 200
+    assert _client(org).get(url, {"token": "forged"}).status_code == 404
+    assert _client(other_org).get(url, {"token": order_token(order)}).status_code == 404

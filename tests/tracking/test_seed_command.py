@@ -19,7 +19,7 @@ def test_seed_gives_the_in_transit_example_and_runs_twice(org):
     number = out.getvalue().split("order ")[1].split(" ")[0]
     client = APIClient()
     client.defaults["HTTP_ORGID"] = org.slug
-    body = client.get(f"/shipping/order/{number}/status").json()
+    body = client.get(f"/shipping/order/{number}/status?email=jane@example.com").json()
     assert body["overallStatus"] == "in_transit" and body["pending"] == []
     assert body["shipped"] == [{"sku": "SNK-AIR-1-9-BLK", "quantity": 1, "trackingNumber": "1Z999AA10123456784",
                                 "carrier": "ups", "status": "in_transit", "shipDate": "2026-04-22T15:00:00Z"}]
@@ -29,4 +29,4 @@ def test_seed_gives_the_in_transit_example_and_runs_twice(org):
     call_command("send_carrier_webhook", "1Z999AA10123456784", "--print", stdout=sent)
     event = json.loads(sent.getvalue())["body"]  # scans stamped "now": later than the seeded ones
     assert post_webhook(APIClient(), event).status_code == 200
-    assert client.get(f"/shipping/order/{number}/status").json()["overallStatus"] == "delivered"
+    assert client.get(f"/shipping/order/{number}/status?email=jane@example.com").json()["overallStatus"] == "delivered"

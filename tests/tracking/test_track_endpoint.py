@@ -108,3 +108,20 @@ def test_rate_limit_counts_in_redis_when_configured(org, anon, settings):
     settings.TRACKING_PUBLIC_RATE_LIMIT = "2/min"
     codes = [anon.get("/shipping/track/NOT-OURS").status_code for _ in range(3)]
     assert codes == [404, 404, 429]
+
+
+def test_issue15_track_answers_only_for_the_org_it_names(org, other_org, anon, settings):
+    """Org B's parcel with org A's tracking number is neither shown to nor written from org A's request."""
+    from rest_framework.test import APIClient
+
+    settings.TRACKING_PROVIDER = "manual"
+    shipped_order(org, parcels=[("SHARED-1", None)], carrier="dhl")
+    theirs, [their_parcel] = shipped_order(other_org, parcels=[("SHARED-1", None)], carrier="ups")
+    Shipment.objects.filter(pk=their_parcel.pk).update(status="delivered")
+    assert APIClient().get("/shipping/track/SHARED-1").status_code == 400  # no orgid: no org to answer from
+    mine = anon.get("/shipping/track/SHARED-1").json()
+    assert mine["carrier"] == "dhl" and mine["status"] != "delivered"
+    stranger = APIClient()
+    stranger.defaults["HTTP_ORGID"] = other_org.slug
+    assert stranger.get("/shipping/track/SHARED-1").json()["carrier"] == "ups"
+    assert anon.get("/shipping/track/NOT-OURS").status_code == 404

@@ -3,6 +3,7 @@
 import logging
 
 from django.conf import settings
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 from accounts.permissions import PublicOrgAccess
 from core.api.exceptions import ApiError
 from core.api.schema import ERROR
+from orders.links import order_from_token
 from tracking import selectors
 from tracking.api.serializers import (
     OrderStatusSerializer,
@@ -35,14 +37,18 @@ ORG_HEADER = OpenApiParameter("orgid", OpenApiTypes.STR, OpenApiParameter.HEADER
 
 
 class TrackView(APIView):
-    permission_classes = [AllowAny]
+    """The org named by `orgid` answers for its own parcels only (issue 15): another org's shipment with
+    the same tracking number is neither shown nor updated from this request."""
+
+    permission_classes = [PublicOrgAccess]
     authentication_classes: list = []
     throttle_classes = [PublicTrackingThrottle]
 
-    @extend_schema(tags=["tracking"], responses={200: TrackAnswerSerializer, 404: ERROR, 429: ERROR},
-                   summary="Public: a parcel's status, live through the carrier (cached) or stored when it is down")
+    @extend_schema(tags=["tracking"], parameters=[ORG_HEADER],
+                   responses={200: TrackAnswerSerializer, 400: ERROR, 404: ERROR, 429: ERROR},
+                   summary="Public: the org's parcel status, live through the carrier (cached) or stored when down")
     def get(self, request, tracking_number: str):
-        return Response(tracking_live_status(tracking_number=tracking_number))
+        return Response(tracking_live_status(org=request.org, tracking_number=tracking_number))
 
 
 class OrderStatusView(APIView):
@@ -50,11 +56,23 @@ class OrderStatusView(APIView):
     authentication_classes: list = []
     throttle_classes = [PublicTrackingThrottle]
 
-    @extend_schema(tags=["tracking"], parameters=[ORG_HEADER],
-                   responses={200: OrderStatusSerializer, 404: ERROR, 429: ERROR},
-                   summary="Customer: shipped and pending lines and each parcel's latest scan (orgid, no login)")
+    @extend_schema(tags=["tracking"], parameters=[
+        ORG_HEADER,
+        OpenApiParameter("email", OpenApiTypes.STR, description="The order's email (case-insensitive)."),
+        OpenApiParameter("token", OpenApiTypes.STR, description="Or the signed order link's token."),
+    ], responses={200: OrderStatusSerializer, 404: ERROR, 429: ERROR},
+        summary="Customer: shipped and pending lines and each parcel's latest scan (orgid and the order's email "
+                "or signed link; otherwise 404)")
     def get(self, request, order_number: str):
-        tracking = selectors.order_tracking(org=request.org, order_number=order_number)
+        order_id = None
+        token = request.query_params.get("token")
+        if token:
+            ids = order_from_token(token)
+            if ids is None or ids[0] != request.org.pk:
+                raise Http404
+            order_id = ids[1]
+        tracking = selectors.order_tracking(org=request.org, order_number=order_number,
+                                            email=request.query_params.get("email"), order_id=order_id)
         return Response(OrderStatusSerializer(tracking).data)
 
 

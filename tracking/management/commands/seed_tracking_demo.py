@@ -41,8 +41,9 @@ class Command(BaseCommand):
         base = settings.PUBLIC_BASE_URL
         self.stdout.write(self.style.SUCCESS(f"Tracking demo: order {order.order_number} ({order.status}), "
                                              f"parcel {TRACKING}"))
-        self.stdout.write(f"  status:  curl -s {base}/shipping/order/{order.order_number}/status -H 'orgid: {org}'")
-        self.stdout.write(f"  track:   curl -s {base}/shipping/track/{TRACKING}")
+        self.stdout.write(f"  status:  curl -s '{base}/shipping/order/{order.order_number}/status"
+                          f"?email={order.customer.email}' -H 'orgid: {org}'")
+        self.stdout.write(f"  track:   curl -s {base}/shipping/track/{TRACKING} -H 'orgid: {org}'")
         self.stdout.write(f"  lookup:  {base}/orders/lookup?org={org}  (email {order.customer.email}, "
                           f"number {order.order_number})")
         self.stdout.write(f"  account: {customer_account_url(order.customer)}")

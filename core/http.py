@@ -114,14 +114,14 @@ class HttpClient:
         try:
             parse_outbound_url(url)   # fail early on an ambiguous URL; the adapter resolves, checks and pins per hop
         except OutboundURLRefused as exc:
-            raise self.permanent_error(f"{method} {url}: redirect refused (or its address is private): {exc}") from exc
+            raise self.permanent_error(f"{method} {url}: refused: {exc}") from exc
         for attempt in range(self.max_429_retries + 1):
             if self.rate_limiter is not None and rate_key:
                 self.rate_limiter.acquire(rate_key)
             try:
                 response = self.session.request(method, url, **kwargs)
             except OutboundURLRefused as exc:  # a redirect (or a new DNS answer) towards a private address
-                raise self.permanent_error(f"{method} {url}: redirect refused (or its address is private): {exc}") from exc
+                raise self.permanent_error(f"{method} {url}: redirect refused (or address private): {exc}") from exc
             except (requests.ConnectionError, requests.Timeout) as exc:
                 raise self.retryable_error(f"{method} {url}: {type(exc).__name__}") from exc
             if response.status_code == 429:

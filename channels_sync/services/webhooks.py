@@ -25,7 +25,7 @@ from channels_sync.conf import (
 from channels_sync.models import Channel, WebhookDelivery, WebhookRejection, new_delivery_id, normalize_identity
 from channels_sync.normalized import WebhookRequest
 from channels_sync.providers import UnknownProvider, provider_class
-from channels_sync.providers.errors import ChannelError, WebhookRejected
+from channels_sync.providers.errors import ChannelError, WebhookMalformed, WebhookRejected
 from channels_sync.services.backoff import retry_delay, retry_not_due
 from channels_sync.services.ingest import IngestResult, ingest
 from core.storage import InsertIgnoringConflicts
@@ -117,6 +117,8 @@ def webhook_verify(*, channels: list[Channel], request: WebhookRequest):
         provider = channel.provider_instance()
         try:
             provider.verify_webhook(request)
+        except WebhookMalformed:
+            raise   # the header is unreadable for every candidate alike: a 400, not worth a rejection count
         except WebhookRejected:
             continue
         return channel, provider

@@ -70,6 +70,9 @@ def webhook_receiver(request: HttpRequest, provider_name: str, topic: str | None
         return _error("invalid_signature", "The delivery's signature does not verify.", 401)
     except RecursionError:  # a provider that reads the body to verify it (Amazon's relay) met absurd nesting
         return _error("malformed_body", "The body is nested too deeply to read.", 400)
+    ping = provider.webhook_ping(hook)
+    if ping is not None:   # reachability test (WooCommerce): answered, nothing stored
+        return JsonResponse(ping)
     if not provider.webhook_body_readable(hook):
         return _error("malformed_body", "The delivery's body is not valid JSON.", 400)
     received = webhook_store(channel=channel, request=hook, provider=provider)

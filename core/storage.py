@@ -47,10 +47,12 @@ class InsertIgnoringConflicts:
     @functools.cached_property
     def sql(self) -> str:
         meta = self.model._meta
+        # An empty `conflict` ignores a conflict on any unique constraint (the receiver has two).
         conflict = ", ".join(meta.get_field(name).column for name in self.conflict)
+        target = f"({conflict}) " if conflict else ""
         return (f"INSERT INTO {meta.db_table} ({', '.join(field.column for field in self.fields)}) "
                 f"VALUES ({', '.join(['%s'] * len(self.fields))}) "
-                f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {meta.pk.column}")
+                f"ON CONFLICT {target}DO NOTHING RETURNING {meta.pk.column}")
 
     @functools.cached_property
     def _plan(self) -> tuple[frozenset, tuple]:

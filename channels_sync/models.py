@@ -252,6 +252,9 @@ class WebhookDelivery(models.Model):
     delivery_id = models.CharField(max_length=255)
     topic = models.CharField(max_length=128, blank=True, default="")
     body = models.BinaryField(help_text="The raw bytes as received: signatures are over these.")
+    # sha256 of the body, unique per channel: a signed body replayed under a new (unsigned) delivery-id header
+    # is a duplicate, not a new delivery (issue 15). Null on rows stored before the column existed.
+    body_sha256 = models.CharField(max_length=64, null=True, blank=True, editable=False)
     headers = models.JSONField(default=dict)
     query = models.JSONField(default=dict, blank=True)
     url = models.TextField(blank=True, default="")
@@ -265,6 +268,8 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["channel", "delivery_id"], name="unique_delivery_per_channel"),
+                       models.UniqueConstraint(fields=["channel", "body_sha256"],
+                                               name="unique_delivery_body_per_channel"),
                        models.UniqueConstraint(fields=["public_id"], name="unique_delivery_public_id")]
         indexes = [models.Index(fields=["org", "-received_at"], name="delivery_org_time_idx"),
                    models.Index(fields=["status", "next_retry_at"], name="delivery_retry_idx")]

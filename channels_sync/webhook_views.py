@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from channels_sync.conf import webhook_max_body_bytes
 from channels_sync.normalized import WebhookRequest
-from channels_sync.providers.errors import WebhookRejected
+from channels_sync.providers.errors import WebhookMalformed, WebhookRejected
 from channels_sync.services.webhooks import UnknownChannel, webhook_route, webhook_store, webhook_verify
 
 logger = logging.getLogger(__name__)
@@ -64,10 +64,15 @@ def webhook_receiver(request: HttpRequest, provider_name: str, topic: str | None
         return _error("method_not_allowed", "Use POST.", 405)
     try:
         channel, provider = webhook_verify(channels=candidates, request=hook)
+    except WebhookMalformed as exc:
+        return _error("malformed_signature", str(exc), 400)
     except WebhookRejected:
         return _error("invalid_signature", "The delivery's signature does not verify.", 401)
     except RecursionError:  # a provider that reads the body to verify it (Amazon's relay) met absurd nesting
         return _error("malformed_body", "The body is nested too deeply to read.", 400)
+    ping = provider.webhook_ping(hook)
+    if ping is not None:   # reachability test (WooCommerce): answered, nothing stored
+        return JsonResponse(ping)
     if not provider.webhook_body_readable(hook):
         return _error("malformed_body", "The delivery's body is not valid JSON.", 400)
     received = webhook_store(channel=channel, request=hook, provider=provider)

@@ -14,8 +14,9 @@ from typing import Any, Protocol
 from urllib.parse import urljoin
 
 import requests
+from requests.adapters import HTTPAdapter
 
-from core.outbound import OutboundURLRefused, check_outbound_url
+from core.outbound import OutboundURLRefused, parse_outbound_url, resolve_outbound_url
 
 DEFAULT_TIMEOUT = (5, 30)  # connect, read (seconds)
 
@@ -99,10 +100,7 @@ class HttpClient:
 
     def _configured(self, session: requests.Session) -> requests.Session:
         session.headers.setdefault("User-Agent", self.user_agent)
-        hooks = session.hooks.setdefault("response", [])
-        if _refuse_private_redirect not in hooks:
-            hooks.append(_refuse_private_redirect)
-        return session
+        return guard_session(session)
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
@@ -114,7 +112,7 @@ class HttpClient:
         kwargs.setdefault("timeout", self.timeout)
         url = self.url(path_or_url)
         try:
-            check_outbound_url(url)
+            parse_outbound_url(url)   # fail early on an ambiguous URL; the adapter resolves, checks and pins per hop
         except OutboundURLRefused as exc:
             raise self.permanent_error(f"{method} {url}: refused: {exc}") from exc
         for attempt in range(self.max_429_retries + 1):
@@ -122,8 +120,8 @@ class HttpClient:
                 self.rate_limiter.acquire(rate_key)
             try:
                 response = self.session.request(method, url, **kwargs)
-            except OutboundURLRefused as exc:  # a redirect towards a private address
-                raise self.permanent_error(f"{method} {url}: redirect refused: {exc}") from exc
+            except OutboundURLRefused as exc:  # a redirect (or a new DNS answer) towards a private address
+                raise self.permanent_error(f"{method} {url}: redirect refused (or address private): {exc}") from exc
             except (requests.ConnectionError, requests.Timeout) as exc:
                 raise self.retryable_error(f"{method} {url}: {type(exc).__name__}") from exc
             if response.status_code == 429:
@@ -152,10 +150,45 @@ class HttpClient:
         return response.json() if response.content else None
 
 
-def _refuse_private_redirect(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-    """Session hook, run before requests follows a redirect: the next hop is checked like the first."""
-    if response.is_redirect:
-        check_outbound_url(urljoin(response.url, response.headers["location"]))
+class PinnedAddressAdapter(HTTPAdapter):
+    """Checks every request it sends (so every redirect hop too) and connects to the address it checked.
+
+    The host is resolved once (core.outbound.resolve_outbound_url); the connection pool is opened on that
+    address while the Host header, TLS SNI and the certificate check keep the URL's name, so a DNS answer
+    that changes between check and connect (rebinding) cannot reach a private address. A checked request
+    goes direct, never through an environment proxy (which would resolve the name itself). With
+    ALLOW_PRIVATE_OUTBOUND on (tests, the simulator) nothing is resolved and requests connects as usual.
+    """
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        target = resolve_outbound_url(request.url)
+        if target.address is None:
+            return super().send(request, *args, **kwargs)
+        pinned = request.copy()
+        pinned.headers["Host"] = target.netloc
+        pinned._pinned_target = target  # read by build_connection_pool_key_attributes
+        kwargs["proxies"] = {}
+        response = super().send(pinned, *args, **kwargs)
+        response.request = request
+        return response
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        target = getattr(request, "_pinned_target", None)
+        if target is not None:
+            host_params = {**host_params, "host": target.address}
+            if target.scheme == "https":
+                pool_kwargs = {**pool_kwargs, "server_hostname": target.host, "assert_hostname": target.host}
+        return host_params, pool_kwargs
+
+
+def guard_session(session: requests.Session | None = None) -> requests.Session:
+    """A requests session whose http(s) calls all go through PinnedAddressAdapter (every outbound caller)."""
+    session = session if session is not None else requests.Session()
+    if not isinstance(session.get_adapter("https://x/"), PinnedAddressAdapter):
+        session.mount("https://", PinnedAddressAdapter())
+        session.mount("http://", PinnedAddressAdapter())
+    return session
 
 
 def iter_pages(fetch_page: Callable[[Any], tuple[list, Any]], first_cursor: Any = None) -> Iterator[Any]:

@@ -108,9 +108,11 @@ class InsertIgnoringConflicts(ModelInsert):
     @functools.cached_property
     def sql(self) -> str:
         meta = self.model._meta
+        # An empty `conflict` ignores a conflict on any unique constraint (the receiver has two).
         conflict = ", ".join(meta.get_field(name).column for name in self.conflict)
+        target = f"({conflict}) " if conflict else ""
         return (f"INSERT INTO {meta.db_table} ({self._columns}) VALUES {self._row_placeholders} "
-                f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {meta.pk.column}")
+                f"ON CONFLICT {target}DO NOTHING RETURNING {meta.pk.column}")
 
     def insert(self, values: dict[str, Any]) -> int | None:
         """The new row's id; None when a row with the same conflict fields exists (nothing written). Run in

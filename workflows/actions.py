@@ -13,7 +13,8 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 
-from core.outbound import OutboundURLRefused, check_outbound_url
+from core.http import guard_session
+from core.outbound import OutboundURLRefused
 from orders.models import EmailLog, Order
 from workflows.conf import workflows_settings
 
@@ -74,10 +75,6 @@ def sign(secret: str, body: bytes) -> str:
 
 def post_webhook(*, url: str, secret: str, payload: dict, event: str, delivery_id: str) -> dict:
     """POST the JSON body signed with HMAC-SHA256; refuses private targets (core.outbound)."""
-    try:
-        check_outbound_url(url)
-    except OutboundURLRefused as exc:
-        raise ActionFailed(f"refused: {exc}") from exc
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     headers = {
         "Content-Type": "application/json",
@@ -89,8 +86,11 @@ def post_webhook(*, url: str, secret: str, payload: dict, event: str, delivery_i
     started = time.monotonic()
     try:
         # No redirects: a public URL must not bounce the request to a private one.
-        response = requests.post(url, data=body, headers=headers, allow_redirects=False,
-                                 timeout=workflows_settings.WORKFLOW_WEBHOOK_TIMEOUT_SECONDS)
+        # core.http's guarded session resolves once, refuses private targets and connects to the checked address.
+        response = guard_session().post(url, data=body, headers=headers, allow_redirects=False,
+                                        timeout=workflows_settings.WORKFLOW_WEBHOOK_TIMEOUT_SECONDS)
+    except OutboundURLRefused as exc:
+        raise ActionFailed(f"refused: {exc}") from exc
     except requests.RequestException as exc:
         raise RetryableActionError(f"{type(exc).__name__}: {exc}") from exc
     attempt = {"statusCode": response.status_code, "durationMs": int((time.monotonic() - started) * 1000),

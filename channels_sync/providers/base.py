@@ -111,6 +111,11 @@ class ChannelProvider(ABC):
         """Answer to a channel's endpoint-ownership challenge (eBay's GET challenge_code), else None."""
         return None
 
+    def webhook_ping(self, request: WebhookRequest) -> dict | None:
+        """The answer to a verified POST that only tests reachability (WooCommerce's save-time ping): answered,
+        never stored. None for a real delivery."""
+        return None
+
     def webhook_body_readable(self, request: WebhookRequest) -> bool:
         """Whether an authentic delivery's body can be read at all (JSON for every channel here). One that
         cannot is answered 400 and not stored: no retry could ever process it. Providers with other bodies

@@ -21,3 +21,7 @@ class PermanentChannelError(ChannelError, PermanentOutboundError):
 
 class WebhookRejected(Exception):
     """A webhook that fails verification; the receiver answers 401 and stores nothing."""
+
+
+class WebhookMalformed(WebhookRejected):
+    """A signature header that cannot even be read (wrong encoding, wrong types): the receiver answers 400."""

@@ -25,7 +25,7 @@ from channels_sync.conf import (
 from channels_sync.models import Channel, WebhookDelivery, WebhookRejection, new_delivery_id, normalize_identity
 from channels_sync.normalized import WebhookRequest
 from channels_sync.providers import UnknownProvider, provider_class
-from channels_sync.providers.errors import ChannelError, WebhookRejected
+from channels_sync.providers.errors import ChannelError, WebhookMalformed, WebhookRejected
 from channels_sync.services.ingest import IngestResult, ingest
 from core.backoff import retry_delay, retry_not_due
 from core.storage import InsertIgnoringConflicts
@@ -117,6 +117,8 @@ def webhook_verify(*, channels: list[Channel], request: WebhookRequest):
         provider = channel.provider_instance()
         try:
             provider.verify_webhook(request)
+        except WebhookMalformed:
+            raise   # the header is unreadable for every candidate alike: a 400, not worth a rejection count
         except WebhookRejected:
             continue
         return channel, provider
@@ -153,11 +155,13 @@ def _delivery_identity(provider, request: WebhookRequest) -> tuple[str, str]:
 
 
 # The receiver's one statement (core/storage.py): its columns are WebhookDelivery's own fields.
-_deliveries = InsertIgnoringConflicts(WebhookDelivery, conflict=("channel", "delivery_id"))
+# Any conflict: the same delivery id, or the same body bytes (a replay under a new unsigned id header).
+_deliveries = InsertIgnoringConflicts(WebhookDelivery, conflict=())
 
 
 def webhook_store(*, channel: Channel, request: WebhookRequest, provider=None) -> Received:
-    """Keep the raw delivery once; a repeated delivery id is a duplicate, acknowledged but not processed.
+    """Keep the raw delivery once; a repeated delivery id, or the same body bytes again (whatever unsigned id
+    header came with them), is a duplicate, acknowledged but not processed.
 
     One autocommitted `INSERT ... ON CONFLICT DO NOTHING` (the channel is answered only once the row is
     durable), then a debounced nudge to the drain task instead of one Celery message per delivery. The values
@@ -168,7 +172,8 @@ def webhook_store(*, channel: Channel, request: WebhookRequest, provider=None) -
     delivery_id, topic = _delivery_identity(provider, request)
     pk = _deliveries.insert({
         "public_id": new_delivery_id(), "org": channel.org_id, "channel": channel.pk, "delivery_id": delivery_id,
-        "topic": topic, "body": request.body, "headers": dict(request.headers), "query": dict(request.query),
+        "topic": topic, "body": request.body, "body_sha256": hashlib.sha256(request.body).hexdigest(),
+        "headers": dict(request.headers), "query": dict(request.query),
         "url": request.url, "status": WebhookDelivery.Status.RECEIVED.value, "attempts": 0, "orders_count": 0,
         "last_error": "", "received_at": timezone.now()})
     if pk is None:

@@ -102,7 +102,9 @@ def test_wrong_signatures_are_401_and_nothing_is_stored(world, provider):
                    "X-Ebay-Signature"):
         for value in ("", "nope", "=" * 300, "\u00e9\u00e8", base64.b64encode(b"x" * 32).decode()):
             response = post(f"{url}?channel=fuzz-{provider}&org=fuzz", raw, **identity_headers, **{header: value})
-            assert response.status_code in (401, 404), (header, value, response.status_code, response.content[:200])
+            # An unreadable X-EBAY-SIGNATURE on the eBay endpoint is a 400 (issue 15, item 8).
+            allowed = (400, 401, 404) if provider == "ebay" and header == "X-Ebay-Signature" else (401, 404)
+            assert response.status_code in allowed, (header, value, response.status_code, response.content[:200])
     assert not changed(before)
 
 

@@ -8,6 +8,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -17,12 +18,19 @@ from django.core.cache import cache
 
 from channels_sync.normalized import WebhookEvent, WebhookRequest
 from channels_sync.providers.ebay.writeback import _created_id
-from channels_sync.providers.errors import ChannelError, PermanentChannelError, WebhookRejected
+from channels_sync.providers.errors import ChannelError, PermanentChannelError, WebhookMalformed, WebhookRejected
 from channels_sync.providers.oauth import token_cache_key
 
 NOTIFICATION_PATH = "/commerce/notification/v1/"
 PUBLIC_KEY_PATH = NOTIFICATION_PATH + "public_key/"
 PUBLIC_KEY_CACHE_SECONDS = 3600   # eBay recommends about an hour
+# eBay's key ids are UUID-like; anything else never reaches the getPublicKey URL (no "/", "..", "?" or "%").
+KID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
+# Unsigned requests must not turn into unbounded getPublicKey/token calls: a kid eBay did not know is
+# remembered for a while, and a channel fetches at most KEY_FETCHES_PER_WINDOW unknown kids per window.
+UNKNOWN_KID_CACHE_SECONDS = 600
+KEY_FETCHES_PER_WINDOW = 10
+KEY_FETCH_WINDOW_SECONDS = 600
 SIGNATURE_HEADER = "X-EBAY-SIGNATURE"
 ORDER_TOPICS = {"ORDER_CONFIRMATION", "ITEM_MARKED_SHIPPED"}
 
@@ -35,14 +43,24 @@ def challenge_response(challenge_code: str, verification_token: str, endpoint: s
 
 
 def decode_signature_header(header: str) -> dict:
+    """{alg, kid, signature, digest} with every field a string of the expected shape; WebhookMalformed (a 400)
+    for anything else, whatever JSON type an attacker puts in each field."""
     try:
         signature = json.loads(base64.b64decode(header, validate=True))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise WebhookRejected("X-EBAY-SIGNATURE is not base64 JSON") from None
-    if not isinstance(signature, dict) or not signature.get("kid") or not signature.get("signature"):
-        raise WebhookRejected("X-EBAY-SIGNATURE lacks kid or signature")
-    if str(signature.get("alg", "")).lower() != "ecdsa":
-        raise WebhookRejected(f"unsupported signature algorithm {signature.get('alg')!r}")
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError, TypeError):
+        raise WebhookMalformed("X-EBAY-SIGNATURE is not base64 JSON") from None
+    if not isinstance(signature, dict):
+        raise WebhookMalformed("X-EBAY-SIGNATURE is not a JSON object")
+    kid, value = signature.get("kid"), signature.get("signature")
+    if not isinstance(kid, str) or not KID_PATTERN.fullmatch(kid):
+        raise WebhookMalformed("X-EBAY-SIGNATURE has no valid kid")
+    if not isinstance(value, str) or not value:
+        raise WebhookMalformed("X-EBAY-SIGNATURE has no signature string")
+    for field in ("alg", "digest"):
+        if signature.get(field) is not None and not isinstance(signature[field], str):
+            raise WebhookMalformed(f"X-EBAY-SIGNATURE {field} is not a string")
+    if (signature.get("alg") or "").lower() != "ecdsa":
+        raise WebhookMalformed(f"unsupported signature algorithm {signature.get('alg')!r}")
     return signature
 
 
@@ -63,7 +81,7 @@ def verify_signature(public_key: dict, signature: dict, body: bytes) -> bool:
     try:
         key = serialization.load_pem_public_key(_pem(public_key.get("key") or ""))
         der = base64.b64decode(signature["signature"], validate=True)
-    except (ValueError, binascii.Error, UnsupportedAlgorithm):
+    except (ValueError, TypeError, AttributeError, binascii.Error, UnsupportedAlgorithm):
         return False
     if not isinstance(key, ec.EllipticCurvePublicKey):
         return False
@@ -130,28 +148,56 @@ class WebhooksMixin:
         signature = decode_signature_header(header)
         try:
             key = self.public_key(signature["kid"])
-        except ChannelError as exc:
+        except (ChannelError, ValueError, TypeError) as exc:
             raise WebhookRejected(f"no public key for kid {signature['kid']}: {exc}") from None
         if not verify_signature(key, signature, request.body):
             raise WebhookRejected("X-EBAY-SIGNATURE does not match the body")
 
     def public_key(self, kid: str) -> dict:
         """{key, algorithm, digest} for a key id: from config `publicKeys`, the cache, or getPublicKey."""
-        configured = (self.config.get("publicKeys") or {}).get(kid)
+        if not isinstance(kid, str) or not KID_PATTERN.fullmatch(kid):
+            raise PermanentChannelError("not a key id")
+        configured = self.config.get("publicKeys") or {}
+        configured = configured.get(kid) if isinstance(configured, dict) else None
         if configured:
             return configured if isinstance(configured, dict) else {"key": configured, "algorithm": "ECDSA",
                                                                      "digest": "SHA1"}
         cache_key = token_cache_key("ebay-public-key", self.base_url, kid)
         key = cache.get(cache_key)
         if key is None:
+            unknown_key = token_cache_key("ebay-unknown-kid", self.base_url, kid)
+            if cache.get(unknown_key):
+                raise PermanentChannelError(f"key id {kid} was unknown to eBay a moment ago")
+            self._count_key_fetch()
             try:
-                key = self._call("GET", PUBLIC_KEY_PATH + kid, token=self.app_token).json()
+                key = self._fetch_public_key(kid)
             except PermanentChannelError:
-                # getPublicKey takes a user token too: keys stay reachable if the app grant is refused.
-                key = self._call("GET", PUBLIC_KEY_PATH + kid).json()
-            if not isinstance(key, dict) or not key.get("key"):
-                raise PermanentChannelError(f"getPublicKey answered no key for {kid}")
+                cache.set(unknown_key, True, timeout=UNKNOWN_KID_CACHE_SECONDS)
+                raise
             cache.set(cache_key, key, timeout=PUBLIC_KEY_CACHE_SECONDS)
+        return key
+
+    def _count_key_fetch(self) -> None:
+        """At most KEY_FETCHES_PER_WINDOW getPublicKey calls per channel per window (fixed window counter)."""
+        counter = token_cache_key("ebay-key-fetches", self.base_url, str(self.channel_id or ""),
+                                  (self.config.get("clientId") or ""))
+        cache.add(counter, 0, timeout=KEY_FETCH_WINDOW_SECONDS)
+        try:
+            count = cache.incr(counter)
+        except ValueError:   # expired between add and incr
+            cache.set(counter, 1, timeout=KEY_FETCH_WINDOW_SECONDS)
+            count = 1
+        if count > KEY_FETCHES_PER_WINDOW:
+            raise PermanentChannelError("too many public key look-ups for unknown key ids; try later")
+
+    def _fetch_public_key(self, kid: str) -> dict:
+        try:
+            key = self._call("GET", PUBLIC_KEY_PATH + kid, token=self.app_token).json()
+        except PermanentChannelError:
+            # getPublicKey takes a user token too: keys stay reachable if the app grant is refused.
+            key = self._call("GET", PUBLIC_KEY_PATH + kid).json()
+        if not isinstance(key, dict) or not isinstance(key.get("key"), str) or not key["key"]:
+            raise PermanentChannelError(f"getPublicKey answered no key for {kid}")
         return key
 
     def parse_webhook(self, request: WebhookRequest) -> WebhookEvent:

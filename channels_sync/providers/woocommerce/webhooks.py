@@ -31,6 +31,10 @@ class WebhooksMixin:
             return {"ok": True, "webhookId": parse_qs(request.body.decode())["webhook_id"][0]}
         return None
 
+    def webhook_ping(self, request: WebhookRequest) -> dict | None:
+        """The POSTed ping is answered like the challenge and not stored (it carries no data)."""
+        return self.webhook_challenge(request)
+
     def verify_webhook(self, request: WebhookRequest) -> None:
         """X-WC-Webhook-Signature = base64(HMAC-SHA256(webhook secret, raw body)), constant-time compare.
 

@@ -222,7 +222,7 @@ REST_FRAMEWORK = {
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Scoped limits, counted in the cache (Redis when REDIS_URL is set, so shared by all web processes).
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttles.ScopedClientThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "auth": os.environ.get("RATE_LIMIT_AUTH", "30/min"),
     },

@@ -10,7 +10,9 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from core import crypto
+        from core.api import dates
 
+        dates.install()
         setting_changed.connect(_reset_keys_on_change, dispatch_uid="core-reset-field-keys")
         crypto.fernet.cache_clear()
 

@@ -83,4 +83,10 @@ core_settings = AppSettings(
     Setting("ALLOW_PRIVATE_OUTBOUND", lambda values: bool(values.get("DEBUG")), as_bool,
             "Outbound calls (channels, carriers, workflow webhooks) to private, loopback or link-local addresses "
             "are refused unless this is on; on by default only in DEBUG, for the local simulator."),
+    Setting("NUM_PROXIES", 0, int,
+            "Client address for every rate limit: how many proxies in front of the hub append to X-Forwarded-For. "
+            "0 (default): the header is ignored and the peer address is the client."),
+    Setting("TRUSTED_PROXIES", [], as_list,
+            "Client address for every rate limit: addresses or networks (CIDR) of proxies whose X-Forwarded-For "
+            "is believed; the client is the right-most entry that is not one of them. Empty: none trusted."),
 )

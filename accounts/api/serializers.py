@@ -1,6 +1,13 @@
+from django.contrib.auth import get_user_model
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import Membership, Org
+from accounts.services import refresh_token_rotate
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -34,3 +41,28 @@ class OrgSerializer(serializers.ModelSerializer):
 
 class OrgUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, allow_blank=False, trim_whitespace=True)
+
+
+class RotatingRefreshSerializer(TokenRefreshSerializer):
+    """simplejwt's refresh, with the spend of the old token made atomic (accounts.services.refresh_token_rotate)."""
+
+    def validate(self, attrs):
+        refresh = self.token_class(attrs["refresh"])  # signature, expiry, type, blacklist
+        user_id = refresh.payload.get(jwt_settings.USER_ID_CLAIM)
+        user = get_user_model().objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first() if user_id else None
+        if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
+            raise AuthenticationFailed(self.error_messages["no_active_account"], "no_active_account")
+        return refresh_token_rotate(refresh)
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField(help_text="The caller's refresh token, to revoke.")
+
+    def validate_refresh(self, value):
+        try:
+            token = RefreshToken(value)
+        except TokenError as exc:
+            raise serializers.ValidationError("Not a valid refresh token.") from exc
+        if str(token.payload.get(jwt_settings.USER_ID_CLAIM)) != str(self.context["user"].pk):
+            raise serializers.ValidationError("Not a refresh token of the caller.")
+        return token

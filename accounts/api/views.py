@@ -4,10 +4,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from accounts.api.serializers import MeSerializer, OrgSerializer, OrgUpdateSerializer
+from accounts.api.serializers import (
+    LogoutSerializer,
+    MeSerializer,
+    OrgSerializer,
+    OrgUpdateSerializer,
+    RotatingRefreshSerializer,
+)
 from accounts.models import Role
 from accounts.permissions import IsAuthenticatedNoOrg
-from accounts.services import org_rename
+from accounts.services import org_rename, refresh_token_spend
 
 ORG_HEADER_PARAM = OpenApiParameter("orgid", str, OpenApiParameter.HEADER, required=True,
                                     description="Slug of the org the request acts on.")
@@ -22,11 +28,29 @@ class TokenView(TokenObtainPairView):
 
 
 class TokenRefreshRotatingView(TokenRefreshView):
-    """A refresh token is good once: the answer carries a new one and the old one is blacklisted."""
+    """A refresh token is good once: the answer carries a new one and the old one is blacklisted (atomically,
+    so of concurrent refreshes of one token exactly one succeeds)."""
 
+    serializer_class = RotatingRefreshSerializer
     permission_classes = [AllowAny]
     throttle_scope = "auth"
     documented_errors = ("401",)  # expired, invalid or already used refresh token
+
+
+class LogoutView(APIView):
+    permission_classes = [IsAuthenticatedNoOrg]
+    throttle_scope = "auth"
+
+    @extend_schema(request=LogoutSerializer, responses={204: None}, summary="Log out: revoke a refresh token",
+                   description="Blacklists the caller's refresh token (sent in the body; the request itself carries "
+                               "the access token) so it can mint no new access token. 400 for a malformed, expired "
+                               "or already revoked token, or one of another user. The access token stays valid "
+                               "until it expires (15 minutes).")
+    def post(self, request):
+        serializer = LogoutSerializer(data=request.data, context={"user": request.user})
+        serializer.is_valid(raise_exception=True)
+        refresh_token_spend(serializer.validated_data["refresh"])
+        return Response(status=204)
 
 
 class MeView(APIView):

@@ -42,7 +42,7 @@ PUBLIC_ROUTES = {
     "orders/account/<str:author>": "customer orders page (signed, expiring link)",
 }
 # Authenticated but about the caller, not an org.
-USER_ROUTES = {"auth/me"}
+USER_ROUTES = {"auth/me", "auth/logout"}
 
 
 def walk(patterns, prefix=""):

@@ -11,6 +11,10 @@ from django.utils import timezone
 # A retry's task may run a moment before its ETA (clock skew between machines).
 EARLY_TOLERANCE = timedelta(seconds=1)
 
+# A retry due this long ago whose row still waits has lost its message (a broker restart drops queued and
+# countdown messages): every recovery sweep re-sends after this grace.
+SWEEP_GRACE = timedelta(minutes=2)
+
 
 def retry_delay(*, attempt: int, base: float, cap: float, retry_after: float | None = None,
                 rng: random.Random | None = None) -> float:

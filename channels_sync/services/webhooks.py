@@ -27,7 +27,7 @@ from channels_sync.normalized import WebhookRequest
 from channels_sync.providers import UnknownProvider, provider_class
 from channels_sync.providers.errors import ChannelError, WebhookMalformed, WebhookRejected
 from channels_sync.services.ingest import IngestResult, ingest
-from core.backoff import retry_delay, retry_not_due
+from core.backoff import SWEEP_GRACE, retry_delay, retry_not_due
 from core.storage import InsertIgnoringConflicts
 from core.text import storable_text
 
@@ -138,9 +138,9 @@ def webhook_rejection_count(*, channel: Channel) -> None:
             WebhookRejection.objects.filter(channel=channel, day=today).update(count=F("count") + 1, last_at=now)
 
 
-def _delivery_identity(provider, request: WebhookRequest) -> tuple[str, str]:
+def _delivery_identity(provider, request: WebhookRequest, body_sha256: str) -> tuple[str, str]:
     """The channel's delivery id and topic (from headers where the channel sends them, else from the parsed
-    payload); a hash of the body when neither can say."""
+    payload); the body's hash when neither can say."""
     try:
         identity = provider.webhook_delivery_identity(request)
         if identity is None:
@@ -150,7 +150,7 @@ def _delivery_identity(provider, request: WebhookRequest) -> tuple[str, str]:
     except Exception:  # a malformed payload is still stored: processing will fail it visibly
         delivery_id, topic = "", ""
     if not delivery_id:
-        delivery_id = "sha256:" + hashlib.sha256(request.body).hexdigest()
+        delivery_id = "sha256:" + body_sha256
     return delivery_id[:255], topic[:128]
 
 
@@ -169,10 +169,11 @@ def webhook_store(*, channel: Channel, request: WebhookRequest, provider=None) -
     than the statement's own Python work.
     """
     provider = provider or channel.provider_instance()
-    delivery_id, topic = _delivery_identity(provider, request)
+    body_sha256 = hashlib.sha256(request.body).hexdigest()  # once: the replay key, and the id of last resort
+    delivery_id, topic = _delivery_identity(provider, request, body_sha256)
     pk = _deliveries.insert({
         "public_id": new_delivery_id(), "org": channel.org_id, "channel": channel.pk, "delivery_id": delivery_id,
-        "topic": topic, "body": request.body, "body_sha256": hashlib.sha256(request.body).hexdigest(),
+        "topic": topic, "body": request.body, "body_sha256": body_sha256,
         "headers": dict(request.headers), "query": dict(request.query),
         "url": request.url, "status": WebhookDelivery.Status.RECEIVED.value, "attempts": 0, "orders_count": 0,
         "last_error": "", "received_at": timezone.now()})
@@ -439,14 +440,14 @@ def webhook_process(*, delivery_pk: int) -> float | None:
 
 def webhook_sweep(*, now=None, limit: int = 500) -> int:
     """After a lost message (a broker restart, a killed worker): drain when stored deliveries have waited over a
-    minute, and queue again the failed ones whose retry is over two minutes late. Returns how many it re-queued."""
+    minute, and queue again the failed ones whose retry is over SWEEP_GRACE late. Returns how many it re-queued."""
     now = now or timezone.now()
     if WebhookDelivery.objects.filter(status=WebhookDelivery.Status.RECEIVED,
                                       received_at__lt=now - timedelta(minutes=1)).exists():
         cache.delete(_DRAIN_PENDING_KEY)  # the flag may belong to a drain that never ran
         scheduling.webhook_drain()
     late = list(WebhookDelivery.objects.filter(status=WebhookDelivery.Status.FAILED,
-                                               next_retry_at__lt=now - timedelta(minutes=2))
+                                               next_retry_at__lt=now - SWEEP_GRACE)
                 .order_by("next_retry_at").values_list("pk", flat=True)[:limit])
     for pk in late:
         scheduling.webhook_delivery_now(pk)

@@ -16,7 +16,7 @@ from channels_sync.normalized import CommonStatus, OrderLineData, WritebackReque
 from channels_sync.providers.errors import ChannelError, RetryableChannelError
 from channels_sync.services.summary import SummaryDelta
 from core.api.exceptions import ApiError
-from core.backoff import retry_delay, retry_not_due
+from core.backoff import SWEEP_GRACE, retry_delay, retry_not_due
 from core.text import storable_text
 
 logger = logging.getLogger(__name__)
@@ -174,9 +174,6 @@ def writeback_attempt(*, writeback_pk: int) -> float | None:
             logger.warning("writeback %s attempt %s finished after its claim was taken over", writeback.pk, number)
             return None
     return delay
-
-
-SWEEP_GRACE = timezone.timedelta(minutes=2)
 
 
 def writeback_sweep(*, now=None, limit: int = 500) -> int:

@@ -19,7 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from core.backoff import EARLY_TOLERANCE, retry_delay
+from core.backoff import EARLY_TOLERANCE, SWEEP_GRACE, retry_delay
 from core.text import storable_text
 from orders.conf import orders_settings
 from orders.events import OrderEvent
@@ -30,8 +30,6 @@ logger = logging.getLogger(__name__)
 
 Status = EventHandlerRun.Status
 
-# A pending run due this long ago has lost its message (a broker restart drops queued and countdown messages).
-SWEEP_GRACE = timedelta(minutes=2)
 SWEEP_BATCH = 500
 SWEEP_MAX_BATCHES = 20
 PRUNE_BATCH = 1000

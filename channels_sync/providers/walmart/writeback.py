@@ -62,17 +62,13 @@ class WritebackMixin:
         }
         if request.tracking_url:
             tracking_info["trackingURL"] = request.tracking_url
-        open_lines = []
-        for line in order_lines(order):
-            quantities = line_status_quantities(line)
-            open_quantity = quantities.get("Created", 0) + quantities.get("Acknowledged", 0)
-            if open_quantity:
-                open_lines.append((str(line.get("lineNumber")), open_quantity))
         if request.parcel or not order_lines(order):
             # one storefront parcel: only its lines, with its quantities (the raw order's open lines would re-ship
             # the earlier parcels' lines under this tracking); or no raw order at hand: what the aggregated order lists
             open_lines = [(line.channel_line_id, line.quantity) for line in request.lines
                           if line.channel_line_id and line.quantity > 0]
+        else:
+            open_lines = _open_lines(order)
         if not open_lines:
             raise PermanentChannelError(f"PO {request.channel_order_id} has no line left to ship")
         return {"orderShipment": {"orderLines": {"orderLine": [
@@ -101,12 +97,7 @@ class WritebackMixin:
                                request_summary=f"PO {request.channel_order_id}: " + "; ".join(summary))
 
     def _cancel(self, request: WritebackRequest, order: dict) -> WritebackResult:
-        open_lines = []
-        for line in order_lines(order):
-            quantities = line_status_quantities(line)
-            open_quantity = quantities.get("Created", 0) + quantities.get("Acknowledged", 0)
-            if open_quantity:
-                open_lines.append((str(line.get("lineNumber")), open_quantity))
+        open_lines = _open_lines(order)
         if not open_lines:
             raise PermanentChannelError(f"PO {request.channel_order_id} has no line left to cancel")
         # US reason codes: the customer asked (the usual case for a hub), or SELLER_CANCEL_* via config.
@@ -122,3 +113,14 @@ class WritebackMixin:
         return WritebackResult(channel_reference=request.channel_order_id, response_code=200,
                                request_summary=f"PO {request.channel_order_id}: cancel lines "
                                                + ",".join(number for number, _ in open_lines))
+
+
+def _open_lines(order: dict) -> list[tuple[str, int]]:
+    """(line number, quantity still open: created or acknowledged) for each line of the raw PO with any open."""
+    open_lines = []
+    for line in order_lines(order):
+        quantities = line_status_quantities(line)
+        open_quantity = quantities.get("Created", 0) + quantities.get("Acknowledged", 0)
+        if open_quantity:
+            open_lines.append((str(line.get("lineNumber")), open_quantity))
+    return open_lines

@@ -94,12 +94,8 @@ def workflow_run_record(*, workflow: Workflow, event: OrderEvent, now=None) -> W
         )
         if not created:
             return None
-        _schedule(run.pk, countdown=workflow.delay_seconds)
+        scheduling.workflow_run(run.pk, countdown=workflow.delay_seconds)
     return run
-
-
-def _schedule(run_id: int, *, countdown: int) -> None:
-    scheduling.workflow_run(run_id, countdown=countdown)
 
 
 # --- running ----------------------------------------------------------------------------------
@@ -168,7 +164,7 @@ def workflow_run_execute(*, run_id: int, now=None) -> str | None:
             run.status, run.scheduled_for = R.RETRYING, now + timedelta(seconds=delay)
             run.error = "; ".join(f"{r['type']}: {r['error']}" for r in results if r.get("error"))
             run.save()
-            _schedule(run.pk, countdown=delay)
+            scheduling.workflow_run(run.pk, countdown=delay)
             return run.status
         if retry:
             failures += [f"{r['type']}: {r['error']} (gave up after {run.attempts} attempts)"

@@ -21,6 +21,7 @@ import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
+from channels_sync import scheduling
 from channels_sync.models import AggregatedOrder, Channel, new_aggregated_order_id
 from channels_sync.normalized import AggregatedOrderData
 from channels_sync.services.summary import SummaryDelta
@@ -161,9 +162,7 @@ def ingest(*, channel: Channel, raw_orders: Iterable[dict], batch_size: int = BA
             break
         pending = upcoming
     if result.created_ids and channel.create_local_orders:
-        from channels_sync.services.storefront_link import schedule_local_orders
-
-        schedule_local_orders(channel=channel, order_ids=result.created_ids)
+        scheduling.local_orders(result.created_ids)
     return result
 
 

@@ -14,15 +14,11 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from channels_sync import scheduling
-from channels_sync.models import AggregatedOrder, Channel, Writeback
+from channels_sync.models import AggregatedOrder, Writeback
 from channels_sync.normalized import CommonStatus
 from core.backoff import retry_delay
 
 logger = logging.getLogger(__name__)
-
-
-def schedule_local_orders(*, channel: Channel, order_ids: list[int]) -> None:
-    scheduling.local_orders(order_ids)
 
 
 LOCAL_ORDERS_MAX_ATTEMPTS = 6

@@ -61,13 +61,9 @@ def order_status_update(*, order: AggregatedOrder, status: str, tracking_number:
             tracking_number=locked.tracking_number, carrier=locked.carrier, source=source,
             max_attempts=writeback_max_attempts(), storefront_shipment_id=shipment_id, lines=lines or [],
         )
-        _schedule(writeback.pk)
+        scheduling.writeback(writeback.pk)
     order.refresh_from_db()
     return writeback
-
-
-def _schedule(writeback_pk: int, countdown: float | None = None) -> None:
-    scheduling.writeback(writeback_pk, countdown=countdown)
 
 
 def _request_for(writeback: Writeback) -> WritebackRequest:
@@ -186,7 +182,7 @@ def writeback_sweep(*, now=None, limit: int = 500) -> int:
         | models.Q(next_attempt_at__isnull=True, created_at__lt=now - SWEEP_GRACE)
     ).order_by("created_at").values_list("pk", flat=True)[:limit])
     for pk in stale:
-        _schedule(pk)
+        scheduling.writeback(pk)
     if stale:
         logger.warning("re-queued %s writebacks whose task was lost", len(stale))
     return len(stale)
@@ -200,7 +196,7 @@ def writeback_retry(*, writeback: Writeback) -> bool:
         Writeback.objects.filter(pk=writeback.pk).update(
             status=Outcome.QUEUED, max_attempts=writeback.attempts + writeback_max_attempts(),
             next_attempt_at=None, finished_at=None)
-        _schedule(writeback.pk)
+        scheduling.writeback(writeback.pk)
     return True
 
 

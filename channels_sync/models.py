@@ -143,6 +143,7 @@ class AggregatedOrder(models.Model):
     shipping_address = models.JSONField(null=True, blank=True)
     lines = models.JSONField(default=list, blank=True)
     subtotal = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    discount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     tax = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     shipping = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     grand_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)

@@ -70,7 +70,10 @@ class AggregatedOrderData:
     subtotal: Decimal
     tax: Decimal
     shipping: Decimal
-    grand_total: Decimal
+    grand_total: Decimal       # the channel's own order total, after refunds and edits where the channel says
+    # Order-level discounts, positive. subtotal = lines before order-level discounts; where the channel's figures
+    # add up, subtotal - discount + shipping + tax == grand_total (docs/channels.md, "One money model").
+    discount: Decimal = Decimal("0")
     lines: list[OrderLineData] = field(default_factory=list)
     customer_email: str | None = None
     customer_name: str | None = None

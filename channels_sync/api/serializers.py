@@ -161,7 +161,8 @@ class AggregatedOrderSerializer(serializers.ModelSerializer):
                  "unitPrice": line.get("unitPrice")} for line in order.lines or []]
 
     def get_totals(self, order) -> dict:
-        return {"subtotal": f"{order.subtotal:.2f}", "tax": f"{order.tax:.2f}", "shipping": f"{order.shipping:.2f}",
+        return {"subtotal": f"{order.subtotal:.2f}", "discount": f"{order.discount:.2f}", "tax": f"{order.tax:.2f}",
+                "shipping": f"{order.shipping:.2f}",
                 "grandTotal": f"{order.grand_total:.2f}"}
 
     def get_channelMetadata(self, order) -> dict:

@@ -146,6 +146,19 @@ class ChannelProvider(ABC):
         return None
 
     # --- writing -----------------------------------------------------------------------------
+    @classmethod
+    def accepted_carriers(cls) -> list[str] | None:
+        """The carriers this channel accepts on a shipment, as staff would name them (for the 400 that lists
+        them and the admin's carrier picker); None: the channel takes any carrier name as free text."""
+        return None
+
+    @classmethod
+    def carrier_code(cls, carrier: str | None) -> str | None:
+        """The channel's own code for a carrier name staff typed ("UPS", "usps", "Royal Mail"), or None when
+        it cannot be mapped. Checked before a shipment's writeback is queued, so an unmappable carrier is a
+        400 naming `accepted_carriers()` rather than a failure at the channel later."""
+        return (carrier or "").strip() or None
+
     @abstractmethod
     def write_back(self, request: WritebackRequest) -> WritebackResult:
         """Tell the channel the order's new status (and tracking). Raises Retryable/PermanentChannelError."""

@@ -35,7 +35,7 @@ _ADVISORY_NAMESPACE = 5_001  # pg_advisory_xact_lock(namespace, channel id): one
 # Columns an incoming newer version overwrites. `data`, `carrier`, `public_id` and `ingested_at` are ours.
 _UPDATED_COLUMNS = (
     "channel_order_number", "status", "raw_status", "customer_email", "customer_name", "shipping_address",
-    "lines", "subtotal", "tax", "shipping", "grand_total", "currency", "created_at", "channel_updated_at",
+    "lines", "subtotal", "discount", "tax", "shipping", "grand_total", "currency", "created_at", "channel_updated_at",
     "channel_metadata", "raw", "updated_at",
 )
 _JSON_COLUMNS = {"shipping_address", "lines", "channel_metadata", "data", "raw"}
@@ -78,6 +78,7 @@ def order_row(*, channel: Channel, data: AggregatedOrderData, raw: dict, now) ->
         "shipping_address": data.shipping_address.to_json() if data.shipping_address else None,
         "lines": [line.to_json() for line in data.lines],
         "subtotal": data.subtotal,
+        "discount": data.discount,
         "tax": data.tax,
         "shipping": data.shipping,
         "grand_total": data.grand_total,
@@ -189,7 +190,7 @@ def _write_batch(channel: Channel, rows: list[dict]) -> IngestResult:
         return _write_batch_portable(channel, rows)
 
 
-_PG_TYPES = {"org_id": "bigint", "channel_id": "bigint", "subtotal": "numeric", "tax": "numeric",
+_PG_TYPES = {"org_id": "bigint", "channel_id": "bigint", "subtotal": "numeric", "discount": "numeric", "tax": "numeric",
              "shipping": "numeric", "grand_total": "numeric", "created_at": "timestamptz",
              "channel_updated_at": "timestamptz", "updated_at": "timestamptz", "ingested_at": "timestamptz"}
 

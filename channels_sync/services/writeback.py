@@ -13,6 +13,7 @@ from channels_sync import scheduling
 from channels_sync.conf import retry_max_delay_seconds, writeback_backoff_seconds, writeback_max_attempts
 from channels_sync.models import AggregatedOrder, Outcome, Writeback, WritebackAttempt
 from channels_sync.normalized import CommonStatus, OrderLineData, WritebackRequest
+from channels_sync.providers import provider_class
 from channels_sync.providers.errors import ChannelError, RetryableChannelError
 from channels_sync.services.summary import SummaryDelta
 from core.api.exceptions import ApiError
@@ -20,6 +21,18 @@ from core.backoff import SWEEP_GRACE, retry_delay, retry_not_due
 from core.text import storable_text
 
 logger = logging.getLogger(__name__)
+
+
+def _validate_carrier(order: AggregatedOrder, carrier: str | None) -> None:
+    """A shipment's carrier must be one the channel knows, checked before anything is saved or queued."""
+    provider = provider_class(order.channel.provider)
+    accepted = provider.accepted_carriers()
+    if accepted is None or provider.carrier_code(carrier):
+        return
+    message = (f"{provider.label} does not accept the carrier \"{carrier.strip()}\"." if (carrier or "").strip()
+               else f"{provider.label} needs a carrier on a shipment.")
+    raise ApiError(message, code="invalid", status_code=400,
+                   details={"carrier": [f"{message} Accepted carriers: {', '.join(accepted)}."]})
 
 
 def _validate(status: str, tracking_number: str | None) -> CommonStatus:
@@ -43,6 +56,8 @@ def order_status_update(*, order: AggregatedOrder, status: str, tracking_number:
     parcel raises IntegrityError and rolls the whole update back. `lines` (that parcel's lines, as channel order
     lines) make the channel fulfil only them; without, the writeback is for the whole order."""
     common = _validate(status, tracking_number)
+    if common == CommonStatus.SHIPPED:
+        _validate_carrier(order, carrier)
     with transaction.atomic():
         locked = AggregatedOrder.objects.select_for_update().get(pk=order.pk)
         delta = SummaryDelta(locked.org_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -154,6 +155,26 @@ def _delivery_identity(provider, request: WebhookRequest, body_sha256: str) -> t
     return delivery_id[:255], topic[:128]
 
 
+# Words that make a header a credential whichever channel sent it (issue 15, item 15): a relay's own secret,
+# a proxy's Authorization, a signature under a name no provider lists yet. Kept out of stored rows.
+SECRET_HEADER_WORDS = ("signature", "hmac", "secret", "authorization", "cookie", "token", "api-key", "apikey",
+                       "password")
+
+
+@functools.lru_cache(maxsize=1024)
+def _secret_by_name(lowered: str) -> bool:
+    return any(word in lowered for word in SECRET_HEADER_WORDS)
+
+
+def storable_headers(headers: dict, provider) -> dict:
+    """The delivery's headers without its proof: the provider's signature and secret headers and any header
+    named like a credential. Only verified deliveries are stored and processing never verifies again, so
+    nothing a retry needs is lost, and a leaked row (backup, admin screen) cannot be replayed as signed."""
+    dropped = provider.webhook_secret_header_names()
+    return {name: value for name, value in headers.items()
+            if (lowered := name.lower()) not in dropped and not _secret_by_name(lowered)}
+
+
 # The receiver's one statement (core/storage.py): its columns are WebhookDelivery's own fields.
 # Any conflict: the same delivery id, or the same body bytes (a replay under a new unsigned id header).
 _deliveries = InsertIgnoringConflicts(WebhookDelivery, conflict=())
@@ -174,7 +195,7 @@ def webhook_store(*, channel: Channel, request: WebhookRequest, provider=None) -
     pk = _deliveries.insert({
         "public_id": new_delivery_id(), "org": channel.org_id, "channel": channel.pk, "delivery_id": delivery_id,
         "topic": topic, "body": request.body, "body_sha256": body_sha256,
-        "headers": dict(request.headers), "query": dict(request.query),
+        "headers": storable_headers(request.headers, provider), "query": dict(request.query),
         "url": request.url, "status": WebhookDelivery.Status.RECEIVED.value, "attempts": 0, "orders_count": 0,
         "last_error": "", "received_at": timezone.now()})
     if pk is None:

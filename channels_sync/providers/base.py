@@ -100,6 +100,14 @@ class ChannelProvider(ABC):
         the others (an order still unacknowledged is tried again on the next pull, and before shipping)."""
         return {}
 
+    # --- account identity ----------------------------------------------------------------------
+    def reported_identities(self) -> list[str]:
+        """The account identities (values of config[identity_config_key]) the channel's own API reports for
+        these credentials: how an org proves it owns an account another org's channel holds. Raises
+        ChannelError when the channel refuses the credentials, NotImplementedError where the channel's API
+        reports no identity (then ownership cannot be proven through it)."""
+        raise NotImplementedError(f"{self.name} reports no account identity through its API")
+
     # --- webhooks ----------------------------------------------------------------------------
     @classmethod
     def webhook_identity(cls, request: WebhookRequest) -> str | None:

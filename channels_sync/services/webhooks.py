@@ -96,6 +96,9 @@ def _identity(cls, request: WebhookRequest) -> str:
         return ""
 
 
+ROUTE_CANDIDATES = 20
+
+
 def _route_query(provider_name: str, channel_id: str | None, org_slug: str | None, identity: str,
                  include_disabled: bool) -> list[Channel]:
     channels = Channel.objects.select_related("org").filter(provider=provider_name)
@@ -109,11 +112,21 @@ def _route_query(provider_name: str, channel_id: str | None, org_slug: str | Non
         channels = channels.filter(account_identity=identity)
     else:
         return []
-    return list(channels[:5])
+    # By primary key, not the model's org ordering: which candidate comes first decides nothing (webhook_verify
+    # tries them all), and a cap keeps a forged `?channel=` cheap.
+    return list(channels.order_by("pk")[:ROUTE_CANDIDATES])
+
+
+class AmbiguousDelivery(LookupError):
+    """Several channels (of different orgs) verify the delivery and its account names none of them alone:
+    answered 409 and not stored, never given to whichever channel happens to come first."""
 
 
 def webhook_verify(*, channels: list[Channel], request: WebhookRequest):
-    """(channel, provider) for the channel whose secret signs the delivery; WebhookRejected (counted) when none does."""
+    """(channel, provider) for the one channel whose secret signs the delivery; WebhookRejected (counted) when none
+    does. Every candidate is tried: when two verify (a `?channel=` without `org=` shared by two orgs whose channels
+    use one app secret), the account the delivery names decides, else AmbiguousDelivery."""
+    verified = []
     for channel in channels:
         provider = channel.provider_instance()
         try:
@@ -122,7 +135,15 @@ def webhook_verify(*, channels: list[Channel], request: WebhookRequest):
             raise   # the header is unreadable for every candidate alike: a 400, not worth a rejection count
         except WebhookRejected:
             continue
-        return channel, provider
+        verified.append((channel, provider))
+    if len(verified) == 1:
+        return verified[0]
+    if verified:
+        identity = _identity(type(verified[0][1]), request)
+        named = [pair for pair in verified if identity and pair[0].account_identity == identity]
+        if len(named) == 1:
+            return named[0]
+        raise AmbiguousDelivery(f"{len(verified)} channels verify this delivery")
     for channel in channels[:1]:
         webhook_rejection_count(channel=channel)
     raise WebhookRejected("signature does not verify")

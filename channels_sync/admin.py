@@ -80,7 +80,20 @@ class ChannelForm(forms.ModelForm):
                 return cleaned
             for key, message in channel_config_url_errors(provider_cls=cls, config=config).items():
                 self.add_error("config", f"{key}: {message}")
+            if cleaned.get("enabled"):
+                self._check_account_free(provider, config)
         return cleaned
+
+    def _check_account_free(self, provider: str, config: dict) -> None:
+        """One enabled channel per account (the model's constraint), said as a form error instead of a 500."""
+        from channels_sync.services.channels import identity_holder
+
+        probe = Channel(pk=self.instance.pk, provider=provider, config=config)
+        probe.refresh_identity()
+        if identity_holder(probe) is not None:
+            self.add_error("enabled", f"Another enabled channel already receives the account "
+                                      f"{probe.account_identity}. Its owner claims it through the API "
+                                      f"(enable with \"claim\": true), which proves ownership with the channel.")
 
     def clean_webhook_secret(self):
         value = self.cleaned_data.get("webhook_secret")

@@ -81,7 +81,15 @@ class Channel(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["org", "channel_id"], name="unique_channel_id_per_org")]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "channel_id"], name="unique_channel_id_per_org"),
+            # One enabled channel per account, across every org (issue 15, item 9): a delivery routed by the account
+            # it names finds exactly one channel, and another org takes the account over only by proving it
+            # (services.channels.channel_enable).
+            models.UniqueConstraint(fields=["provider", "account_identity"],
+                                    condition=models.Q(enabled=True) & ~models.Q(account_identity=""),
+                                    name="one_enabled_channel_per_account"),
+        ]
         indexes = [models.Index(fields=["provider", "account_identity"], name="channel_identity_idx")]
         ordering = ["org_id", "channel_id"]
 
@@ -211,6 +219,8 @@ class SyncRun(models.Model):
     class Kind(models.TextChoices):
         POLL = "poll", "Poll"
         ONE_SHOT = "one_shot", "One-shot"
+        # Not a fetch: the note left when a channel lost (or took) its account to a proven owner.
+        IDENTITY = "identity", "Account ownership"
 
     public_id = models.CharField(max_length=32, unique=True, default=new_sync_run_id, editable=False)
     org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+")

@@ -16,7 +16,13 @@ from django.views.decorators.csrf import csrf_exempt
 from channels_sync.conf import webhook_max_body_bytes
 from channels_sync.normalized import WebhookRequest
 from channels_sync.providers.errors import WebhookMalformed, WebhookRejected
-from channels_sync.services.webhooks import UnknownChannel, webhook_route, webhook_store, webhook_verify
+from channels_sync.services.webhooks import (
+    AmbiguousDelivery,
+    UnknownChannel,
+    webhook_route,
+    webhook_store,
+    webhook_verify,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +74,10 @@ def webhook_receiver(request: HttpRequest, provider_name: str, topic: str | None
         return _error("malformed_signature", str(exc), 400)
     except WebhookRejected:
         return _error("invalid_signature", "The delivery's signature does not verify.", 401)
+    except AmbiguousDelivery:
+        logger.warning("webhook for %s matches several orgs' channels; register it with ?channel=&org=", provider_name)
+        return _error("ambiguous_channel", "Several channels match this delivery; its URL must name the org "
+                      "(?channel=<channelId>&org=<org slug>).", 409)
     except RecursionError:  # a provider that reads the body to verify it (Amazon's relay) met absurd nesting
         return _error("malformed_body", "The body is nested too deeply to read.", 400)
     ping = provider.webhook_ping(hook)

@@ -1,9 +1,10 @@
 """Admin for workflows and every run they recorded (when, outcome, error, per-action results)."""
 
+from django import forms
 from django.contrib import admin
 
 from accounts.admin import OrgScopedAdmin
-from workflows.models import Workflow, WorkflowRun
+from workflows.models import Workflow, WorkflowRun, new_signing_secret
 
 
 class WorkflowRunInline(admin.TabularInline):
@@ -19,8 +20,29 @@ class WorkflowRunInline(admin.TabularInline):
         return False
 
 
+class WorkflowForm(forms.ModelForm):
+    """The signing secret is write-only here, like a channel's webhook secret: never rendered back into the page,
+    and an empty field keeps the stored one."""
+
+    signing_secret = forms.CharField(required=False, min_length=16, max_length=100,
+                                     widget=forms.PasswordInput(render_value=False),
+                                     help_text="Set; leave empty to keep the current secret.")
+
+    class Meta:
+        model = Workflow
+        fields = ["org", "name", "description", "enabled", "trigger_event", "condition_channel", "condition_tag",
+                  "condition_total_at_least", "delay_seconds", "actions", "signing_secret"]
+
+    def clean_signing_secret(self):
+        value = self.cleaned_data.get("signing_secret")
+        if value:
+            return value
+        return self.instance.signing_secret if self.instance.pk else new_signing_secret()
+
+
 @admin.register(Workflow)
 class WorkflowAdmin(OrgScopedAdmin):
+    form = WorkflowForm
     list_display = ["name", "org", "trigger_event", "enabled", "delay_seconds", "updated_at"]
     list_filter = ["enabled", "trigger_event", "org"]
     search_fields = ["name", "description"]

@@ -7,6 +7,7 @@ import secrets
 from django.db import models
 
 from accounts.models import Org
+from core.fields import EncryptedTextField
 from orders.events import EVENT_NAMES
 from orders.models import MONEY, Order
 
@@ -29,8 +30,10 @@ class Workflow(models.Model):
     delay_seconds = models.PositiveIntegerField(default=0)
     # [{"type": "email", "template": ...} | {"type": "webhook", "url": ...} | {"type": "tag", "tag": ...}]
     actions = models.JSONField(default=list)
-    signing_secret = models.CharField(max_length=100, default=new_signing_secret,
-                                      help_text="HMAC-SHA256 key of the webhook signature header")
+    # Encrypted at rest like channel secrets (core.fields; `rotate_field_keys` re-encrypts it): a database dump
+    # must not let anyone sign webhooks the merchant's endpoint trusts.
+    signing_secret = EncryptedTextField(default=new_signing_secret,
+                                        help_text="HMAC-SHA256 key of the webhook signature header")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -26,6 +26,15 @@ class ChannelConnectSerializer(serializers.Serializer):
     webhookSecret = serializers.CharField(required=False, allow_blank=True, max_length=255, write_only=True)
     pollIntervalMinutes = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=1440)
     createLocalOrders = serializers.BooleanField(required=False, default=False)
+    claim = serializers.BooleanField(required=False, default=False,
+                                     help_text="Store the channel even though another enabled channel holds its "
+                                               "account; ownership is proven when it is enabled with a claim.")
+
+
+class ChannelEnableSerializer(serializers.Serializer):
+    claim = serializers.BooleanField(required=False, default=False,
+                                     help_text="Take the account over from the channel that holds it: the hub asks "
+                                               "the channel's API which account these credentials belong to.")
 
 
 class ChannelSerializer(serializers.ModelSerializer):

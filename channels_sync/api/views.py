@@ -15,6 +15,7 @@ from channels_sync import selectors
 from channels_sync.api.serializers import (
     AggregatedOrderSerializer,
     ChannelConnectSerializer,
+    ChannelEnableSerializer,
     ChannelSerializer,
     HistoryPageSerializer,
     HistoryQuerySerializer,
@@ -58,7 +59,8 @@ class ChannelListView(OrgScopedMixin, generics.GenericAPIView):
         channel = channel_connect(org=request.org, channel_id=data["channelId"], provider=data["provider"],
                                   config=data["config"], webhook_secret=data.get("webhookSecret", ""),
                                   poll_interval_minutes=data.get("pollIntervalMinutes"),
-                                  create_local_orders=data.get("createLocalOrders", False))
+                                  create_local_orders=data.get("createLocalOrders", False),
+                                  claim=data.get("claim", False))
         return Response(ChannelSerializer(channel, context=_channel_context([channel])).data,
                         status=status.HTTP_201_CREATED)
 
@@ -78,13 +80,19 @@ class ChannelToggleView(APIView):
 
     @property
     def documented_errors(self) -> tuple[str, ...]:
-        """Enabling registers webhooks with the channel: 502 when it cannot be reached (core.api.schema)."""
-        return ("502",) if self.action == "enable" else ()
+        """Enabling registers webhooks with the channel: 502 when it cannot be reached, 409 when another channel
+        holds the account (core.api.schema)."""
+        return ("409", "502") if self.action == "enable" else ()
 
-    @extend_schema(request=None, responses=ChannelSerializer)
+    @extend_schema(request=ChannelEnableSerializer, responses=ChannelSerializer)
     def post(self, request, channel_id: str):
         channel = get_for_org(Channel.objects.select_related("org"), org=request.org, channel_id=channel_id)
-        channel = channel_enable(channel=channel) if self.action == "enable" else channel_disable(channel=channel)
+        if self.action == "enable":
+            body = ChannelEnableSerializer(data=request.data or {})
+            body.is_valid(raise_exception=True)
+            channel = channel_enable(channel=channel, claim=body.validated_data["claim"])
+        else:
+            channel = channel_disable(channel=channel)
         return Response(ChannelSerializer(channel, context=_channel_context([channel])).data)
 
 

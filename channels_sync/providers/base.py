@@ -55,6 +55,8 @@ class ChannelProvider(ABC):
     # Header that names the channel account on a webhook, matched against config[identity_config_key].
     webhook_identity_header: ClassVar[str | None] = None
     identity_config_key: ClassVar[str | None] = None
+    # Headers that prove a delivery (its signature, a shared secret): checked once at receipt, never stored.
+    webhook_secret_headers: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: dict, *, webhook_secret: str | None = None, channel_id: str | None = None,
                  http: ChannelHttpClient | None = None):
@@ -98,6 +100,14 @@ class ChannelProvider(ABC):
         the others (an order still unacknowledged is tried again on the next pull, and before shipping)."""
         return {}
 
+    # --- account identity ----------------------------------------------------------------------
+    def reported_identities(self) -> list[str]:
+        """The account identities (values of config[identity_config_key]) the channel's own API reports for
+        these credentials: how an org proves it owns an account another org's channel holds. Raises
+        ChannelError when the channel refuses the credentials, NotImplementedError where the channel's API
+        reports no identity (then ownership cannot be proven through it)."""
+        raise NotImplementedError(f"{self.name} reports no account identity through its API")
+
     # --- webhooks ----------------------------------------------------------------------------
     @classmethod
     def webhook_identity(cls, request: WebhookRequest) -> str | None:
@@ -130,6 +140,11 @@ class ChannelProvider(ABC):
         """(delivery id, topic) when the channel sends them as headers, so the receiver stores a delivery
         without parsing its body twice. None: `parse_webhook` reads them from the body."""
         return None
+
+    def webhook_secret_header_names(self) -> set[str]:
+        """Lower-case names of the headers `verify_webhook` reads as proof; the receiver drops them before
+        storing a delivery (a stored row is already verified, and processing never verifies again)."""
+        return {name.lower() for name in self.webhook_secret_headers}
 
     def verify_webhook(self, request: WebhookRequest) -> None:
         """Raise WebhookRejected unless the delivery is authentic (constant-time compare)."""

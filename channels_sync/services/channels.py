@@ -9,9 +9,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from channels_sync.conf import public_base_url
-from channels_sync.models import Channel
+from channels_sync.models import Channel, Outcome, SyncRun, normalize_identity
 from channels_sync.providers import UnknownProvider, available_providers, provider_class, webhook_paths
-from channels_sync.providers.errors import ChannelError
+from channels_sync.providers.errors import ChannelError, RetryableChannelError
 from core.api.exceptions import ApiError, Conflict, UpstreamError
 from core.outbound import OutboundURLRefused, check_outbound_url
 
@@ -69,8 +69,12 @@ def _provider_or_400(name: str):
 
 
 def channel_connect(*, org, channel_id: str, provider: str, config: dict, webhook_secret: str = "",
-                    poll_interval_minutes: int | None = None, create_local_orders: bool = False) -> Channel:
-    """Store a new channel (disabled until `channel_enable`); the provider validates its config."""
+                    poll_interval_minutes: int | None = None, create_local_orders: bool = False,
+                    claim: bool = False) -> Channel:
+    """Store a new channel (disabled until `channel_enable`); the provider validates its config.
+
+    An account another enabled channel holds is a 409 `channel_identity_claimed` unless the caller says it will
+    `claim` it: the channel is then stored (disabled, it holds nothing) and the proof happens on enabling."""
     cls = _provider_or_400(provider)
     errors = cls.validate_config(config or {}) or channel_config_url_errors(provider_cls=cls, config=config or {})
     if errors:
@@ -79,6 +83,9 @@ def channel_connect(*, org, channel_id: str, provider: str, config: dict, webhoo
     channel = Channel(org=org, channel_id=channel_id, provider=provider, config=config or {},
                       webhook_secret=webhook_secret or "", poll_interval_minutes=poll_interval_minutes,
                       create_local_orders=create_local_orders)
+    channel.refresh_identity()
+    if not claim and identity_holder(channel) is not None:
+        raise _claimed(channel)
     try:
         with transaction.atomic():
             channel.save()
@@ -88,8 +95,18 @@ def channel_connect(*, org, channel_id: str, provider: str, config: dict, webhoo
     return channel
 
 
-def channel_enable(*, channel: Channel) -> Channel:
-    """Register the channel's webhooks (where the provider can) and let polling pick it up."""
+def channel_enable(*, channel: Channel, claim: bool = False) -> Channel:
+    """Register the channel's webhooks (where the provider can) and let polling pick it up.
+
+    One enabled channel per account, across orgs (the `one_enabled_channel_per_account` constraint). When
+    another channel holds the account: 409 `channel_identity_claimed`, or with `claim` the takeover below.
+    """
+    channel.refresh_identity()
+    holder = identity_holder(channel)
+    if holder is not None:
+        if not claim:
+            raise _claimed(channel)
+        _prove_takeover(channel=channel, holder=holder)
     provider = channel.provider_instance()
     registered: list = []
     if provider.supports_webhooks:
@@ -102,8 +119,99 @@ def channel_enable(*, channel: Channel) -> Channel:
     channel.webhooks_registered = registered
     # Due at the next beat tick: the first poll catches up from the cursor.
     channel.last_polled_at = None
-    channel.save(update_fields=["enabled", "webhooks_registered", "last_polled_at", "updated_at"])
+    try:
+        with transaction.atomic():
+            if holder is not None:
+                _hand_over(holder=holder, to=channel)
+            channel.save(update_fields=["enabled", "webhooks_registered", "last_polled_at", "updated_at"])
+    except IntegrityError:
+        # Another enable of the same account committed first (the constraint decides the race).
+        channel.enabled, channel.webhooks_registered = False, []
+        raise _claimed(channel) from None
     return channel
+
+
+# --- one enabled channel per account -------------------------------------------------------------------------
+def identity_holder(channel: Channel) -> Channel | None:
+    """The enabled channel (any org) that holds this channel's account, if another one does."""
+    if not channel.account_identity:
+        return None  # providers without an account identity (eBay, Walmart) route by ?channel=&org= only
+    return (Channel.objects.select_related("org").filter(provider=channel.provider,
+                                                         account_identity=channel.account_identity, enabled=True)
+            .exclude(pk=channel.pk).first())
+
+
+def _claimed(channel: Channel) -> Conflict:
+    """The 409 a second claimant gets: it names the account, never the org or channel holding it."""
+    label = _label(channel)
+    return Conflict(f"Another enabled channel already receives this {label} account ({channel.account_identity}). "
+                    f"If the account is yours, enable this channel with \"claim\": true: the hub asks {label}'s "
+                    f"API, with this channel's credentials, which account they belong to.",
+                    code="channel_identity_claimed",
+                    details={"provider": channel.provider, "accountIdentity": channel.account_identity})
+
+
+def _label(channel: Channel) -> str:
+    try:
+        return channel.provider_cls().label
+    except Exception:
+        return channel.provider
+
+
+def _proves(channel: Channel) -> bool:
+    """Whether the channel's own API, asked with this channel's credentials, reports the channel's account.
+
+    NotImplementedError (the channel reports no account) and a transient failure propagate: neither is an
+    answer. A refusal of the credentials is a clear no."""
+    try:
+        reported = channel.provider_instance().reported_identities()
+    except RetryableChannelError:
+        raise
+    except ChannelError:
+        return False
+    return channel.account_identity in {normalize_identity(value) for value in reported}
+
+
+def _prove_takeover(*, channel: Channel, holder: Channel) -> None:
+    """The claimant must prove the account and the holder must no longer: an account both can prove (two
+    installations on one shop) is for the merchant to settle by disconnecting one, not for the hub to guess."""
+    label = _label(channel)
+    details = {"provider": channel.provider, "accountIdentity": channel.account_identity}
+    try:
+        if not _proves(channel):
+            raise Conflict(f"{label}'s API does not confirm that these credentials belong to the account "
+                           f"{channel.account_identity}.", code="channel_identity_unproven", details=details)
+        if _proves(holder):
+            raise Conflict(f"The channel that holds this {label} account still proves it with its own "
+                           "credentials. Disconnect that installation at the channel, then claim again.",
+                           code="channel_identity_contested", details=details)
+    except NotImplementedError:
+        raise Conflict(f"{label} reports no account identity through its API, so ownership cannot be proven here; "
+                       "the channel that holds the account must be disabled first.",
+                       code="channel_identity_unprovable", details=details) from None
+    except RetryableChannelError as exc:
+        raise UpstreamError(f"{label} could not answer the ownership check now; try again: {exc}",
+                            code="upstream_error", details={"statusCode": exc.status_code}) from None
+
+
+def _hand_over(*, holder: Channel, to: Channel) -> None:
+    """Disable the previous holder (row locked, still the holder) and note it in both channels' sync history."""
+    locked = Channel.objects.select_for_update().filter(pk=holder.pk, enabled=True,
+                                                        account_identity=to.account_identity).first()
+    now = timezone.now()
+    if locked is not None:
+        # Its webhooks are not unregistered: its credentials no longer reach the account (that is the proof).
+        locked.enabled, locked.webhooks_registered = False, []
+        locked.save(update_fields=["enabled", "webhooks_registered", "updated_at"])
+        SyncRun.objects.create(
+            org_id=locked.org_id, channel=locked, kind=SyncRun.Kind.IDENTITY, status=Outcome.FAILED,
+            queued_at=now, finished_at=now,
+            error=(f"Disabled: another org proved through {_label(locked)}'s API that it owns the account "
+                   f"{locked.account_identity}, and this channel's credentials no longer do."))
+    SyncRun.objects.create(
+        org_id=to.org_id, channel=to, kind=SyncRun.Kind.IDENTITY, status=Outcome.SUCCEEDED, queued_at=now,
+        finished_at=now,
+        error=f"Took over the account {to.account_identity}: proven through {_label(to)}'s API.")
 
 
 def channel_disable(*, channel: Channel) -> Channel:

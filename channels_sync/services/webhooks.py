@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -95,6 +96,9 @@ def _identity(cls, request: WebhookRequest) -> str:
         return ""
 
 
+ROUTE_CANDIDATES = 20
+
+
 def _route_query(provider_name: str, channel_id: str | None, org_slug: str | None, identity: str,
                  include_disabled: bool) -> list[Channel]:
     channels = Channel.objects.select_related("org").filter(provider=provider_name)
@@ -108,11 +112,21 @@ def _route_query(provider_name: str, channel_id: str | None, org_slug: str | Non
         channels = channels.filter(account_identity=identity)
     else:
         return []
-    return list(channels[:5])
+    # By primary key, not the model's org ordering: which candidate comes first decides nothing (webhook_verify
+    # tries them all), and a cap keeps a forged `?channel=` cheap.
+    return list(channels.order_by("pk")[:ROUTE_CANDIDATES])
+
+
+class AmbiguousDelivery(LookupError):
+    """Several channels (of different orgs) verify the delivery and its account names none of them alone:
+    answered 409 and not stored, never given to whichever channel happens to come first."""
 
 
 def webhook_verify(*, channels: list[Channel], request: WebhookRequest):
-    """(channel, provider) for the channel whose secret signs the delivery; WebhookRejected (counted) when none does."""
+    """(channel, provider) for the one channel whose secret signs the delivery; WebhookRejected (counted) when none
+    does. Every candidate is tried: when two verify (a `?channel=` without `org=` shared by two orgs whose channels
+    use one app secret), the account the delivery names decides, else AmbiguousDelivery."""
+    verified = []
     for channel in channels:
         provider = channel.provider_instance()
         try:
@@ -121,7 +135,15 @@ def webhook_verify(*, channels: list[Channel], request: WebhookRequest):
             raise   # the header is unreadable for every candidate alike: a 400, not worth a rejection count
         except WebhookRejected:
             continue
-        return channel, provider
+        verified.append((channel, provider))
+    if len(verified) == 1:
+        return verified[0]
+    if verified:
+        identity = _identity(type(verified[0][1]), request)
+        named = [pair for pair in verified if identity and pair[0].account_identity == identity]
+        if len(named) == 1:
+            return named[0]
+        raise AmbiguousDelivery(f"{len(verified)} channels verify this delivery")
     for channel in channels[:1]:
         webhook_rejection_count(channel=channel)
     raise WebhookRejected("signature does not verify")
@@ -154,6 +176,26 @@ def _delivery_identity(provider, request: WebhookRequest, body_sha256: str) -> t
     return delivery_id[:255], topic[:128]
 
 
+# Words that make a header a credential whichever channel sent it (issue 15, item 15): a relay's own secret,
+# a proxy's Authorization, a signature under a name no provider lists yet. Kept out of stored rows.
+SECRET_HEADER_WORDS = ("signature", "hmac", "secret", "authorization", "cookie", "token", "api-key", "apikey",
+                       "password")
+
+
+@functools.lru_cache(maxsize=1024)
+def _secret_by_name(lowered: str) -> bool:
+    return any(word in lowered for word in SECRET_HEADER_WORDS)
+
+
+def storable_headers(headers: dict, provider) -> dict:
+    """The delivery's headers without its proof: the provider's signature and secret headers and any header
+    named like a credential. Only verified deliveries are stored and processing never verifies again, so
+    nothing a retry needs is lost, and a leaked row (backup, admin screen) cannot be replayed as signed."""
+    dropped = provider.webhook_secret_header_names()
+    return {name: value for name, value in headers.items()
+            if (lowered := name.lower()) not in dropped and not _secret_by_name(lowered)}
+
+
 # The receiver's one statement (core/storage.py): its columns are WebhookDelivery's own fields.
 # Any conflict: the same delivery id, or the same body bytes (a replay under a new unsigned id header).
 _deliveries = InsertIgnoringConflicts(WebhookDelivery, conflict=())
@@ -174,7 +216,7 @@ def webhook_store(*, channel: Channel, request: WebhookRequest, provider=None) -
     pk = _deliveries.insert({
         "public_id": new_delivery_id(), "org": channel.org_id, "channel": channel.pk, "delivery_id": delivery_id,
         "topic": topic, "body": request.body, "body_sha256": body_sha256,
-        "headers": dict(request.headers), "query": dict(request.query),
+        "headers": storable_headers(request.headers, provider), "query": dict(request.query),
         "url": request.url, "status": WebhookDelivery.Status.RECEIVED.value, "attempts": 0, "orders_count": 0,
         "last_error": "", "received_at": timezone.now()})
     if pk is None:

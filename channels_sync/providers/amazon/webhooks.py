@@ -64,6 +64,15 @@ def order_notification(notification: dict) -> dict:
 class WebhooksMixin:
     """Provider's notification half (registration uses the client's `_call`)."""
 
+    webhook_secret_headers = (DEFAULT_RELAY_SECRET_HEADER,)
+
+    def webhook_secret_header_names(self) -> set[str]:
+        """The relay's secret header, wherever this channel's relay puts it."""
+        names = super().webhook_secret_header_names()
+        if self.config.get("relaySecretHeader"):
+            names.add(str(self.config["relaySecretHeader"]).lower())
+        return names
+
     # --- notifications -----------------------------------------------------------------------
     @classmethod
     def webhook_identity(cls, request: WebhookRequest) -> str | None:

@@ -129,6 +129,8 @@ def _without_query_param(url: str, name: str) -> str:
 class WebhooksMixin:
     """Provider's notification half (uses the client's `_call` and `app_token`)."""
 
+    webhook_secret_headers = (SIGNATURE_HEADER,)
+
     # --- notifications -----------------------------------------------------------------------
     def webhook_challenge(self, request: WebhookRequest) -> dict | None:
         """eBay proves the endpoint is ours with GET ?challenge_code=: answer sha256(code + token + endpoint)."""

@@ -92,6 +92,13 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
         response = self.http.request("POST", path, json=body, headers=self._headers(), rate_key=self.name)
         return response, json.loads(response.content or b"{}")
 
+    def reported_identities(self) -> list[str]:
+        """GET shop.json with this access token: the shop's `myshopify_domain` (what webhooks name it by)."""
+        _, body = self._get(self._path("shop.json"))
+        shop = body.get("shop") if isinstance(body, dict) else None
+        domain = shop.get("myshopify_domain") if isinstance(shop, dict) else None
+        return [str(domain)] if domain else []
+
     # --- reading -------------------------------------------------------------------------------
     @staticmethod
     def _status_params(status: str | None) -> dict[str, str]:

@@ -14,6 +14,8 @@ ORDER_TOPICS = ("orders/create", "orders/updated", "orders/paid", "orders/cancel
 class WebhooksMixin:
     """Provider's webhook half (uses the client's `_get`, `_post`, `_path`)."""
 
+    webhook_secret_headers = ("X-Shopify-Hmac-Sha256",)
+
     # --- webhooks ------------------------------------------------------------------------------
     def verify_webhook(self, request: WebhookRequest) -> None:
         """X-Shopify-Hmac-Sha256 = base64(HMAC-SHA256(secret, raw body)), compared in constant time."""

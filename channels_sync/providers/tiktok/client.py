@@ -212,6 +212,13 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
             ttl = 0
         return ttl if ttl > 0 else 6 * 24 * 3600
 
+    def reported_identities(self) -> list[str]:
+        """GET /authorization/202309/shops with this app and access token: the ids of the shops the seller
+        authorized for the app."""
+        data = self.call("GET", "/authorization/202309/shops") or {}
+        shops = data.get("shops") if isinstance(data, dict) else None
+        return [str(shop["id"]) for shop in shops or [] if isinstance(shop, dict) and shop.get("id")]
+
     # --- reading ---------------------------------------------------------------------------------
     def fetch_orders(self, since: datetime | None, until: datetime | None, status: str | None = None
                      ) -> Iterator[dict]:

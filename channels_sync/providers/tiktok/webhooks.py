@@ -30,6 +30,8 @@ def webhook_signature(app_key: str, app_secret: str, body: bytes) -> str:
 class WebhooksMixin:
     """Provider's webhook half (registration uses the client's signed `call`)."""
 
+    webhook_secret_headers = ("Authorization",)  # TikTok signs a push in its Authorization header
+
     # --- webhooks --------------------------------------------------------------------------------
     @classmethod
     def webhook_identity(cls, request: WebhookRequest) -> str | None:

@@ -16,6 +16,8 @@ PING_BODY = re.compile(rb"^webhook_id=\d+$")
 class WebhooksMixin:
     """Provider's webhook half (uses the client's `_call` and `_existing_webhooks`)."""
 
+    webhook_secret_headers = ("X-WC-Webhook-Signature",)
+
     # --- webhooks ------------------------------------------------------------------------------
     @staticmethod
     def is_ping(request: WebhookRequest) -> bool:

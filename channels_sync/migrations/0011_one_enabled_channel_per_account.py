@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_orgbranding_from_tracking'),
-        ('channels_sync', '0009_drop_stored_webhook_secrets'),
+        ('channels_sync', '0010_drop_stored_webhook_secrets'),
     ]
 
     operations = [

@@ -30,7 +30,7 @@ def drop_secret_headers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("channels_sync", "0008_delivery_body_hash"),
+        ("channels_sync", "0009_aggregated_order_discount"),
     ]
 
     operations = [

@@ -93,7 +93,7 @@ def test_rows_stored_before_the_change_lose_their_proof_headers(channel):
 
     from django.apps import apps
 
-    migration = import_module("channels_sync.migrations.0009_drop_stored_webhook_secrets")
+    migration = import_module("channels_sync.migrations.0010_drop_stored_webhook_secrets")
     amazon = Channel.objects.create(org=channel.org, channel_id="amz", provider="amazon",
                                     config={"sellerId": "A1", "relaySecretHeader": "X-Queue-Pass"})
     old = WebhookDelivery.objects.create(org=channel.org, channel=channel, delivery_id="d-old", body=b"{}",

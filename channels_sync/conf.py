@@ -22,11 +22,19 @@ channels_settings = AppSettings(
             "Each web process nudges the webhook drain at most once per this many seconds (from one thread, "
             "after commit; 0: on every delivery)."),
     Setting("CHANNEL_WEBHOOK_DRAINERS", 2, int, "How many drain tasks may share a webhook backlog."),
+    Setting("CHANNEL_TIKTOK_WEBHOOK_WINDOW_SECONDS", 15 * 60, int,
+            "A TikTok Shop push whose signed `timestamp` is further than this from now (either way) is refused "
+            "with 401 and not stored: a captured push cannot be replayed later. 15 minutes lets TikTok's first "
+            "retry (2 minutes after a failed push) through; polling picks up what a refused late retry carried."),
 )
 
 
 def webhook_max_body_bytes() -> int:
     return channels_settings.CHANNEL_WEBHOOK_MAX_BODY_BYTES
+
+
+def tiktok_webhook_window_seconds() -> int:
+    return channels_settings.CHANNEL_TIKTOK_WEBHOOK_WINDOW_SECONDS
 
 
 def webhook_max_attempts() -> int:

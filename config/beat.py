@@ -29,6 +29,8 @@ def beat_schedule(values: dict) -> dict[str, dict]:
         "retry-due-event-handler-runs": {"task": "orders.tasks.retry_due_event_handler_runs", "schedule": 60.0},
         # Succeeded handler runs older than ORDERS_EVENT_HANDLER_RUN_RETENTION_DAYS, deleted in batches.
         "prune-event-handler-runs": {"task": "orders.tasks.prune_event_handler_runs", "schedule": 3600.0},
+        # Storefront orders with nothing paid after ORDER_UNPAID_RESERVATION_TTL: cancelled, their stock released.
+        "expire-unpaid-orders": {"task": "orders.tasks.expire_unpaid_orders", "schedule": 60.0},
         # Delayed workflow runs whose eta message was lost (or whose worker crashed).
         "workflows-run-due": {"task": "workflows.tasks.run_due_workflows", "schedule": 60.0},
         # Every due subscription, and the retries of refused charges (their time is on the row).

@@ -11,6 +11,14 @@ orders_settings = AppSettings(
     Setting("ORDERS_CUSTOMER_RATE_LIMIT", "30/min", str,
             "Customer order lookups (no auth): requests per client address, counted in the cache."),
     Setting("ORDERS_CHECKOUT_RATE_LIMIT", "60/min", str, "Checkouts: requests per client address."),
+    # Stock hoarding (issue 15, item 4): what one anonymous checkout may hold, and for how long unpaid.
+    Setting("ORDERS_CHECKOUT_MAX_LINE_QUANTITY", 100, int,
+            "Units of one SKU an anonymous checkout may reserve (duplicate lines added up); 0: no limit."),
+    Setting("ORDERS_CHECKOUT_MAX_ORDER_QUANTITY", 250, int,
+            "Units in all of an anonymous checkout's lines together; 0: no limit."),
+    Setting("ORDER_UNPAID_RESERVATION_TTL", 30 * 60, int,
+            "Seconds a storefront order with nothing paid holds its stock: then beat's `expire-unpaid-orders` "
+            "cancels it (WooCommerce's hold-stock minutes); 0: never."),
     # The public order pages (their lookup form and signed links).
     Setting("ORDER_LOOKUP_RATE_LIMIT", "10/min", str, "The order lookup page: requests per client address."),
     Setting("CUSTOMER_ACCOUNT_LINK_MAX_AGE", 30 * 24 * 3600, int,

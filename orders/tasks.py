@@ -60,6 +60,14 @@ def prune_event_handler_runs() -> int:
     return event_handler_runs_prune()
 
 
+@shared_task(name="orders.tasks.expire_unpaid_orders", ignore_result=True)
+def expire_unpaid_orders() -> int:
+    """Beat's "expire-unpaid-orders": storefront orders unpaid past ORDER_UNPAID_RESERVATION_TTL, cancelled."""
+    from orders.services.expiry import orders_expire_unpaid
+
+    return len(orders_expire_unpaid())
+
+
 @shared_task(name="orders.tasks.send_welcome_email", ignore_result=True)
 def send_welcome_email(order_id: int, request_id: str) -> None:
     """Not retried: a one-off that staff asked for, whose failure the EmailLog row keeps (status failed and the

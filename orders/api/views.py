@@ -14,10 +14,11 @@ from accounts.permissions import PublicOrgAccess
 from core.api.schema import ERROR
 from orders import selectors, services
 from orders.api import serializers as s
-from orders.api.customer_proof import PROOF_PARAMETERS, require_customer_proof
+from orders.api.customer_proof import PROOF_PARAMETERS, require_customer_proof, staff_of_org
 from orders.api.throttles import CheckoutThrottle, CustomerLookupThrottle
 from orders.models import InventoryItem, Order
 from orders.services.edits import UNSET
+from orders.services.errors import InsufficientStock
 
 ORG_HEADER = OpenApiParameter("orgid", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
                               description="The org's slug.")
@@ -43,20 +44,26 @@ class CheckoutView(APIView):
 
     @extend_schema(tags=["storefront"], parameters=[ORG_HEADER, IDEMPOTENCY_HEADER], request=s.CheckoutSerializer,
                    responses={201: s.CustomerOrderSerializer, 200: s.CustomerOrderSerializer, 400: ERROR, 409: ERROR},
-                   summary="Check out a cart (no login): reserves stock, 409 naming short SKUs or "
-                           "idempotency_mismatch")
+                   summary="Check out a cart (no login): reserves stock, 400 over the quantity limits, "
+                           "409 naming short SKUs (counts only for staff) or idempotency_mismatch")
     def post(self, request):
         body = s.CheckoutSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        order, created = services.checkout_cart(
-            org=request.org, customer=data["customer"], lines=data["lines"],
-            shipping_address=data["shipping_address"], billing_address=data.get("billing_address"),
-            payment=data.get("payment"), currency=data["currency"], shipping_total=data["shipping_total"],
-            tax_total=data["tax_total"], customer_note=data["customer_note"], tags=data["tags"],
-            is_test=data["is_test"], idempotency_key=request.headers.get("Idempotency-Key") or None,
-            idempotency_body_hash=body_hash(request.data), anonymous=True,
-        )
+        try:
+            order, created = services.checkout_cart(
+                org=request.org, customer=data["customer"], lines=data["lines"],
+                shipping_address=data["shipping_address"], billing_address=data.get("billing_address"),
+                payment=data.get("payment"), currency=data["currency"], shipping_total=data["shipping_total"],
+                tax_total=data["tax_total"], customer_note=data["customer_note"], tags=data["tags"],
+                is_test=data["is_test"], idempotency_key=request.headers.get("Idempotency-Key") or None,
+                idempotency_body_hash=body_hash(request.data), anonymous=True,
+            )
+        except InsufficientStock as short:
+            # How many are left is the merchant's business: only staff of the org see the count.
+            if staff_of_org(request):
+                raise
+            raise short.without_counts() from None
         # No customerId: the email may belong to an existing customer, and an id is not for strangers.
         order = selectors.customer_order_by_author(org=request.org, author=order.customer.sk,
                                                    order_number=order.order_number)

@@ -5,7 +5,9 @@ then the new rows. A retried checkout with the same Idempotency-Key and the same
 first order; the same key with another body is a 409 (issue 15: a key is no way into someone's order).
 
 An anonymous checkout (`anonymous=True`, the public endpoint) never edits an existing customer and
-takes line names from the catalogue: the hub's emails carry no free text a stranger typed.
+takes line names from the catalogue: the hub's emails carry no free text a stranger typed. It may
+not ask for more units than ORDERS_CHECKOUT_MAX_LINE_QUANTITY / _MAX_ORDER_QUANTITY, and what it reserves
+is released by orders/services/expiry.py when nothing is paid within ORDER_UNPAID_RESERVATION_TTL.
 """
 
 from decimal import Decimal
@@ -14,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from orders import events
+from orders.conf import orders_settings
 from orders.models import ZERO, Activity, Customer, Order, OrderLine, OrderNumberCounter, OrderTag, Payment
 from orders.payments import get_gateway
 from orders.services.errors import IdempotencyMismatch, InvalidRequest
@@ -79,6 +82,22 @@ def _merge_lines(lines: list[dict]) -> dict[str, dict]:
     return merged
 
 
+def _limit_quantities(wanted: dict[str, dict]) -> None:
+    """400 when an anonymous cart asks for more units than the settings allow (per SKU, then in all): one
+    stranger's checkout cannot take a whole shelf (issue 15, item 4). Channel imports and renewals are not
+    limited: their quantities were sold elsewhere."""
+    per_line = orders_settings.ORDERS_CHECKOUT_MAX_LINE_QUANTITY
+    per_order = orders_settings.ORDERS_CHECKOUT_MAX_ORDER_QUANTITY
+    too_many = [f"{sku}: at most {per_line} units per order ({row['quantity']} asked)."
+                for sku, row in sorted(wanted.items()) if per_line and row["quantity"] > per_line]
+    if too_many:
+        raise InvalidRequest("Too many units of one item.", field="lines", errors=too_many)
+    total = sum(row["quantity"] for row in wanted.values())
+    if per_order and total > per_order:
+        raise InvalidRequest("Too many units in one order.", field="lines",
+                             errors=f"At most {per_order} units per order ({total} asked).")
+
+
 def checkout_cart(
     *,
     org,
@@ -113,6 +132,8 @@ def checkout_cart(
     if not lines:
         raise InvalidRequest("A cart needs at least one line.", field="lines", errors="This list may not be empty.")
     wanted = _merge_lines(lines)
+    if anonymous:
+        _limit_quantities(wanted)
     shipping_total, tax_total = Decimal(str(shipping_total)), Decimal(str(tax_total))
     try:
         with transaction.atomic():

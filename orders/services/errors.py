@@ -18,8 +18,14 @@ class InsufficientStock(Conflict):
     default_code = "insufficient_stock"
 
     def __init__(self, short: list[dict]):
+        self.short = short
         skus = [row["sku"] for row in short]
         super().__init__(f"Not enough stock for: {', '.join(skus)}.", details={"skus": skus, "lines": short})
+
+    def without_counts(self) -> "InsufficientStock":
+        """The same refusal without `available`: a stranger learns which SKU is short, never how many are
+        left (issue 15, item 4); staff and in-process callers keep the count."""
+        return InsufficientStock([{k: v for k, v in row.items() if k != "available"} for row in self.short])
 
 
 class IdempotencyMismatch(Conflict):

@@ -129,17 +129,25 @@ def order_cancel(*, org, order_number: str, reason: str = "", actor=None, actor_
     with transaction.atomic():
         order = order_lock(org=org, order_number=order_number)
         _require(order, "cancel")
-        lines = list(order.lines.all())
-        released = {line.sku: line.quantity_unshipped for line in lines if line.quantity_unshipped}
-        inventory_release(org=org, quantities=released)
-        from_status = order.status
-        order.cancel_reason = (reason or "")[:500]
-        order.hold_reason = ""
-        order.cancel()
-        data = {"reason": reason, "released": released} if reason else {"released": released}
-        return _finish(order, verb="cancel", from_status=from_status, actor=actor, actor_label=actor_label, data=data,
-                       event="order.cancelled", event_data={"reason": reason},
-                       extra_fields=("cancel_reason", "hold_reason"))
+        return order_cancel_locked(order, reason=reason, actor=actor, actor_label=actor_label)
+
+
+def order_cancel_locked(order: Order, *, reason: str = "", actor=None, actor_label: str = "staff",
+                        data: dict | None = None) -> Order:
+    """The cancel itself, for a caller that holds the order's row lock (order_lock) inside its transaction
+    and has checked its own conditions under it (the unpaid-order expiry): one path for the stock release,
+    the Activity row and `order.cancelled`."""
+    lines = list(order.lines.all())
+    released = {line.sku: line.quantity_unshipped for line in lines if line.quantity_unshipped}
+    inventory_release(org=order.org_id, quantities=released)
+    from_status = order.status
+    order.cancel_reason = (reason or "")[:500]
+    order.hold_reason = ""
+    order.cancel()
+    data = {**(data or {}), **({"reason": reason} if reason else {}), "released": released}
+    return _finish(order, verb="cancel", from_status=from_status, actor=actor, actor_label=actor_label, data=data,
+                   event="order.cancelled", event_data={"reason": reason},
+                   extra_fields=("cancel_reason", "hold_reason"))
 
 
 def _quantities(items: list[dict] | None, lines_by_sku: dict, field: str) -> dict[str, int]:

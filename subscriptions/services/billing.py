@@ -7,6 +7,10 @@ the lock, the BillingCycle row is unique per (subscription, period_start), its c
 unique, and the child order's checkout Idempotency-Key is derived from the same period, so even a
 bug in the selection could not create a second order for a period.
 
+A period is billed while it lasts or not at all: a subscription whose start (or whose next period) is
+periods in the past is billed for the current period only, and a retry that outlives its period moves to
+the current one (issue 15, item 16).
+
 Inside a savepoint the child order goes through the storefront checkout (stock reserved,
 `order.created` published, hence the confirmation email after commit), then the gateway is
 charged. A refused charge or short stock rolls the order back (no email, no reservation) and the
@@ -30,7 +34,7 @@ from orders.services import checkout_cart
 from subscriptions.charging import get_charge_gateway
 from subscriptions.conf import subscriptions_settings
 from subscriptions.models import BillingCycle, Subscription, SubscriptionStatus
-from subscriptions.services.periods import period_end
+from subscriptions.services.periods import current_period_start, period_end
 
 logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
@@ -80,8 +84,18 @@ def subscription_bill_locked(sub: Subscription, *, now) -> str:
     if cycle is not None and cycle.outcome == BillingCycle.Outcome.SUCCESS:
         _advance(sub, cycle)  # already billed: only the subscription's clock was behind
         return "billed"
+    attempts = 0
+    if cycle is not None and cycle.period_end <= now:
+        # Its retries outlived the period: that period is not charged after the fact; the retries go on
+        # for the current one (the count carries over, so the schedule still ends in past_due).
+        attempts = cycle.attempts
+        cycle.outcome, cycle.next_retry_at = BillingCycle.Outcome.FAILED, None
+        cycle.error = f"{cycle.error}; the period ended before a charge succeeded"[-2000:].lstrip("; ")
+        cycle.save()
+        cycle = None
     if cycle is None:
-        cycle = _open_cycle(sub)
+        cycle = _open_cycle(sub, now=now)
+        cycle.attempts = attempts
     cycle.attempts += 1
     try:
         with transaction.atomic():
@@ -98,15 +112,22 @@ def subscription_bill_locked(sub: Subscription, *, now) -> str:
     return "billed"
 
 
-def _open_cycle(sub: Subscription) -> BillingCycle:
-    """A new period: a pending plan change takes effect here, never in the middle of a period."""
+def _open_cycle(sub: Subscription, *, now) -> BillingCycle:
+    """A new period: a pending plan change takes effect here, never in the middle of a period.
+
+    Never one that has already ended (issue 15, item 16): a subscription whose `startAt` (or whose next
+    period) lies periods in the past is billed for the period `now` is in, on its own cadence, and the
+    missed ones are skipped, not charged one after the other by the following runs. So every charge
+    leaves `next_billing_at` after `now`, and no run (nor one running beside it) charges it twice."""
     if sub.pending_price_id is not None:
         sub.price = sub.pending_price
     if sub.pending_quantity is not None:
         sub.quantity = sub.pending_quantity
     sub.pending_price, sub.pending_quantity = None, None
     price = sub.price
-    start = sub.next_period_start
+    start = current_period_start(sub.next_period_start, interval=price.interval, count=price.interval_count,
+                                 now=now)
+    sub.next_period_start = start
     return BillingCycle.objects.create(
         subscription=sub, period_start=start,
         period_end=period_end(start, interval=price.interval, count=price.interval_count),

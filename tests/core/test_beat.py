@@ -15,6 +15,7 @@ def test_the_assembled_beat_schedule():
         "retry-due-writebacks": ("channels_sync.retry_due_writebacks", 60.0),
         "retry-due-event-handler-runs": ("orders.tasks.retry_due_event_handler_runs", 60.0),
         "prune-event-handler-runs": ("orders.tasks.prune_event_handler_runs", 3600.0),
+        "expire-unpaid-orders": ("orders.tasks.expire_unpaid_orders", 60.0),
         "workflows-run-due": ("workflows.tasks.run_due_workflows", 60.0),
         "subscriptions-bill-due": ("subscriptions.tasks.bill_due_subscriptions", 60.0),
     }

@@ -116,12 +116,21 @@ def test_checkout_refuses_wrong_fields_and_types_and_stores_nothing(public, what
     assert not changed(before)
 
 
-def test_checkout_refused_for_stock_stores_no_customer_either(public, world):
+def test_checkout_refused_for_stock_stores_no_customer_either(public, world, settings):
     """A 409 for short stock used to leave the new Customer row behind."""
+    settings.ORDERS_CHECKOUT_MAX_LINE_QUANTITY = settings.ORDERS_CHECKOUT_MAX_ORDER_QUANTITY = 0  # no limit here
     before = row_counts()
     doc = {**CHECKOUT, "customer": {"email": "new-buyer@example.com"}, "lines": [{"sku": "A", "quantity": 100000}]}
     response = public.post("/storefront/checkout-cart", doc, format="json")
     assert_clear_4xx(response, 409)
+    assert not changed(before)
+
+
+def test_checkout_over_the_quantity_limit_is_400_and_stores_nothing(public, world):
+    before = row_counts()
+    doc = {**CHECKOUT, "customer": {"email": "new-buyer@example.com"}, "lines": [{"sku": "A", "quantity": 100000}]}
+    response = public.post("/storefront/checkout-cart", doc, format="json")
+    assert_clear_4xx(response, 400)
     assert not changed(before)
 
 

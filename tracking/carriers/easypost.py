@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 import requests
 from django.conf import settings
 
+from core.freshness import within_window
 from core.http import HttpClient, PermanentOutboundError, RetryableOutboundError
 from tracking.carriers.base import (
     DELIVERED,
@@ -183,7 +184,7 @@ class Provider(CarrierProvider):
                 raise WebhookRejected(f"unreadable {TIMESTAMP_HEADER}") from exc
             if sent_at.tzinfo is None:
                 sent_at = sent_at.replace(tzinfo=UTC)
-            if abs(now - sent_at) > timedelta(seconds=settings.TRACKING_WEBHOOK_TOLERANCE_SECONDS):
+            if not within_window(sent_at, seconds=settings.TRACKING_WEBHOOK_TOLERANCE_SECONDS, now=now):
                 raise WebhookRejected(f"stale: {TIMESTAMP_HEADER} is outside the tolerance window")
         try:
             event = json.loads(body)

@@ -1,14 +1,18 @@
-"""TikTok Shop webhooks: the Authorization signature, shop id identity, notification id and type, registration."""
+"""TikTok Shop webhooks: the Authorization signature and its signed timestamp's window, shop id identity,
+notification id and type, registration."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+from datetime import UTC, datetime
 
+from channels_sync.conf import tiktok_webhook_window_seconds
 from channels_sync.normalized import WebhookEvent, WebhookRequest
 from channels_sync.providers.errors import WebhookRejected
 from channels_sync.providers.tiktok.normalize import API_VERSION
+from core.freshness import within_window
 
 WEBHOOKS_PATH = f"/event/{API_VERSION}/webhooks"
 WEBHOOK_TYPES = {
@@ -49,6 +53,25 @@ class WebhooksMixin:
         expected = webhook_signature(app_key, app_secret, request.body)
         if not hmac.compare_digest(expected.encode(), received.lower().encode()):
             raise WebhookRejected("TikTok signature mismatch")
+        self._require_fresh(request.body)
+
+    def _require_fresh(self, body: bytes) -> None:
+        """The push's `timestamp` (Unix seconds, inside the signed body) must be within the window of now
+        (issue 15, item 10): the signature covers the body only, so without it a captured push replays for
+        ever. Read after the signature check, so only TikTok's own bytes are parsed here."""
+        try:
+            stamp = json.loads(body).get("timestamp")
+        except (ValueError, AttributeError, RecursionError) as exc:
+            raise WebhookRejected("TikTok push is not a JSON object") from exc
+        if isinstance(stamp, bool) or not isinstance(stamp, int | float | str):
+            raise WebhookRejected("TikTok push has no timestamp")
+        try:
+            sent_at = datetime.fromtimestamp(float(stamp), tz=UTC)
+        except (ValueError, OverflowError, OSError) as exc:
+            raise WebhookRejected("TikTok push timestamp is unreadable") from exc
+        now = datetime.fromtimestamp(self.clock(), tz=UTC)
+        if not within_window(sent_at, seconds=tiktok_webhook_window_seconds(), now=now):
+            raise WebhookRejected("stale: the TikTok push timestamp is outside the replay window")
 
     def parse_webhook(self, request: WebhookRequest) -> WebhookEvent:
         payload = json.loads(request.body)

@@ -348,12 +348,59 @@ def webhook(body: bytes, signature: str | None) -> WebhookRequest:
     return WebhookRequest(headers=headers, body=body, query={}, url="https://hub.test/upstream/webhooks/tiktok/orders")
 
 
+def sent_at(body: bytes) -> int:
+    """The push's own signed `timestamp`: a provider whose clock reads it verifies a published (2022) push."""
+    return json.loads(body)["timestamp"]
+
+
 def test_webhook_signature_matches_the_published_vector():
     body = fixture_bytes("tiktok", "webhook_order_status_change_ecomphp_test.json")
     assert webhook_signature("fake_app_key", "fake_app_secret", body) == (
         "21109834de72ec53c9959716d8514ae388ce1f123e5ffdcafc46713fcdf62b27")
-    provider = Provider({"appKey": "fake_app_key", "appSecret": "fake_app_secret", "shopId": "7494726673780148744"})
+    provider = Provider({"appKey": "fake_app_key", "appSecret": "fake_app_secret", "shopId": "7494726673780148744"},
+                        clock=lambda: sent_at(body) + 5)
     provider.verify_webhook(webhook(body, "21109834de72ec53c9959716d8514ae388ce1f123e5ffdcafc46713fcdf62b27"))
+
+
+def resigned(body: bytes, timestamp: int) -> tuple[bytes, str]:
+    """A copy of the published push with another `timestamp`, signed as TikTok signs (app_key + body)."""
+    payload = json.loads(body)
+    payload["timestamp"] = timestamp
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return raw, webhook_signature(CONFIG["appKey"], CONFIG["appSecret"], raw)
+
+
+@pytest.mark.parametrize(("offset", "accepted"), [(0, True), (-899, True), (899, True), (-901, False),
+                                                  (901, False), (-86400 * 400, False)])
+def test_a_signed_push_outside_the_replay_window_is_refused(offset, accepted):
+    """Issue 15, item 10: the signature covers the body, so its `timestamp` dates the push; 15 minutes either way
+    (CHANNEL_TIKTOK_WEBHOOK_WINDOW_SECONDS)."""
+    raw, signature = resigned(fixture_bytes("tiktok", "webhook_order_status_change.json"), NOW + offset)
+    provider = make_provider()  # its clock reads NOW
+    if accepted:
+        provider.verify_webhook(webhook(raw, signature))
+    else:
+        with pytest.raises(WebhookRejected, match="stale"):
+            provider.verify_webhook(webhook(raw, signature))
+
+
+@pytest.mark.parametrize("stamp", [None, "", "soon", True, [1], float("nan"), 10**20])
+def test_a_signed_push_without_a_readable_timestamp_is_refused(stamp):
+    payload = {**fixture("tiktok", "webhook_order_status_change.json"), "timestamp": stamp}
+    if stamp is None:
+        payload.pop("timestamp")
+    raw = json.dumps(payload).encode()
+    with pytest.raises(WebhookRejected):
+        make_provider().verify_webhook(webhook(raw, webhook_signature(CONFIG["appKey"], CONFIG["appSecret"], raw)))
+
+
+def test_the_window_is_a_setting(settings):
+    settings.CHANNEL_TIKTOK_WEBHOOK_WINDOW_SECONDS = 60
+    raw, signature = resigned(fixture_bytes("tiktok", "webhook_order_status_change.json"), NOW - 120)
+    with pytest.raises(WebhookRejected):
+        make_provider().verify_webhook(webhook(raw, signature))
+    settings.CHANNEL_TIKTOK_WEBHOOK_WINDOW_SECONDS = 300
+    make_provider().verify_webhook(webhook(raw, signature))
 
 
 @pytest.mark.parametrize("tamper", ["wrong-signature", "missing", "body-changed-by-one-byte", "other-app-secret"])
@@ -377,6 +424,7 @@ def test_order_status_change_names_the_order_to_fetch_and_its_notification_id():
     assert Provider.webhook_identity(request) == "7494049642642441621"  # matched against config shopId
     assert Provider.identity_config_key == "shopId"
     provider = make_provider()
+    provider.clock = lambda: sent_at(body)  # time frozen at the published push
     provider.verify_webhook(request)
     event = provider.parse_webhook(request)
     assert (event.delivery_id, event.topic, event.order_refs, event.orders) == (

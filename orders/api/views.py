@@ -14,6 +14,7 @@ from accounts.permissions import PublicOrgAccess
 from core.api.schema import ERROR
 from orders import selectors, services
 from orders.api import serializers as s
+from orders.api.callers import checkout_caller
 from orders.api.customer_proof import PROOF_PARAMETERS, require_customer_proof
 from orders.api.throttles import CheckoutThrottle, CustomerLookupThrottle
 from orders.models import InventoryItem, Order
@@ -21,6 +22,11 @@ from orders.services.edits import UNSET
 
 ORG_HEADER = OpenApiParameter("orgid", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
                               description="The org's slug.")
+CHECKOUT_AUTH_HEADER = OpenApiParameter(
+    "Authorization", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="Optional. `StorefrontKey <key>`: the org's storefront server (may pass shippingTotal and taxTotal); "
+                "`Bearer <jwt>`: staff, manager or owner (may also use the manual gateway). A bad or revoked "
+                "credential is 401, never treated as anonymous.")
 IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
                                       description="Retries with the same key and body return the same result; "
                                                   "the same key with another body is 409 idempotency_mismatch.")
@@ -41,21 +47,25 @@ class CheckoutView(APIView):
     authentication_classes: list = []
     throttle_classes = [CheckoutThrottle]
 
-    @extend_schema(tags=["storefront"], parameters=[ORG_HEADER, IDEMPOTENCY_HEADER], request=s.CheckoutSerializer,
-                   responses={201: s.CustomerOrderSerializer, 200: s.CustomerOrderSerializer, 400: ERROR, 409: ERROR},
-                   summary="Check out a cart (no login): reserves stock, 409 naming short SKUs or "
+    @extend_schema(tags=["storefront"], parameters=[ORG_HEADER, IDEMPOTENCY_HEADER, CHECKOUT_AUTH_HEADER],
+                   request=s.CheckoutSerializer,
+                   responses={201: s.CustomerOrderSerializer, 200: s.CustomerOrderSerializer, 400: ERROR, 401: ERROR,
+                              403: ERROR, 409: ERROR, 502: ERROR},
+                   summary="Check out a cart (no login): catalogue prices, the hub's shipping and tax (a storefront "
+                           "key may pass its own), a verified gateway payment; 409 naming short SKUs or "
                            "idempotency_mismatch")
     def post(self, request):
+        caller, staff_user = checkout_caller(request)
         body = s.CheckoutSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         order, created = services.checkout_cart(
             org=request.org, customer=data["customer"], lines=data["lines"],
             shipping_address=data["shipping_address"], billing_address=data.get("billing_address"),
-            payment=data.get("payment"), currency=data["currency"], shipping_total=data["shipping_total"],
-            tax_total=data["tax_total"], customer_note=data["customer_note"], tags=data["tags"],
+            payment=data.get("payment"), currency=data.get("currency"), shipping_total=data.get("shipping_total"),
+            tax_total=data.get("tax_total"), customer_note=data["customer_note"], tags=data["tags"],
             is_test=data["is_test"], idempotency_key=request.headers.get("Idempotency-Key") or None,
-            idempotency_body_hash=body_hash(request.data), anonymous=True,
+            idempotency_body_hash=body_hash(request.data), caller=caller, actor=staff_user,
         )
         # No customerId: the email may belong to an existing customer, and an id is not for strangers.
         order = selectors.customer_order_by_author(org=request.org, author=order.customer.sk,
@@ -210,7 +220,8 @@ class InventoryItemView(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         item = services.inventory_set_on_hand(org=request.org, sku=sku, on_hand=data["on_hand"],
-                                              name=data.get("name"), unit_price=data.get("unit_price"))
+                                              name=data.get("name"), unit_price=data.get("unit_price"),
+                                              currency=data.get("currency"))
         return Response(s.InventorySerializer(item).data)
 
 

@@ -47,6 +47,10 @@ class CheckoutView(APIView):
     authentication_classes: list = []
     throttle_classes = [CheckoutThrottle]
 
+    def get_authenticate_header(self, request):
+        """A refused credential is a 401 with its challenge (DRF answers 403 to a view without one)."""
+        return 'Bearer realm="api", StorefrontKey'
+
     @extend_schema(tags=["storefront"], parameters=[ORG_HEADER, IDEMPOTENCY_HEADER, CHECKOUT_AUTH_HEADER],
                    request=s.CheckoutSerializer,
                    responses={201: s.CustomerOrderSerializer, 200: s.CustomerOrderSerializer, 400: ERROR, 401: ERROR,

@@ -306,3 +306,18 @@ def test_another_orgs_owner_cannot_revoke_a_key(org, other_org):
     stranger = make_actor(other_org, role="owner")
     assert stranger.client.post(f"/org/storefront-keys/{prefix}/revoke").status_code == 404
     assert StorefrontApiKey.objects.get(org=org).revoked_at is None
+
+
+def test_the_demo_catalogue_can_be_bought_anonymously(org):
+    """`make run` seeds priced SKUs and checkout rules, so the public checkout works in the demo."""
+    import io
+
+    from django.core.management import call_command
+
+    for _ in range(2):  # idempotent
+        call_command("seed_demo_catalogue", org=org.slug, stdout=io.StringIO())
+    cart = {**CART, "lines": [{"sku": "SNK-AIR-1-9-BLK", "quantity": 1}, {"sku": "SOCK-3PK", "quantity": 2}]}
+    response = _public(org).post("/storefront/checkout-cart", cart, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["totals"] == {"subtotal": "153.00", "shipping": "5.00", "tax": "12.24",
+                                         "grandTotal": "170.24", "refunded": "0.00"}

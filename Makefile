@@ -39,6 +39,7 @@ preflight:
 run: export ALLOW_PRIVATE_OUTBOUND ?= 1
 run: preflight migrate
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo_catalogue
 	$(BIN)/python manage.py seed_demo_channels
 	$(BIN)/python manage.py seed_demo_workflows
 	$(BIN)/python manage.py seed_tracking_demo

@@ -60,3 +60,32 @@ class OrgBranding(models.Model):
 
     def __str__(self) -> str:
         return self.display_name or self.org.name
+
+
+class StorefrontApiKey(models.Model):
+    """The merchant's storefront server, authenticated (issue 15, item 3): it may pass the shipping and tax it
+    computed at checkout and read its org's customers' `:author` endpoints.
+
+    Only a sha256 of the key is stored; `prefix` (in the key, and unique) finds the row without a scan, so the
+    admin and the API can name a key without being able to use it. The full key is shown once, on creation.
+    """
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="storefront_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

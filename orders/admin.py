@@ -1,6 +1,7 @@
 """Staff admin for storefront orders. Transition buttons come from django-fsm-2's FSMAdminMixin,
 but run through orders.services (lock, Activity row, events), never the bare model methods."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import F
 from django.http import Http404
@@ -14,6 +15,7 @@ from orders.admin_forms import service_kwargs
 from orders.conf import orders_settings
 from orders.models import (
     Activity,
+    CheckoutSettings,
     Customer,
     EmailLog,
     EventHandlerRun,
@@ -169,11 +171,12 @@ class OrderAdmin(FSMAdminMixin, OrgScopedAdmin):
 
 @admin.register(InventoryItem)
 class InventoryItemAdmin(OrgScopedAdmin):
-    list_display = ["sku", "name", "org", "on_hand", "reserved", "available_units", "unit_price", "updated_at"]
+    list_display = ["sku", "name", "org", "on_hand", "reserved", "available_units", "unit_price", "currency",
+                    "updated_at"]
     list_filter = ["org"]
     search_fields = ["sku", "name"]
     readonly_fields = ["reserved", "available_units", "updated_at"]
-    fields = ["org", "sku", "name", "unit_price", "on_hand", "reserved", "available_units", "updated_at"]
+    fields = ["org", "sku", "name", "unit_price", "currency", "on_hand", "reserved", "available_units", "updated_at"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(available_count=F("on_hand") - F("reserved"))
@@ -181,6 +184,39 @@ class InventoryItemAdmin(OrgScopedAdmin):
     @admin.display(description="available", ordering="available_count")
     def available_units(self, item):
         return item.available
+
+
+class CheckoutSettingsForm(forms.ModelForm):
+    """The Stripe key is never shown back; leaving the field empty keeps the stored one."""
+
+    stripe_secret_key = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False),
+                                        help_text="The org's Stripe secret (or restricted) key. Leave empty to keep "
+                                                  "the current one.")
+    clear_stripe_secret_key = forms.BooleanField(required=False, label="Remove the stored Stripe key")
+
+    class Meta:
+        model = CheckoutSettings
+        fields = ["org", "flat_shipping", "tax_rate", "stripe_secret_key"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("clear_stripe_secret_key"):
+            cleaned["stripe_secret_key"] = ""
+        elif not cleaned.get("stripe_secret_key") and self.instance.pk:
+            cleaned["stripe_secret_key"] = self.instance.stripe_secret_key
+        return cleaned
+
+
+@admin.register(CheckoutSettings)
+class CheckoutSettingsAdmin(OrgScopedAdmin):
+    """The hub's shipping and tax rules for anonymous checkouts, and the org's Stripe key."""
+
+    form = CheckoutSettingsForm
+    list_display = ["org", "flat_shipping", "tax_rate", "has_stripe_key", "updated_at"]
+
+    @admin.display(boolean=True, description="Stripe key set")
+    def has_stripe_key(self, rules):
+        return bool(rules.stripe_secret_key)
 
 
 @admin.register(Customer)

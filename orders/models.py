@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from accounts.models import Org
+from core.fields import EncryptedTextField
 
 ZERO = Decimal("0.00")
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -308,7 +309,10 @@ class InventoryItem(models.Model):
     org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="inventory_items")
     sku = models.CharField(max_length=100)
     name = models.CharField(max_length=255, blank=True)
+    # The list price: what checkout charges for the SKU (anonymous and storefront-key checkouts may buy only
+    # priced SKUs), in `currency`.
     unit_price = models.DecimalField(**MONEY, null=True, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
     on_hand = models.IntegerField(default=0)
     reserved = models.IntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
@@ -331,18 +335,61 @@ class InventoryItem(models.Model):
 
 
 class Payment(models.Model):
+    """Money the gateway holds for an order. `authorized` (a Stripe PaymentIntent `requires_capture`): the
+    order's total is held on the card but not captured, so `amount_captured` is 0 and nothing is refundable."""
+
+    class Status(models.TextChoices):
+        CAPTURED = "captured", "Captured"
+        AUTHORIZED = "authorized", "Authorized"
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payments")
     gateway = models.CharField(max_length=32)
     reference = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CAPTURED)
     amount_captured = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3, default="USD")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            # One gateway payment (a Stripe PaymentIntent) pays for one order only; manual references are
+            # free text staff type ("cash", an invoice number) and may repeat.
+            models.UniqueConstraint(fields=["gateway", "reference"], name="payment_unique_gateway_reference",
+                                    condition=~Q(reference="") & ~Q(gateway="manual")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.gateway} {self.reference or ''} {self.amount_captured}"
+
+
+class CheckoutSettings(models.Model):
+    """The hub's own checkout rules for an org (issue 15, item 3): what an anonymous checkout is charged for
+    shipping and tax, and the org's Stripe secret key that verifies PaymentIntents (and refunds them).
+
+    Kept simple on purpose: one flat shipping amount per order and one tax rate on the subtotal, both in the
+    order's currency. An org without a row charges no shipping and no tax.
+    """
+
+    org = models.OneToOneField(Org, on_delete=models.CASCADE, related_name="checkout_settings")
+    flat_shipping = models.DecimalField(**MONEY, default=ZERO, help_text="Shipping charged per order.")
+    tax_rate = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("0.000"),
+                                   help_text="Percent of the subtotal, e.g. 8.250.")
+    stripe_secret_key = EncryptedTextField(blank=True, default="",
+                                           help_text="sk_live_... / rk_live_... of the org's Stripe account; "
+                                                     "empty: the hub's STRIPE_SECRET_KEY.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "checkout settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(flat_shipping__gte=0), name="checkout_flat_shipping_non_negative"),
+            models.CheckConstraint(condition=Q(tax_rate__gte=0) & Q(tax_rate__lte=100),
+                                   name="checkout_tax_rate_percent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"checkout settings of {self.org_id}"
 
 
 class Refund(models.Model):

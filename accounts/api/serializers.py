@@ -66,3 +66,22 @@ class LogoutSerializer(serializers.Serializer):
         if str(token.payload.get(jwt_settings.USER_ID_CLAIM)) != str(self.context["user"].pk):
             raise serializers.ValidationError("Not a refresh token of the caller.")
         return token
+
+
+class StorefrontKeySerializer(serializers.Serializer):
+    """A storefront key as listed: named by its prefix, never usable from what is shown."""
+
+    prefix = serializers.CharField()
+    name = serializers.CharField()
+    createdBy = serializers.CharField(source="created_by.username", default="", allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+    lastUsedAt = serializers.DateTimeField(source="last_used_at", allow_null=True)
+    revokedAt = serializers.DateTimeField(source="revoked_at", allow_null=True)
+
+
+class StorefrontKeyCreatedSerializer(StorefrontKeySerializer):
+    key = serializers.CharField(help_text="The full key: shown in this answer only, stored nowhere.")
+
+
+class StorefrontKeyCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, trim_whitespace=True)

@@ -8,4 +8,7 @@ urlpatterns = [
     path("auth/logout", views.LogoutView.as_view(), name="auth-logout"),
     path("auth/me", views.MeView.as_view(), name="auth-me"),
     path("org", views.OrgView.as_view(), name="org"),
+    path("org/storefront-keys", views.StorefrontKeysView.as_view(), name="org-storefront-keys"),
+    path("org/storefront-keys/<str:prefix>/revoke", views.StorefrontKeyRevokeView.as_view(),
+         name="org-storefront-key-revoke"),
 ]

@@ -1,4 +1,5 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,10 +11,14 @@ from accounts.api.serializers import (
     OrgSerializer,
     OrgUpdateSerializer,
     RotatingRefreshSerializer,
+    StorefrontKeyCreatedSerializer,
+    StorefrontKeyCreateSerializer,
+    StorefrontKeySerializer,
 )
-from accounts.models import Role
+from accounts.models import Role, StorefrontApiKey
 from accounts.permissions import IsAuthenticatedNoOrg
 from accounts.services import org_rename, refresh_token_spend
+from accounts.storefront_keys import storefront_key_create, storefront_key_revoke
 
 ORG_HEADER_PARAM = OpenApiParameter("orgid", str, OpenApiParameter.HEADER, required=True,
                                     description="Slug of the org the request acts on.")
@@ -80,3 +85,38 @@ class OrgView(APIView):
         serializer.is_valid(raise_exception=True)
         org = org_rename(org=request.org, name=serializer.validated_data["name"])
         return Response(OrgSerializer(org, context={"membership": request.membership}).data)
+
+
+class StorefrontKeysView(generics.ListAPIView):
+    """The org's storefront API keys (owner only): list them, or create one (its full key answered once)."""
+
+    required_role = Role.OWNER
+    serializer_class = StorefrontKeySerializer
+
+    @extend_schema(parameters=[ORG_HEADER_PARAM], summary="Owner: the org's storefront keys (prefix only)")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return StorefrontApiKey.objects.none()
+        return StorefrontApiKey.objects.filter(org=self.request.org).select_related("created_by")
+
+    @extend_schema(parameters=[ORG_HEADER_PARAM], request=StorefrontKeyCreateSerializer,
+                   responses={201: StorefrontKeyCreatedSerializer},
+                   summary="Owner: create a storefront key; the answer holds the full key, shown this once")
+    def post(self, request):
+        body = StorefrontKeyCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        row, key = storefront_key_create(org=request.org, name=body.validated_data["name"], created_by=request.user)
+        data = StorefrontKeySerializer(row).data
+        return Response({**data, "key": key}, status=status.HTTP_201_CREATED)
+
+
+class StorefrontKeyRevokeView(APIView):
+    required_role = Role.OWNER
+
+    @extend_schema(parameters=[ORG_HEADER_PARAM], request=None, responses={200: StorefrontKeySerializer},
+                   summary="Owner: revoke a storefront key (another org's prefix is 404)")
+    def post(self, request, prefix: str):
+        return Response(StorefrontKeySerializer(storefront_key_revoke(org=request.org, prefix=prefix)).data)

@@ -23,8 +23,10 @@ class ItemSerializer(serializers.Serializer):
 
 
 class CartLineSerializer(StrictSerializer, ItemSerializer):
-    name = serializers.CharField(max_length=255, required=False, allow_blank=True)
-    unitPrice = Money(required=False, min_value=0, source="unit_price")
+    name = serializers.CharField(max_length=255, required=False, allow_blank=True,
+                                 help_text="Staff only; other callers get the catalogue's name.")
+    unitPrice = Money(required=False, min_value=0, source="unit_price",
+                      help_text="Ignored: the catalogue's price counts. Staff only, for a SKU without one.")
 
 
 class CartCustomerSerializer(StrictSerializer):
@@ -33,10 +35,15 @@ class CartCustomerSerializer(StrictSerializer):
 
 
 class CartPaymentSerializer(StrictSerializer):
-    gateway = serializers.ChoiceField(choices=["manual", "stripe"], default="manual")
+    gateway = serializers.ChoiceField(choices=["manual", "stripe"], default="manual",
+                                      help_text="manual: staff only (money taken outside any gateway).")
     reference = serializers.CharField(max_length=255, required=False, allow_blank=True,
-                                      help_text="Stripe: the captured PaymentIntent id (pi_...).")
-    amount = Money(required=False, min_value=0, help_text="Captured amount; defaults to the order total.")
+                                      help_text="Stripe: the PaymentIntent id (pi_...), verified with Stripe: "
+                                                "succeeded (captured) or requires_capture (authorized), for "
+                                                "exactly the order total and currency, used by no other order.")
+    amount = Money(required=False, min_value=0,
+                   help_text="manual only: the amount staff took; defaults to the order total. Ignored for a "
+                             "gateway, whose own answer counts.")
 
 
 class CheckoutSerializer(StrictSerializer):
@@ -45,9 +52,12 @@ class CheckoutSerializer(StrictSerializer):
     shippingAddress = serializers.DictField(source="shipping_address")
     billingAddress = serializers.DictField(source="billing_address", required=False)
     payment = CartPaymentSerializer(required=False)
-    currency = serializers.RegexField(r"^[A-Za-z]{3}$", default="USD")
-    shippingTotal = Money(source="shipping_total", required=False, min_value=0, default=Decimal("0.00"))
-    taxTotal = Money(source="tax_total", required=False, min_value=0, default=Decimal("0.00"))
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False,
+                                      help_text="Optional: the catalogue's currency; another one is a 400.")
+    shippingTotal = Money(source="shipping_total", required=False, min_value=0,
+                          help_text="Storefront key or staff only; otherwise (or left out) the hub's rules.")
+    taxTotal = Money(source="tax_total", required=False, min_value=0,
+                     help_text="Storefront key or staff only; otherwise (or left out) the hub's rules.")
     note = serializers.CharField(source="customer_note", required=False, allow_blank=True, default="")
     tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
     isTest = serializers.BooleanField(source="is_test", required=False, default=False)
@@ -91,7 +101,9 @@ class OrderUpdateSerializer(serializers.Serializer):
 class InventoryPutSerializer(serializers.Serializer):
     onHand = serializers.IntegerField(min_value=0, max_value=DB_INT_MAX, source="on_hand")
     name = serializers.CharField(max_length=255, required=False, allow_blank=True)
-    unitPrice = Money(required=False, min_value=0, source="unit_price", allow_null=True)
+    unitPrice = Money(required=False, min_value=0, source="unit_price", allow_null=True,
+                      help_text="The list price checkout charges; a SKU without one cannot be bought anonymously.")
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False, help_text="Of unitPrice (USD).")
 
 
 # --- responses ----------------------------------------------------------------------------
@@ -100,6 +112,7 @@ class InventorySerializer(serializers.Serializer):
     sku = serializers.CharField()
     name = serializers.CharField()
     unitPrice = Money(source="unit_price", allow_null=True)
+    currency = serializers.CharField()
     onHand = serializers.IntegerField(source="on_hand")
     reserved = serializers.IntegerField()
     available = serializers.IntegerField()
@@ -139,6 +152,7 @@ class StaffShipmentSerializer(CustomerShipmentSerializer):
 class PaymentSerializer(serializers.Serializer):
     gateway = serializers.CharField()
     reference = serializers.CharField()
+    status = serializers.CharField(help_text="captured, or authorized (held on the card, not yet captured).")
     amountCaptured = Money(source="amount_captured")
     currency = serializers.CharField()
     createdAt = serializers.DateTimeField(source="created_at")

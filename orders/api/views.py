@@ -14,6 +14,7 @@ from accounts.permissions import PublicOrgAccess
 from core.api.schema import ERROR
 from orders import selectors, services
 from orders.api import serializers as s
+from orders.api.callers import checkout_caller
 from orders.api.customer_proof import PROOF_PARAMETERS, require_customer_proof, staff_of_org
 from orders.api.throttles import CheckoutThrottle, CustomerLookupThrottle
 from orders.models import InventoryItem, Order
@@ -22,6 +23,11 @@ from orders.services.errors import InsufficientStock
 
 ORG_HEADER = OpenApiParameter("orgid", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
                               description="The org's slug.")
+CHECKOUT_AUTH_HEADER = OpenApiParameter(
+    "Authorization", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="Optional. `StorefrontKey <key>`: the org's storefront server (may pass shippingTotal and taxTotal); "
+                "`Bearer <jwt>`: staff, manager or owner (may also use the manual gateway). A bad or revoked "
+                "credential is 401, never treated as anonymous.")
 IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
                                       description="Retries with the same key and body return the same result; "
                                                   "the same key with another body is 409 idempotency_mismatch.")
@@ -42,11 +48,19 @@ class CheckoutView(APIView):
     authentication_classes: list = []
     throttle_classes = [CheckoutThrottle]
 
-    @extend_schema(tags=["storefront"], parameters=[ORG_HEADER, IDEMPOTENCY_HEADER], request=s.CheckoutSerializer,
-                   responses={201: s.CustomerOrderSerializer, 200: s.CustomerOrderSerializer, 400: ERROR, 409: ERROR},
-                   summary="Check out a cart (no login): reserves stock, 400 over the quantity limits, "
+    def get_authenticate_header(self, request):
+        """A refused credential is a 401 with its challenge (DRF answers 403 to a view without one)."""
+        return 'Bearer realm="api", StorefrontKey'
+
+    @extend_schema(tags=["storefront"], parameters=[ORG_HEADER, IDEMPOTENCY_HEADER, CHECKOUT_AUTH_HEADER],
+                   request=s.CheckoutSerializer,
+                   responses={201: s.CustomerOrderSerializer, 200: s.CustomerOrderSerializer, 400: ERROR, 401: ERROR,
+                              403: ERROR, 409: ERROR, 502: ERROR},
+                   summary="Check out a cart (no login): catalogue prices, the hub's shipping and tax (a storefront "
+                           "key may pass its own), a verified gateway payment; 400 over the quantity limits; "
                            "409 naming short SKUs (counts only for staff) or idempotency_mismatch")
     def post(self, request):
+        caller, staff_user = checkout_caller(request)
         body = s.CheckoutSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -54,10 +68,10 @@ class CheckoutView(APIView):
             order, created = services.checkout_cart(
                 org=request.org, customer=data["customer"], lines=data["lines"],
                 shipping_address=data["shipping_address"], billing_address=data.get("billing_address"),
-                payment=data.get("payment"), currency=data["currency"], shipping_total=data["shipping_total"],
-                tax_total=data["tax_total"], customer_note=data["customer_note"], tags=data["tags"],
+                payment=data.get("payment"), currency=data.get("currency"), shipping_total=data.get("shipping_total"),
+                tax_total=data.get("tax_total"), customer_note=data["customer_note"], tags=data["tags"],
                 is_test=data["is_test"], idempotency_key=request.headers.get("Idempotency-Key") or None,
-                idempotency_body_hash=body_hash(request.data), anonymous=True,
+                idempotency_body_hash=body_hash(request.data), caller=caller, actor=staff_user,
             )
         except InsufficientStock as short:
             # How many are left is the merchant's business: only staff of the org see the count.
@@ -217,7 +231,8 @@ class InventoryItemView(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         item = services.inventory_set_on_hand(org=request.org, sku=sku, on_hand=data["on_hand"],
-                                              name=data.get("name"), unit_price=data.get("unit_price"))
+                                              name=data.get("name"), unit_price=data.get("unit_price"),
+                                              currency=data.get("currency"))
         return Response(s.InventorySerializer(item).data)
 
 

@@ -13,6 +13,20 @@ class GatewayError(Exception):
         self.gateway, self.status, self.code = gateway, status, code
 
 
+class PaymentNotVerified(Exception):
+    """The gateway answered, and the payment a checkout names does not pay for this order (wrong status,
+    amount or currency, unknown id). The checkout refuses it: 400 with a `payment` field error."""
+
+
+@dataclass(frozen=True)
+class VerifiedPayment:
+    """What the gateway itself says a payment holds for the order: `captured` or only `authorized`."""
+
+    reference: str
+    status: str
+    amount: Decimal
+
+
 @dataclass(frozen=True)
 class RefundResult:
     reference: str
@@ -27,6 +41,14 @@ class ChargeResult:
 
 class PaymentGateway:
     name: str = ""
+
+    def __init__(self, *, org=None):
+        self.org = org  # whose account the gateway acts on (its credentials); None: the hub's own settings
+
+    def verify(self, *, reference: str, amount: Decimal, currency: str) -> VerifiedPayment:
+        """Ask the gateway whether `reference` pays `amount` in `currency`; PaymentNotVerified if not,
+        GatewayError if the gateway cannot answer."""
+        raise NotImplementedError
 
     def refund(self, *, payment, amount: Decimal, currency: str, idempotency_key: str, reason: str,
                metadata: dict) -> RefundResult:

@@ -35,6 +35,17 @@ class IdempotencyMismatch(Conflict):
     default_detail = "This Idempotency-Key was already used with a different request body."
 
 
+class PricesChanged(Conflict):
+    """A price or a checkout rule changed between the payment's verification and the order's creation."""
+
+    default_code = "prices_changed"
+
+    def __init__(self, *, verified, now, currency: str):
+        super().__init__(f"The order total changed while checking out ({verified} -> {now} {currency}); "
+                         "nothing was ordered. Check out again.",
+                         details={"verifiedTotal": str(verified), "total": str(now), "currency": currency})
+
+
 class OrderLocked(Conflict):
     default_code = "order_locked"
 

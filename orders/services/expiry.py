@@ -3,9 +3,10 @@
 WooCommerce's "hold stock (minutes)": an order still waiting for its payment when the time is up is
 cancelled, so a checkout nobody pays for cannot keep stock from buyers for ever. Here that is an order
 from the storefront checkout (`source="storefront"`: channel imports are paid, or not, on their channel;
-renewals are charged by billing) that is still `new`, has nothing captured although it costs something,
-and is older than ORDER_UNPAID_RESERVATION_TTL. It is cancelled through the cancel transition (stock
-released, an Activity row by "system", `order.cancelled` and so the customer's cancellation email).
+renewals are charged by billing) that is still `new`, has nothing captured although it costs something
+(nor an authorized payment), was not entered by staff, and is older than ORDER_UNPAID_RESERVATION_TTL.
+It is cancelled through the cancel transition (stock released, an Activity row by "system",
+`order.cancelled` and so the customer's cancellation email).
 
 Beat runs `expire-unpaid-orders` every minute. Each order is expired in its own transaction under its row
 lock, and the conditions are read again under that lock: staff processing, holding or cancelling it at the
@@ -23,7 +24,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from orders.conf import orders_settings
-from orders.models import ZERO, Order, OrderStatus
+from orders.models import ZERO, Order, OrderStatus, Payment
 from orders.services.transitions import order_cancel_locked, order_lock
 
 logger = logging.getLogger(__name__)
@@ -32,9 +33,17 @@ EXPIRY_REASON = "Payment not received in time."
 BATCH = 200
 
 
+def _expirable(queryset):
+    """An authorized payment is money promised (captured later in the gateway), and an order staff entered
+    themselves is theirs to chase: neither is a stranger's hold on stock."""
+    return (queryset.exclude(payments__status=Payment.Status.AUTHORIZED)
+            .exclude(activities__verb="checkout", activities__actor__isnull=False))
+
+
 def _unpaid(order: Order, *, cutoff) -> bool:
     return (order.status == OrderStatus.NEW and order.source == "storefront" and order.captured_total == ZERO
-            and order.grand_total > ZERO and order.created_at <= cutoff)
+            and order.grand_total > ZERO and order.created_at <= cutoff
+            and _expirable(Order.objects.filter(pk=order.pk)).exists())
 
 
 def orders_expire_unpaid(*, now=None, limit: int = BATCH) -> list[str]:
@@ -44,7 +53,7 @@ def orders_expire_unpaid(*, now=None, limit: int = BATCH) -> list[str]:
         return []
     cutoff = (now or timezone.now()) - timedelta(seconds=ttl)
     candidates = list(
-        Order.objects.filter(status=OrderStatus.NEW, source="storefront", captured_total=ZERO,
+        _expirable(Order.objects).filter(status=OrderStatus.NEW, source="storefront", captured_total=ZERO,
                              grand_total__gt=ZERO, created_at__lte=cutoff)
         .order_by("created_at", "id").values_list("org_id", "order_number")[:limit])
     expired = []

@@ -17,17 +17,22 @@ def inventory_lock(*, org, skus) -> dict[str, InventoryItem]:
 def inventory_reserve(*, org, quantities: dict[str, int]) -> dict[str, InventoryItem]:
     """Reserve every quantity or nothing: 409 naming each short SKU (unknown SKUs have 0 available)."""
     items = inventory_lock(org=org, skus=quantities)
-    short = []
-    for sku in sorted(quantities):
-        available = items[sku].available if sku in items else 0
-        if quantities[sku] > available:
-            short.append({"sku": sku, "requested": quantities[sku], "available": max(available, 0)})
-    if short:
+    if short := short_lines(items, quantities):
         raise InsufficientStock(short)
     add_by_id(InventoryItem, {items[sku].pk: quantity for sku, quantity in quantities.items()}, "reserved")
     for sku, quantity in quantities.items():
         items[sku].reserved += quantity
     return items
+
+
+def short_lines(items: dict[str, InventoryItem], quantities: dict[str, int]) -> list[dict]:
+    """The SKUs `items` cannot supply, as InsufficientStock names them (unknown SKUs have 0 available)."""
+    short = []
+    for sku in sorted(quantities):
+        available = items[sku].available if sku in items else 0
+        if quantities[sku] > available:
+            short.append({"sku": sku, "requested": quantities[sku], "available": max(available, 0)})
+    return short
 
 
 def add_by_id(model, deltas: dict[int, int], *fields: str) -> None:
@@ -74,7 +79,8 @@ def inventory_commit_shipped(*, org, quantities: dict[str, int]) -> None:
               "on_hand", "reserved")
 
 
-def inventory_set_on_hand(*, org, sku: str, on_hand: int, name: str | None = None, unit_price=None) -> InventoryItem:
+def inventory_set_on_hand(*, org, sku: str, on_hand: int, name: str | None = None, unit_price=None,
+                          currency: str | None = None) -> InventoryItem:
     """Staff count: create the SKU or set its on-hand; below what open orders hold is a 409."""
     with transaction.atomic():
         InventoryItem.objects.bulk_create([InventoryItem(org=org, sku=sku)], ignore_conflicts=True)
@@ -90,5 +96,7 @@ def inventory_set_on_hand(*, org, sku: str, on_hand: int, name: str | None = Non
             item.name = name
         if unit_price is not None:
             item.unit_price = unit_price
+        if currency:
+            item.currency = currency.upper()
         item.save()
     return item

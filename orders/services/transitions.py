@@ -251,7 +251,7 @@ def order_refund(*, org, order_number: str, reason: str, amount: Decimal | None 
         # Deterministic: a retry of the same refund reuses the key, so the gateway refunds once.
         key = idempotency_key or f"refund-{org.pk}-{order.pk}-{sequence}-{amount}"
         try:
-            result = get_gateway(payment.gateway).refund(
+            result = get_gateway(payment.gateway, org=org).refund(
                 payment=payment, amount=amount, currency=order.currency, idempotency_key=key, reason=reason,
                 metadata={"orderNumber": order.order_number, "org": org.slug},
             )

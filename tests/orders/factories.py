@@ -5,7 +5,7 @@ from decimal import Decimal
 import factory
 
 from orders import services
-from orders.models import InventoryItem
+from orders.models import CheckoutSettings, InventoryItem
 
 
 class InventoryItemFactory(factory.django.DjangoModelFactory):
@@ -22,6 +22,13 @@ class InventoryItemFactory(factory.django.DjangoModelFactory):
 def stock(org, **on_hand_by_sku) -> dict[str, InventoryItem]:
     """stock(org, A=5, B=3): SKUs priced 10.00 (A-1 style names need stock(org, **{"A-1": 5}))."""
     return {sku: InventoryItemFactory(org=org, sku=sku, on_hand=qty) for sku, qty in on_hand_by_sku.items()}
+
+
+def checkout_rules(org, *, flat_shipping="0.00", tax_rate="0", stripe_secret_key="") -> CheckoutSettings:
+    """The org's own shipping and tax rules (what anonymous checkouts are charged) and its Stripe key."""
+    rules, _ = CheckoutSettings.objects.update_or_create(org=org, defaults={
+        "flat_shipping": Decimal(flat_shipping), "tax_rate": Decimal(tax_rate), "stripe_secret_key": stripe_secret_key})
+    return rules
 
 
 def checkout(org, lines=None, *, email="buyer@example.com", payment=None, is_test=False, **kwargs):

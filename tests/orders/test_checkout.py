@@ -5,16 +5,13 @@ from django.utils import timezone
 
 from orders import services
 from orders.models import Activity, InventoryItem, Order, Payment
-from tests.api import error_code
-from tests.orders.factories import checkout, stock
+from tests.api import error_code, make_actor
+from tests.orders.factories import checkout, checkout_rules, stock
 
 CART = {
     "customer": {"email": "Ada@Example.com", "name": "Ada"},
     "lines": [{"sku": "A", "quantity": 2}, {"sku": "B", "quantity": 1}],
     "shippingAddress": {"line1": "1 Main St", "city": "Springfield", "country": "US"},
-    "payment": {"gateway": "manual"},
-    "shippingTotal": "5.00",
-    "taxTotal": "2.50",
 }
 
 
@@ -24,20 +21,22 @@ def inventory(org):
 
 def test_checkout_reserves_stock_and_answers_the_customer_view(org, public_client):
     stock(org, A=5, B=1)
+    checkout_rules(org, flat_shipping="5.00", tax_rate="10")
     response = public_client.post("/storefront/checkout-cart", CART, format="json")
     assert response.status_code == 201, response.content
     body = response.json()
     year = timezone.now().year
     assert body["orderNumber"] == f"ORD-{year}-0001"
     assert body["status"] == "new"
-    assert body["totals"] == {"subtotal": "30.00", "shipping": "5.00", "tax": "2.50", "grandTotal": "37.50",
+    assert body["totals"] == {"subtotal": "30.00", "shipping": "5.00", "tax": "3.00", "grandTotal": "38.00",
                               "refunded": "0.00"}
     assert "customerId" not in body  # issue 15: an id is not handed to whoever knows an email
     assert "internalNotes" not in body
     assert inventory(org) == {"A": (5, 2, 3), "B": (1, 1, 0)}
     order = Order.objects.get(org=org)
     assert order.customer.email == "ada@example.com"
-    assert Payment.objects.get(order=order).amount_captured == Decimal("37.50")
+    assert not Payment.objects.filter(order=order).exists()  # nothing paid: no payment was sent
+    assert order.captured_total == Decimal("0.00")
     assert Activity.objects.get(order=order).verb == "checkout"
 
 
@@ -81,7 +80,7 @@ def test_duplicate_skus_in_a_cart_are_merged(org):
     assert [(line.sku, line.quantity) for line in order.lines.all()] == [("A", 3)]
 
 
-def test_inventory_price_wins_and_unpriced_sku_needs_a_cart_price(org, public_client):
+def test_inventory_price_wins_and_only_staff_may_price_an_unpriced_sku(org, public_client):
     stock(org, A=5)
     InventoryItem.objects.create(org=org, sku="FREE", on_hand=5, unit_price=None)
     cart = {**CART, "lines": [{"sku": "A", "quantity": 1, "unitPrice": "0.01"}, {"sku": "FREE", "quantity": 1}]}
@@ -91,6 +90,11 @@ def test_inventory_price_wins_and_unpriced_sku_needs_a_cart_price(org, public_cl
     assert inventory(org)["A"] == (5, 0, 5)
     cart["lines"][1]["unitPrice"] = "3.00"
     response = public_client.post("/storefront/checkout-cart", cart, format="json")
+    assert response.status_code == 400  # issue 15: a stranger's price for an unpriced SKU is no price
+    assert response.json()["error"]["details"]["lines"] == ["FREE: has no price in the catalogue, so it cannot "
+                                                            "be bought."]
+    staff = make_actor(org, role="manager")
+    response = staff.client.post("/storefront/checkout-cart", cart, format="json")
     assert response.status_code == 201
     assert response.json()["totals"]["subtotal"] == "13.00"
 

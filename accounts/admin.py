@@ -170,7 +170,7 @@ class OrgScopedAdmin(admin.ModelAdmin):
         action = "change" if form.instance.pk else "add"
         if not role_allows_in(request, org_id, self.opts.label_lower, action):
             form.add_error("org" if "org" in form.fields else None, NOT_YOUR_ROLE)
-        for name, value in form.cleaned_data.items():
+        for name, value in list(form.cleaned_data.items()):
             if (isinstance(value, models.Model) and not isinstance(value, Org)
                     and getattr(value, "org_id", org_id) != org_id and name in form.fields):
                 form.add_error(name, OTHER_ORG)

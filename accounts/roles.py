@@ -82,28 +82,33 @@ def role_allows(role: str | None, label: str, action: str) -> bool:
 def sync_role_groups(*, apps=None) -> dict[str, object]:
     """Create the three groups and give each exactly its role's permissions; {role: group}.
 
-    Idempotent and cheap enough to run on every membership change (which is when it matters) and after
-    every `migrate` (new models). `apps` is a migration's registry, or None for the live models.
+    Idempotent, and three queries when nothing changed: cheap enough for every membership change (which is
+    when it matters) and after every `migrate` (new models). `apps` is a migration's registry, or None for
+    the live models. A permission not created yet is skipped (post_migrate adds it later).
     """
     if apps is None:
-        from django.apps import apps as live_apps
-        from django.contrib.auth.models import Group, Permission
-        installed = live_apps
-    else:
-        Group, Permission = apps.get_model("auth", "Group"), apps.get_model("auth", "Permission")
-        installed = apps
-    groups = {}
+        from django.apps import apps
+    Group, Permission = apps.get_model("auth", "Group"), apps.get_model("auth", "Permission")
+    wanted = {role: {(label.split(".")[0], f"{action}_{label.split('.')[1]}")
+                     for label, actions in ROLE_RIGHTS[role].items() for action in actions
+                     if _installed(apps, label)}
+              for role in ROLE_GROUPS}
+    app_labels = {app_label for keys in wanted.values() for app_label, _ in keys}
+    permission_ids = {(app_label, codename): pk for pk, app_label, codename in Permission.objects.filter(
+        content_type__app_label__in=app_labels).values_list("pk", "content_type__app_label", "codename")}
+    groups = {group.name: group for group in Group.objects.filter(name__in=ROLE_GROUPS.values())}
+    held: dict[int, set[int]] = {}
+    for group_id, permission_id in Group.permissions.through.objects.filter(
+            group_id__in=[g.pk for g in groups.values()]).values_list("group_id", "permission_id"):
+        held.setdefault(group_id, set()).add(permission_id)
+    by_role = {}
     for role, name in ROLE_GROUPS.items():
-        wanted = [(label.split(".")[0], f"{action}_{label.split('.')[1]}")
-                  for label, actions in ROLE_RIGHTS[role].items() for action in actions
-                  if _installed(installed, label)]
-        permissions = Permission.objects.none()
-        for app_label, codename in wanted:
-            permissions |= Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.set(list(permissions))
-        groups[role] = group
-    return groups
+        group = groups.get(name) or Group.objects.get_or_create(name=name)[0]
+        ids = {permission_ids[key] for key in wanted[role] if key in permission_ids}
+        if held.get(group.pk, set()) != ids:
+            group.permissions.set(ids)
+        by_role[role] = group
+    return by_role
 
 
 def _installed(apps, label: str) -> bool:

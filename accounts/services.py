@@ -7,7 +7,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.models import Membership, Org, Role
-from accounts.roles import ROLE_GROUPS, sync_role_groups
+from accounts.roles import sync_role_groups
 
 
 def org_rename(*, org: Org, name: str) -> Org:
@@ -89,9 +89,11 @@ def user_admin_access_sync(*, user) -> None:
     """
     roles = set(Membership.objects.filter(user=user).values_list("role", flat=True))
     groups = sync_role_groups()
-    role_group_names = set(ROLE_GROUPS.values())
-    keep = [group for group in user.groups.all() if group.name not in role_group_names]
-    user.groups.set(keep + [groups[Role(role)] for role in roles])
+    role_group_ids = {group.pk for group in groups.values()}
+    current = set(user.groups.values_list("pk", flat=True))
+    wanted = (current - role_group_ids) | {groups[Role(role)].pk for role in roles}
+    if wanted != current:
+        user.groups.set(wanted)
     staff = bool(roles) or user.is_superuser
     if user.is_staff != staff:
         user.is_staff = staff

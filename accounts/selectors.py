@@ -16,3 +16,18 @@ def org_by_slug(*, slug: str) -> Org | None:
 
 def orgs_of_user(*, user) -> QuerySet[Org]:
     return Org.objects.filter(memberships__user=user)
+
+
+def roles_by_org(*, user) -> dict[int, str]:
+    """{org id: role} of every membership of the user."""
+    if not user or not user.is_authenticated:
+        return {}
+    return dict(Membership.objects.filter(user=user).values_list("org_id", "role"))
+
+
+def users_sharing_orgs(*, user) -> QuerySet:
+    """The users who are members of at least one of `user`'s orgs (`user` included)."""
+    from django.contrib.auth import get_user_model
+
+    members = Membership.objects.filter(org__in=orgs_of_user(user=user)).values("user_id")
+    return get_user_model().objects.filter(pk__in=members)

@@ -6,7 +6,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from accounts.models import Org
+from accounts.models import Membership, Org, Role
+from accounts.roles import sync_role_groups
 
 
 def org_rename(*, org: Org, name: str) -> Org:
@@ -58,3 +59,42 @@ def user_refresh_tokens_revoke(*, user_id) -> int:
     created = BlacklistedToken.objects.bulk_create([BlacklistedToken(token=token) for token in tokens],
                                                    ignore_conflicts=True)
     return len(created)
+
+
+def membership_add(*, user, org: Org, role: str = Role.VIEWER) -> Membership:
+    """Make `user` a member of `org`, or change their role there. Their groups and `is_staff` follow in the
+    same transaction (Membership's post_save runs `user_admin_access_sync`)."""
+    membership, _ = Membership.objects.update_or_create(user=user, org=org, defaults={"role": role})
+    return membership
+
+
+def membership_role_set(*, membership: Membership, role: str) -> Membership:
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+def membership_remove(*, membership: Membership) -> None:
+    """Remove a member: their refresh tokens are revoked and their groups follow (post_delete signals)."""
+    membership.delete()
+
+
+def user_admin_access_sync(*, user) -> None:
+    """The user's groups become the union of their roles' groups, and `is_staff` says whether they have any
+    membership (admin login); superusers keep theirs. Which org each right applies to is checked per object
+    (accounts.admin.OrgScopedAdmin): the groups only say what the user may do somewhere.
+
+    Membership's post_save and post_delete call this (accounts.signals) rather than each service, so a
+    membership written by an admin inline, a fixture or the shell cannot leave the groups behind.
+    """
+    roles = set(Membership.objects.filter(user=user).values_list("role", flat=True))
+    groups = sync_role_groups()
+    role_group_ids = {group.pk for group in groups.values()}
+    current = set(user.groups.values_list("pk", flat=True))
+    wanted = (current - role_group_ids) | {groups[Role(role)].pk for role in roles}
+    if wanted != current:
+        user.groups.set(wanted)
+    staff = bool(roles) or user.is_superuser
+    if user.is_staff != staff:
+        user.is_staff = staff
+        user.save(update_fields=["is_staff"])

@@ -23,9 +23,9 @@ from channels_sync.models import (
 )
 from channels_sync.providers.errors import ChannelError
 from channels_sync.services import channel_disable, channel_enable, sync_start, webhook_retry, writeback_retry
+from channels_sync.services.channels import SECRET_MASK as MASK
+from channels_sync.services.channels import channel_config_keep_secrets
 from core.api.exceptions import ApiError
-
-MASK = "********"
 
 
 def _secret_keys(provider: str) -> set[str]:
@@ -43,7 +43,9 @@ def _pretty(value) -> str:
 
 
 class ChannelForm(forms.ModelForm):
-    """Secrets are shown masked; leaving the mask (or an empty secret) in place keeps the stored value."""
+    """Secrets are shown masked; leaving the mask in place keeps the stored value only while the channel keeps
+    its provider and hosts (channel_config_keep_secrets). An empty webhook secret keeps the stored one: it
+    checks what arrives and is never sent anywhere."""
 
     config = forms.JSONField(required=False, help_text="baseUrl and credentials; secrets show as ******** "
                                                       "and are kept unless you type a new value.")
@@ -62,15 +64,15 @@ class ChannelForm(forms.ModelForm):
             self.initial["config"] = {k: (MASK if k in secret and v else v) for k, v in
                                       (self.instance.config or {}).items()}
 
-    def clean_config(self):
-        config = self.cleaned_data.get("config") or {}
-        stored = self.instance.config or {}
-        return {k: (stored.get(k) if v == MASK else v) for k, v in config.items()}
-
     def clean(self):
         cleaned = super().clean()
         provider, config = cleaned.get("provider"), cleaned.get("config")
         if provider and config is not None and "config" not in self.errors:
+            config, kept_errors = channel_config_keep_secrets(channel=self.instance, provider=provider,
+                                                              config=config)
+            cleaned["config"] = config
+            for key, message in kept_errors.items():
+                self.add_error("config", f"{key}: {message}")
             from channels_sync.providers import provider_class
             from channels_sync.services.channels import channel_config_url_errors
 
@@ -133,7 +135,11 @@ class ChannelAdmin(OrgScopedAdmin):
     def rejected_webhooks(self, channel):
         return getattr(channel, "rejected_total", None) or 0
 
-    @admin.action(description="Enable (register webhooks, start polling)")
+    def has_sync_permission(self, request, obj=None):
+        """Starting a pull is a manager's order operation; editing the channel stays the owner's."""
+        return request.user.has_perm("channels_sync.sync_channel") and self._role_allows(request, obj, "sync")
+
+    @admin.action(description="Enable (register webhooks, start polling)", permissions=["change"])
     def enable_channels(self, request, queryset):
         for channel in queryset.select_related("org"):
             try:
@@ -143,13 +149,14 @@ class ChannelAdmin(OrgScopedAdmin):
             else:
                 self.message_user(request, f"{channel} enabled.")
 
-    @admin.action(description="Disable (stop webhooks and polling)")
+    @admin.action(description="Disable (stop webhooks and polling)", permissions=["change"])
     def disable_channels(self, request, queryset):
         for channel in queryset.select_related("org"):
             channel_disable(channel=channel)
         self.message_user(request, f"{queryset.count()} channel(s) disabled.")
 
-    @admin.action(description="Sync now (one-shot pull of everything changed since the cursor)")
+    @admin.action(description="Sync now (one-shot pull of everything changed since the cursor)",
+                  permissions=["sync"])
     def sync_now(self, request, queryset):
         for channel in queryset.select_related("org"):
             sync_start(channel=channel, from_date=channel.cursor)
@@ -240,7 +247,7 @@ class WebhookDeliveryAdmin(FailedFirstAdmin):
         return format_html("<pre style='white-space:pre-wrap;max-width:900px'>{}</pre>",
                            bytes(delivery.body).decode("utf-8", errors="replace"))
 
-    @admin.action(description="Retry processing")
+    @admin.action(description="Retry processing", permissions=["change"])
     def retry_deliveries(self, request, queryset):
         queued = sum(webhook_retry(delivery=d) for d in queryset)
         self.message_user(request, f"{queued} delivery(ies) queued again (processed ones are left alone).")
@@ -268,7 +275,7 @@ class WritebackAdmin(FailedFirstAdmin):
     inlines = [WritebackAttemptInline]
     actions = ["retry_writebacks"]
 
-    @admin.action(description="Retry failed writebacks")
+    @admin.action(description="Retry failed writebacks", permissions=["change"])
     def retry_writebacks(self, request, queryset):
         queued = sum(writeback_retry(writeback=w) for w in queryset)
         self.message_user(request, f"{queued} writeback(s) queued again (only failed ones are retried).")

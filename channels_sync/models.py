@@ -92,6 +92,8 @@ class Channel(models.Model):
         ]
         indexes = [models.Index(fields=["provider", "account_identity"], name="channel_identity_idx")]
         ordering = ["org_id", "channel_id"]
+        # Starting a pull is an order operation (managers), not a change of the channel (owners): accounts.roles.
+        permissions = [("sync_channel", "Can start a sync of the channel")]
 
     def __str__(self) -> str:
         return f"{self.channel_id} ({self.provider})"

@@ -1,14 +1,13 @@
-"""Staff admin for storefront orders. Transition buttons come from django-fsm-2's FSMAdminMixin,
-but run through orders.services (lock, Activity row, events), never the bare model methods."""
+"""Staff admin for storefront orders. Transition buttons come from django-fsm-2's FSMAdminMixin (shown and run
+only where the role in the order's org may change orders), but run through orders.services (lock, Activity
+row, events), never the bare model methods."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import F
 from django.http import Http404
-from django_fsm.admin import FSMAdminMixin
 
-from accounts.admin import OrgScopedAdmin
-from accounts.models import Membership, Role
+from accounts.admin import OrgScopedAdmin, RoleCheckedFSMAdminMixin
 from core.api.exceptions import ApiError
 from orders import services
 from orders.admin_forms import service_kwargs
@@ -98,7 +97,7 @@ class TagFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(FSMAdminMixin, OrgScopedAdmin):
+class OrderAdmin(RoleCheckedFSMAdminMixin, OrgScopedAdmin):
     fsm_fields = ["status"]
     list_display = ["order_number", "org", "customer_email", "status", "grand_total", "refunded_total", "currency",
                     "is_test", "tag_list", "created_at"]
@@ -141,7 +140,7 @@ class OrderAdmin(FSMAdminMixin, OrgScopedAdmin):
 
     def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None) -> bool:
         """Run the verb's service (locking, Activity, events), with the form's fields if any."""
-        if not self._may_change_orders(request, obj):
+        if not self.has_change_permission(request, obj):
             self.message_user(request, "Changing orders needs the manager role in this org.", messages.ERROR)
             return False
         if transition_name not in services.VERBS:
@@ -160,13 +159,6 @@ class OrderAdmin(FSMAdminMixin, OrgScopedAdmin):
         self.message_user(request, f"{transition_name}: order {order.order_number} is now {order.status}.",
                           messages.SUCCESS)
         return True
-
-    @staticmethod
-    def _may_change_orders(request, order) -> bool:
-        if request.user.is_superuser:
-            return True
-        membership = Membership.objects.filter(user=request.user, org_id=order.org_id).first()
-        return bool(membership and membership.has_role(Role.MANAGER))
 
 
 @admin.register(InventoryItem)
@@ -258,7 +250,7 @@ class EventHandlerRunAdmin(OrgScopedAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Retry failed runs")
+    @admin.action(description="Retry failed runs", permissions=["change"])
     def retry_runs(self, request, queryset):
         queued = services.event_handler_runs_retry(run_ids=list(queryset.values_list("pk", flat=True)))
         allowance = orders_settings.ORDERS_EVENT_HANDLER_MAX_ATTEMPTS

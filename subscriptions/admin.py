@@ -1,10 +1,8 @@
 """Admin for prices, subscriptions (the FSM actions as buttons, run through the services) and cycles."""
 
 from django.contrib import admin, messages
-from django_fsm.admin import FSMAdminMixin
 
-from accounts.admin import OrgScopedAdmin
-from accounts.selectors import orgs_of_user
+from accounts.admin import OrgScopedAdmin, RoleCheckedFSMAdminMixin
 from core.api.exceptions import ApiError
 from subscriptions.models import ACTIONS, BillingCycle, Price, Subscription
 from subscriptions.services import subscription_apply_action
@@ -33,7 +31,7 @@ class BillingCycleInline(admin.TabularInline):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(FSMAdminMixin, OrgScopedAdmin):
+class SubscriptionAdmin(RoleCheckedFSMAdminMixin, OrgScopedAdmin):
     fsm_fields = ["status"]
     list_display = ["subscription_id", "org", "customer", "price", "quantity", "status", "next_billing_at"]
     list_filter = ["status", "gateway", "org"]
@@ -43,11 +41,6 @@ class SubscriptionAdmin(FSMAdminMixin, OrgScopedAdmin):
                        "next_billing_at", "pending_price", "pending_quantity", "paused_at", "cancelled_at",
                        "created_at", "updated_at"]
     inlines = [BillingCycleInline]
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.related_model is Price and not request.user.is_superuser:
-            kwargs["queryset"] = Price.objects.filter(org__in=orgs_of_user(user=request.user))
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None) -> bool:
         """Run the button through the service (rules, row lock), not the bare transition method."""

@@ -3,7 +3,7 @@ and carrier webhook deliveries. Registered here, not in orders, because the page
 
 from django.contrib import admin, messages
 
-from accounts.admin import OrgScopedAdmin
+from accounts.admin import OrgScopedAdmin, OrgScopedInline
 from orders.models import Shipment, ShipmentLine
 from tracking.models import CarrierWebhookDelivery, ScanEvent
 from tracking.services import shipment_refresh
@@ -20,7 +20,7 @@ class ShipmentLineInline(admin.TabularInline):
         return False
 
 
-class ScanEventInline(admin.TabularInline):
+class ScanEventInline(OrgScopedInline, admin.TabularInline):
     """Add a row to add a scan; the shipment's status (and the order's delivery) follow on save."""
 
     model = ScanEvent

@@ -10,6 +10,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import Role
 from accounts.tenancy import OrgScopedMixin, get_for_org
 from channels_sync import selectors
 from channels_sync.api.serializers import (
@@ -45,6 +46,7 @@ def _channel_context(channels) -> dict:
 class ChannelListView(OrgScopedMixin, generics.GenericAPIView):
     queryset = Channel.objects.select_related("org")
     serializer_class = ChannelSerializer
+    write_role = Role.OWNER  # connecting a channel stores its credentials: the owner's call (accounts.roles)
 
     @extend_schema(responses=ChannelSerializer(many=True))
     def get(self, request):
@@ -77,6 +79,7 @@ class ChannelDetailView(APIView):
 class ChannelToggleView(APIView):
     serializer_class = ChannelSerializer
     action = "enable"
+    write_role = Role.OWNER  # registers or drops webhooks with the channel; syncing stays the manager's
 
     @property
     def documented_errors(self) -> tuple[str, ...]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -47,6 +47,48 @@ def channel_config_url_errors(*, provider_cls, config: dict) -> dict[str, str]:
     except OutboundURLRefused as exc:
         errors[provider_cls.identity_config_key or "baseUrl"] = f"Not a host the hub may call: {exc}"
     return errors
+
+
+# What admin shows in place of a stored secret; submitted back, it means "keep the stored value".
+SECRET_MASK = "********"
+
+SECRET_MOVED = ("Enter this secret again: the channel now points at another host, and a stored secret only stays "
+                "with the host it was given for.")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url if "://" in url else f"https://{url}")
+    scheme = (parts.scheme or "https").lower()
+    port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def channel_origins(*, provider: str, config: dict) -> set[str]:
+    """Every scheme://host:port the channel's workers would send its credentials to: the URL keys and the
+    provider's own base URL (Shopify's comes from `shopDomain`)."""
+    origins = {_origin(str(config[key])) for key in URL_CONFIG_KEYS if config.get(key)}
+    try:
+        origins.add(_origin(provider_class(provider)(config).http.base_url))
+    except Exception:  # unknown provider or a config too incomplete to build the client
+        pass
+    return origins
+
+
+def channel_config_keep_secrets(*, channel: Channel | None, provider: str, config: dict) -> tuple[dict, dict]:
+    """(config, errors): the submitted config with each `SECRET_MASK` replaced by the stored value, allowed only
+    while the channel keeps its provider and every host. Otherwise each masked key is an error and the secret
+    must be typed again: pointing a channel elsewhere must never send its stored credentials there."""
+    stored = (channel.config or {}) if channel is not None and channel.pk else {}
+    masked = [key for key, value in (config or {}).items() if value == SECRET_MASK]
+    merged = {key: (stored.get(key) if value == SECRET_MASK else value) for key, value in (config or {}).items()}
+    if not masked:
+        return merged, {}
+    same_place = (bool(stored) and provider == channel.provider
+                  and channel_origins(provider=provider, config=merged)
+                  == channel_origins(provider=channel.provider, config=stored))
+    if same_place and all(key in stored for key in masked):
+        return merged, {}
+    return merged, {key: SECRET_MOVED for key in masked}
 
 
 # The receiver path of each provider (docs/architecture.md), one table built from the providers' `webhook_path`;

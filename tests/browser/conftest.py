@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Permission
 from django.test import Client
 from playwright.sync_api import expect, sync_playwright
 
@@ -128,12 +127,13 @@ def org(db):
     return OrgFactory(slug="demo", name="Demo Store")
 
 
-def staff_member(org, *, username: str = "demo", role: str = "manager",
-                 apps=("orders", "tracking", "channels_sync")):
-    """A staff user (not superuser) of `org` with the admin permissions of `apps`."""
-    user = UserFactory(username=username, is_staff=True)
-    user.user_permissions.add(*Permission.objects.filter(content_type__app_label__in=apps))
+def staff_member(org, *, username: str = "demo", role: str = "manager"):
+    """A member of `org` (not superuser) whose admin rights come from the role alone, as in production: the
+    membership gives the role's group and staff status (accounts.services.user_admin_access_sync). No
+    permission is granted by hand, so these tests see what a real member sees."""
+    user = UserFactory(username=username)
     MembershipFactory(user=user, org=org, role=role)
+    user.refresh_from_db()
     return user
 
 

@@ -7,7 +7,7 @@ from django.test import TestCase
 from channels_sync.models import AggregatedOrder, Channel, SyncRun, WebhookDelivery, Writeback
 from channels_sync.services import ingest, order_status_update
 from tests.accounts.factories import MembershipFactory, UserFactory
-from tests.channels_sync.fake_provider import raw_order
+from tests.channels_sync.fake_provider import BASE_URL, raw_order
 
 
 def failed_and_succeeded_writebacks(channel, *, failed_first: bool) -> tuple[Writeback, Writeback]:
@@ -36,13 +36,14 @@ def test_channel_form_masks_secrets_and_keeps_them_when_unchanged(admin_client, 
     assert page.status_code == 200
     html = page.content.decode()
     assert "tok-secret" not in html and "********" in html and "whsec-test" not in html
-    config = {"shopDomain": "main.fake.example", "accessToken": "********", "baseUrl": "https://x.example"}
+    # Same host (the provider's default base URL, now spelled out): the masked token stays.
+    config = {"shopDomain": "main.fake.example", "accessToken": "********", "baseUrl": BASE_URL, "note": "x"}
     response = admin_client.post(f"/admin/channels_sync/channel/{channel.pk}/change/", {
         "org": channel.org_id, "channel_id": channel.channel_id, "provider": "fakeshop", "enabled": "on",
         "config": json.dumps(config), "webhook_secret": "", "poll_interval_minutes": 15})
     assert response.status_code == 302, response.content[:2000]
     channel.refresh_from_db()
-    assert channel.config["accessToken"] == "tok-secret" and channel.config["baseUrl"] == "https://x.example"
+    assert channel.config["accessToken"] == "tok-secret" and channel.config["note"] == "x"
     assert channel.webhook_secret == "whsec-test"
 
 

@@ -3,8 +3,9 @@
 import pytest
 from django.test import Client
 
+from orders.models import Customer
 from subscriptions.models import Subscription
-from tests.accounts.factories import MembershipFactory, UserFactory
+from tests.accounts.factories import MembershipFactory, OrgFactory, UserFactory
 from tests.subscriptions.conftest import T0, subscribe
 
 
@@ -69,3 +70,28 @@ def test_admin_change_plan_form_stores_a_pending_change(staff_client, org, coffe
     assert response.status_code == 302
     sub.refresh_from_db()
     assert (sub.quantity, sub.pending_quantity) == (1, 3)
+
+
+def test_a_subscription_form_naming_another_orgs_customer_is_refused_without_echoing_it(org, other_org, coffee):
+    """Issue 15 item 14: the raw-id box takes any id, so the choices and the label next to it are scoped, and
+    a customer of another org (even one the manager also belongs to) is a field error."""
+    sub = subscribe(org, coffee)
+    manager = UserFactory()
+    MembershipFactory(user=manager, org=org, role="manager")
+    MembershipFactory(user=manager, org=other_org, role="manager")
+    client = Client()
+    client.force_login(manager)
+    foreign = Customer.objects.create(org=OrgFactory(), email="someone-elses@example.com")
+    sibling = Customer.objects.create(org=other_org, email="sibling-org@example.com")
+    url = f"/admin/subscriptions/subscription/{sub.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    data = {key: value for key, value in form.initial.items() if value is not None and key in form.fields}
+    data.update({"price": sub.price_id, "org": org.pk, "shipping_address": "{}",
+                 "cycles-TOTAL_FORMS": "0", "cycles-INITIAL_FORMS": "0"})
+    for customer in (foreign, sibling):
+        response = client.post(url, {**data, "customer": customer.pk})
+        assert response.status_code == 200 and "customer" in response.context["adminform"].form.errors
+    response = client.post(url, {**data, "customer": foreign.pk})
+    assert foreign.email not in response.content.decode()  # the raw-id box names only choices it offers
+    sub.refresh_from_db()
+    assert sub.customer.org_id == org.pk

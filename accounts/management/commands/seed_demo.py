@@ -1,11 +1,13 @@
-"""Idempotent demo data for `make run`: org `demo`, owner `demo` / `demo12345`."""
+"""Idempotent demo data for `make run`: org `demo`, owner `demo` / `demo12345`, whose admin shows every
+section an owner has (the membership service gives the role's group and staff status)."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.models import Membership, Org, Role
+from accounts.models import Org, Role
+from accounts.services import membership_add
 
 DEMO_PASSWORD = "demo12345"
 
@@ -19,11 +21,10 @@ class Command(BaseCommand):
         user, created = get_user_model().objects.get_or_create(
             username="demo", defaults={"email": "demo@example.com", "first_name": "Demo", "last_name": "Owner"}
         )
-        user.is_staff = True
         if created or not user.check_password(DEMO_PASSWORD):
             user.set_password(DEMO_PASSWORD)
-        user.save()
-        Membership.objects.update_or_create(user=user, org=org, defaults={"role": Role.OWNER})
+            user.save()
+        membership_add(user=user, org=org, role=Role.OWNER)
         base = settings.PUBLIC_BASE_URL
         self.stdout.write(
             "\n".join(

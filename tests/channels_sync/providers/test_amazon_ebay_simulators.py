@@ -357,3 +357,32 @@ def test_whole_flow_sync_webhook_and_writeback(name, server, demo_channel, clien
     refused = Writeback.objects.get(pk=refused.pk)
     assert refused.status == "failed" and "PermanentChannelError" in refused.last_error
     assert len(sim.writebacks) == 1
+
+
+@pytest.mark.django_db(transaction=False)
+def test_amazon_status_put_without_a_carrier_is_a_400_naming_amazons_carriers_and_a_named_one_is_mapped(
+        server, demo_channel, owner, django_capture_on_commit_callbacks):
+    from channels_sync.services.ingest import ingest
+    from channels_sync.services.writeback import writeback_attempt
+
+    channel = demo_channel("amazon")
+    sim = server.simulators["amazon"]
+    provider = provider_for(server, "amazon")
+    raw_order = next(o for o in sim.orders.values() if o["fulfillment"]["fulfillmentStatus"] == "UNSHIPPED")
+    ingest(channel=channel, raw_orders=[provider.fetch_order(raw_order["orderId"])])
+    order = AggregatedOrder.objects.get(channel=channel)
+    url = f"/sales-channel/orders/{order.public_id}/status"
+
+    refused = owner.client.put(url, {"status": "shipped", "trackingNumber": "RR1GB"}, format="json")
+    assert refused.status_code == 400
+    message = refused.json()["error"]["details"]["carrier"][0]
+    assert "Royal Mail" in message and "USPS" in message
+    assert not Writeback.objects.filter(order=order).exists()
+    assert AggregatedOrder.objects.get(pk=order.pk).status == "processing"
+
+    with django_capture_on_commit_callbacks(execute=False):
+        accepted = owner.client.put(url, {"status": "shipped", "trackingNumber": "RR1GB", "carrier": "royal mail"},
+                                    format="json")
+    assert accepted.status_code == 200, accepted.content
+    assert writeback_attempt(writeback_pk=Writeback.objects.get(order=order).pk) is None
+    assert sim.writebacks[-1]["body"]["packageDetail"]["carrierCode"] == "Royal Mail"

@@ -90,7 +90,7 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
 
     required_config = ("clientId", "clientSecret", "refreshToken", "marketplaceIds", "sellerId")
 
-    secret_config = ("clientSecret", "refreshToken")
+    secret_config = ("clientSecret", "refreshToken", "awsSecretAccessKey")
 
     identity_config_key = "sellerId"
 
@@ -104,9 +104,25 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
         "baseUrl": "Optional: regional endpoint (default https://sellingpartnerapi-na.amazon.com; -eu, -fe).",
         "tokenUrl": "Optional: LWA token endpoint (default https://api.amazon.com/auth/o2/token).",
         "notificationDestinationId": "Optional: SP-API SQS destination to subscribe ORDER_CHANGE to on enable.",
+        "sqsQueueUrl": "Optional: the app's SQS queue (ORDER_CHANGE's destination) the hub reads itself.",
+        "awsRegion": "With sqsQueueUrl: the queue's AWS region, e.g. us-east-1.",
+        "awsAccessKeyId": "With sqsQueueUrl: an IAM key allowed sqs:ReceiveMessage and sqs:DeleteMessage on it.",
+        "awsSecretAccessKey": "With sqsQueueUrl: that key's secret (encrypted at rest like every credential).",
+        "applicationId": "Optional: your SP-API app id (amzn1.sellerapps.app...); queue messages for others refused.",
         "relaySecretHeader": "Optional: header in which your SQS relay sends the webhook secret (X-Relay-Secret).",
         "rateLimits": "Optional: per-operation {rate, burst} overrides of Amazon's documented limits.",
     }
+
+    @classmethod
+    def validate_config(cls, config: dict) -> dict[str, str]:
+        errors = super().validate_config(config)
+        if config.get("sqsQueueUrl"):
+            if not config.get("awsRegion"):
+                errors["awsRegion"] = "Required with sqsQueueUrl."
+            if bool(config.get("awsAccessKeyId")) != bool(config.get("awsSecretAccessKey")):
+                errors["awsSecretAccessKey" if config.get("awsAccessKeyId") else "awsAccessKeyId"] = (
+                    "awsAccessKeyId and awsSecretAccessKey go together.")
+        return errors
 
     def __init__(self, config: dict, *, webhook_secret: str | None = None, channel_id: str | None = None,
                  http: ChannelHttpClient | None = None):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from channels_sync import scheduling
-from channels_sync.services import polling, storefront_link, webhooks, writeback
+from channels_sync.services import notification_queues, polling, storefront_link, webhooks, writeback
 
 
 @shared_task(name="channels_sync.process_webhook_delivery", ignore_result=True)
@@ -66,3 +66,10 @@ def retry_stuck_webhook_deliveries() -> int:
 def retry_due_writebacks() -> int:
     """Every minute: re-send writebacks due for over two minutes whose message was lost."""
     return writeback.writeback_sweep()
+
+
+@shared_task(name="channels_sync.consume_amazon_notifications", ignore_result=True)
+def consume_amazon_notifications() -> int:
+    """Every minute: long-poll the Amazon apps' SQS queues (ORDER_CHANGE) for up to 50 s, storing each message as a
+    webhook delivery."""
+    return notification_queues.amazon_queues_consume()

@@ -22,6 +22,8 @@ def beat_schedule(values: dict) -> dict[str, dict]:
         # Stored webhook deliveries waiting over a minute (a lost drain) and retries over two minutes late.
         "retry-stuck-webhook-deliveries": {"task": "channels_sync.retry_stuck_webhook_deliveries",
                                            "schedule": 60.0},
+        # Amazon's ORDER_CHANGE notifications, read from each app's SQS queue (long polling, up to 50 s a run).
+        "amazon-notification-queues": {"task": "channels_sync.consume_amazon_notifications", "schedule": 60.0},
         # Writebacks due for over two minutes whose message was lost.
         "retry-due-writebacks": {"task": "channels_sync.retry_due_writebacks", "schedule": 60.0},
         # Order-event handler runs whose message was lost: pending and due for over two minutes, or running

@@ -12,6 +12,7 @@ def test_the_assembled_beat_schedule():
         "heartbeat": ("core.tasks.record_beat_tick", 30.0),
         "channels-sync-poll-due": ("channels_sync.poll_due_channels", 60.0),
         "retry-stuck-webhook-deliveries": ("channels_sync.retry_stuck_webhook_deliveries", 60.0),
+        "amazon-notification-queues": ("channels_sync.consume_amazon_notifications", 60.0),
         "retry-due-writebacks": ("channels_sync.retry_due_writebacks", 60.0),
         "retry-due-event-handler-runs": ("orders.tasks.retry_due_event_handler_runs", 60.0),
         "prune-event-handler-runs": ("orders.tasks.prune_event_handler_runs", 3600.0),

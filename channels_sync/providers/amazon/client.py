@@ -1,10 +1,13 @@
-"""Amazon Selling Partner API (Orders API v0, Notifications API v1), bound to one seller account: the
-Provider class, LWA token, paging, rate buckets.
+"""Amazon Selling Partner API (Orders API 2026-01-01 reads, Orders API v0 confirmShipment, Tokens API
+2021-03-01, Notifications API v1), bound to one seller account: the Provider class, LWA token, restricted
+data token, paging, rate buckets.
 
 Auth is a Login with Amazon refresh token exchanged for an hour-long access token (cached in the
-Django cache, sent as `x-amz-access-token`; no AWS signature since SP-API dropped SigV4). Orders
-come from getOrders, then getOrderItems per order; each raw order handed to `normalize` is the
-v0 Order object plus an `OrderItems` list. Every call goes through a token bucket shared by all
+Django cache, sent as `x-amz-access-token`; no AWS signature since SP-API dropped SigV4). Orders come from
+searchOrders (getOrder for one), items, buyer and recipient included (`includedData`), so there is no call
+per order. Buyer and address are read with a Restricted Data Token when Amazon grants one (one per token
+lifetime, shared by every worker); Amazon documents role-based PII access for 2026-01-01, so when the
+Tokens API refuses, the plain access token is used. Every call goes through a token bucket shared by all
 workers at the rate Amazon documents for the operation.
 """
 
@@ -12,11 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+from django.core.cache import cache
+
 from channels_sync.normalized import CommonStatus
-from channels_sync.providers.amazon.normalize import ORDER_STATUSES_FOR, iso, map_status, normalize
+from channels_sync.providers.amazon.normalize import FULFILLMENT_STATUSES_FOR, iso, map_status, normalize
 from channels_sync.providers.amazon.webhooks import WebhooksMixin
 from channels_sync.providers.amazon.writeback import WritebackMixin
 from channels_sync.providers.base import ChannelProvider
@@ -25,6 +31,8 @@ from channels_sync.providers.http import ChannelHttpClient
 from channels_sync.providers.oauth import CachedToken, token_cache_key
 from channels_sync.providers.ratelimit import BucketSpec, TokenBucketLimiter
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_BASE_URL = "https://sellingpartnerapi-na.amazon.com"
 DEFAULT_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
 INITIAL_LOOKBACK_DAYS = 30
@@ -32,19 +40,27 @@ PAGE_SIZE = 100
 SETTLE_LAG = timedelta(minutes=3)   # Amazon's two-minute horizon plus clock skew
 
 
-# Orders API v0 usage plans (requests per second, burst) as the models repository publishes them.
+ORDERS_PATH = "/orders/2026-01-01/orders"
+RDT_PATH = "/tokens/2021-03-01/restrictedDataToken"
+# What searchOrders / getOrder are asked to include: items always come; buyer and recipient are the PII.
+INCLUDED_DATA = ["BUYER", "RECIPIENT", "PROCEEDS", "PROMOTION", "FULFILLMENT", "PACKAGES"]
+PII_ELEMENTS = ["buyerInfo", "shippingAddress"]
+RDT_REFUSED_SECONDS = 3600   # after the Tokens API refused an RDT, read with the access token this long
+
+# Usage plans (requests per second, burst) as the models repository publishes them: searchOrders and getOrder
+# of Orders API 2026-01-01, confirmShipment of v0, createRestrictedDataToken of Tokens API 2021-03-01.
 RATE_LIMITS = {
-    "getOrders": BucketSpec(rate=0.0167, burst=20),
+    "searchOrders": BucketSpec(rate=0.0056, burst=20),
     "getOrder": BucketSpec(rate=0.5, burst=30),
-    "getOrderItems": BucketSpec(rate=0.5, burst=30),
     "confirmShipment": BucketSpec(rate=2.0, burst=10),
+    "createRestrictedDataToken": BucketSpec(rate=1.0, burst=10),
     "createSubscription": BucketSpec(rate=1.0, burst=5),
 }
 
 
 def rate_limits(overrides: dict | None) -> dict[str, BucketSpec]:
     """The documented limits, with per-operation overrides from config `rateLimits`
-    ({"getOrderItems": {"rate": 1, "burst": 30}}): Amazon grants some sellers more (x-amzn-RateLimit-Limit)."""
+    ({"getOrder": {"rate": 1, "burst": 30}}): Amazon grants some sellers more (x-amzn-RateLimit-Limit)."""
     limits = dict(RATE_LIMITS)
     for operation, spec in (overrides or {}).items():
         if isinstance(spec, dict) and float(spec.get("rate") or 0) > 0 and int(spec.get("burst") or 0) > 0:
@@ -74,7 +90,7 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
 
     required_config = ("clientId", "clientSecret", "refreshToken", "marketplaceIds", "sellerId")
 
-    secret_config = ("clientSecret", "refreshToken")
+    secret_config = ("clientSecret", "refreshToken", "awsSecretAccessKey")
 
     identity_config_key = "sellerId"
 
@@ -88,9 +104,25 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
         "baseUrl": "Optional: regional endpoint (default https://sellingpartnerapi-na.amazon.com; -eu, -fe).",
         "tokenUrl": "Optional: LWA token endpoint (default https://api.amazon.com/auth/o2/token).",
         "notificationDestinationId": "Optional: SP-API SQS destination to subscribe ORDER_CHANGE to on enable.",
+        "sqsQueueUrl": "Optional: the app's SQS queue (ORDER_CHANGE's destination) the hub reads itself.",
+        "awsRegion": "With sqsQueueUrl: the queue's AWS region, e.g. us-east-1.",
+        "awsAccessKeyId": "With sqsQueueUrl: an IAM key allowed sqs:ReceiveMessage and sqs:DeleteMessage on it.",
+        "awsSecretAccessKey": "With sqsQueueUrl: that key's secret (encrypted at rest like every credential).",
+        "applicationId": "Optional: your SP-API app id (amzn1.sellerapps.app...); queue messages for others refused.",
         "relaySecretHeader": "Optional: header in which your SQS relay sends the webhook secret (X-Relay-Secret).",
         "rateLimits": "Optional: per-operation {rate, burst} overrides of Amazon's documented limits.",
     }
+
+    @classmethod
+    def validate_config(cls, config: dict) -> dict[str, str]:
+        errors = super().validate_config(config)
+        if config.get("sqsQueueUrl"):
+            if not config.get("awsRegion"):
+                errors["awsRegion"] = "Required with sqsQueueUrl."
+            if bool(config.get("awsAccessKeyId")) != bool(config.get("awsSecretAccessKey")):
+                errors["awsSecretAccessKey" if config.get("awsAccessKeyId") else "awsAccessKeyId"] = (
+                    "awsAccessKeyId and awsSecretAccessKey go together.")
+        return errors
 
     def __init__(self, config: dict, *, webhook_secret: str | None = None, channel_id: str | None = None,
                  http: ChannelHttpClient | None = None):
@@ -104,6 +136,11 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
         self.token = CachedToken(
             token_cache_key("amazon", self.token_url, self.config.get("clientId"), self.config.get("refreshToken")),
             self._exchange_refresh_token)
+        self.rdt = CachedToken(
+            token_cache_key("amazon-rdt", self.base_url, self.config.get("clientId"), self.config.get("refreshToken")),
+            self._create_restricted_data_token)
+        self._rdt_refused_key = token_cache_key("amazon-rdt-refused", self.base_url, self.config.get("clientId"),
+                                                self.config.get("refreshToken"))
 
     # --- auth --------------------------------------------------------------------------------
     @property
@@ -126,76 +163,95 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
         })
         return response.json()
 
-    def _call(self, method: str, path: str, *, rate_key: str, **kwargs):
-        """One SP-API call; an access token that expired mid-run (403 Unauthorized) is renewed once."""
+    def _call(self, method: str, path: str, *, rate_key: str, restricted: bool = False, **kwargs):
+        """One SP-API call; an access token that expired mid-run (403 Unauthorized) is renewed once.
+        `restricted`: the call returns buyer PII, so it carries the restricted data token when there is one."""
         for attempt in (1, 2):
-            headers = {"x-amz-access-token": self.token.get(), "Accept": "application/json"}
+            rdt = self._restricted_token() if restricted else None
+            headers = {"x-amz-access-token": rdt or self.token.get(), "Accept": "application/json"}
             try:
                 return self.http.request(method, path, rate_key=rate_key, headers=headers, **kwargs)
             except PermanentChannelError as exc:
                 if attempt == 1 and _is_unauthorized(exc):
-                    self.token.invalidate()
+                    (self.rdt if rdt else self.token).invalidate()
                     continue
                 raise
         raise AssertionError("unreachable")
 
+    # --- restricted data token ---------------------------------------------------------------
+    def _create_restricted_data_token(self) -> dict:
+        """createRestrictedDataToken for the two reads that return buyer and address: one RDT covers every
+        order of a poll (the generic `{orderId}` path for getOrder), kept for its `expiresIn`."""
+        resources = [{"method": "GET", "path": ORDERS_PATH, "dataElements": PII_ELEMENTS},
+                     {"method": "GET", "path": f"{ORDERS_PATH}/{{orderId}}", "dataElements": PII_ELEMENTS}]
+        body = self._call("POST", RDT_PATH, rate_key="createRestrictedDataToken",
+                          json={"restrictedResources": resources}).json() or {}
+        return {"access_token": body.get("restrictedDataToken"), "expires_in": body.get("expiresIn")}
+
+    def _restricted_token(self) -> str | None:
+        """The cached RDT, or a new one; None when the Tokens API refuses this app one (no restricted role,
+        or Amazon grants the PII by role alone, as it documents for 2026-01-01): then the access token reads."""
+        if cache.get(self._rdt_refused_key):
+            return None
+        try:
+            return self.rdt.get()
+        except PermanentChannelError as exc:
+            if exc.status_code not in (400, 401, 403, 404):
+                raise
+            logger.warning("amazon channel %s: no restricted data token (%s); reading with the access token",
+                           self.channel_id, exc.status_code)
+            cache.set(self._rdt_refused_key, True, timeout=RDT_REFUSED_SECONDS)
+            return None
+
     # --- reading -----------------------------------------------------------------------------
     def fetch_orders(self, since: datetime | None, until: datetime | None, status: str | None = None) -> Iterator[dict]:
+        """searchOrders, every page. The next page is asked with `paginationToken` and the same filters (as
+        Amazon's sandbox example does); orders arrive with their items, so nothing is fetched per order."""
         params = self._order_filters(since, until, status)
         wanted = CommonStatus(status) if status else None
         while True:
-            response = self._call("GET", "/orders/v0/orders", rate_key="getOrders", params=params)
-            payload = response.json().get("payload") or {}
-            for order in payload.get("Orders") or []:
-                if wanted is None or map_status(order) == wanted:   # shipped vs delivered share OrderStatuses
-                    yield self._with_items(order)
-            next_token = payload.get("NextToken")
+            response = self._call("GET", ORDERS_PATH, rate_key="searchOrders", restricted=True, params=params)
+            body = response.json() or {}
+            for order in body.get("orders") or []:
+                if wanted is None or map_status(order) == wanted:   # shipped vs delivered share SHIPPED
+                    yield order
+            next_token = (body.get("pagination") or {}).get("nextToken")
             if not next_token:
                 return
-            # With NextToken Amazon ignores the filters; MarketplaceIds stays (the spec marks it required).
-            params = {"MarketplaceIds": ",".join(self.marketplace_ids), "NextToken": next_token}
+            params = {**params, "paginationToken": next_token}
 
     def _order_filters(self, since: datetime | None, until: datetime | None, status: str | None) -> dict:
         now = datetime.now(UTC)
         page_size = max(1, min(int(self.config.get("pageSize") or PAGE_SIZE), PAGE_SIZE))
-        params: dict = {"MarketplaceIds": ",".join(self.marketplace_ids), "MaxResultsPerPage": page_size}
+        params: dict = {"maxResultsPerPage": page_size, "includedData": ",".join(INCLUDED_DATA)}
+        if self.marketplace_ids:
+            params["marketplaceIds"] = ",".join(self.marketplace_ids)
         # Amazon answers only up to two minutes before the request (a later *Before is refused, an
         # absent one means exactly that), so a window ending now is asked open-ended, and its start is
         # moved back by the same lag so the next poll cannot miss what those minutes held.
         before = until if until and until < now - SETTLE_LAG else None
         if since:
-            params["LastUpdatedAfter"] = iso(since - SETTLE_LAG)
+            params["lastUpdatedAfter"] = iso(since - SETTLE_LAG)
             if before and before > since:
-                params["LastUpdatedBefore"] = iso(before)
+                params["lastUpdatedBefore"] = iso(before)
         else:
             after = now - timedelta(days=int(self.config.get("initialLookbackDays") or INITIAL_LOOKBACK_DAYS))
-            params["CreatedAfter"] = iso(after)
+            params["createdAfter"] = iso(after)
             if before and before > after:
-                params["CreatedBefore"] = iso(before)
+                params["createdBefore"] = iso(before)
         if status:
             try:
-                params["OrderStatuses"] = ",".join(ORDER_STATUSES_FOR[CommonStatus(status)])
+                params["fulfillmentStatuses"] = ",".join(FULFILLMENT_STATUSES_FOR[CommonStatus(status)])
             except (KeyError, ValueError):
                 raise PermanentChannelError(f"Amazon cannot filter orders by status {status!r}") from None
         return params
 
-    def _with_items(self, order: dict) -> dict:
-        order_id = order["AmazonOrderId"]
-        items: list[dict] = []
-        params: dict = {}
-        while True:
-            payload = self._call("GET", f"/orders/v0/orders/{order_id}/orderItems", rate_key="getOrderItems",
-                                 params=params).json().get("payload") or {}
-            items.extend(payload.get("OrderItems") or [])
-            if not payload.get("NextToken"):
-                break
-            params = {"NextToken": payload["NextToken"]}
-        return {**order, "OrderItems": items}
-
     def fetch_order(self, channel_order_id: str) -> dict:
-        payload = self._call("GET", f"/orders/v0/orders/{channel_order_id}", rate_key="getOrder").json().get("payload")
-        if not payload:
+        response = self._call("GET", f"{ORDERS_PATH}/{channel_order_id}", rate_key="getOrder", restricted=True,
+                              params={"includedData": ",".join(INCLUDED_DATA)})
+        order = (response.json() or {}).get("order")
+        if not order:
             raise PermanentChannelError(f"Amazon returned no order {channel_order_id}")
-        return self._with_items(payload)
+        return order
 
     normalize = staticmethod(normalize)

@@ -1,5 +1,6 @@
-"""SP-API notifications as a relay POSTs them: unwrap the relay's envelope, find the order part (pure
-helpers); the relay secret check, delivery id/topic and the ORDER_CHANGE subscription.
+"""SP-API notifications, as a relay POSTs them or as the hub reads them from the app's SQS queue: unwrap the
+relay's envelope, find the order part, check a notification's metadata (pure helpers); the relay secret check,
+the queue's receive/delete calls (boto3), delivery id/topic and the ORDER_CHANGE subscription.
 """
 
 from __future__ import annotations
@@ -9,10 +10,15 @@ import hmac
 import json
 
 from channels_sync.normalized import WebhookEvent, WebhookRequest
-from channels_sync.providers.errors import PermanentChannelError, WebhookRejected
+from channels_sync.providers.errors import PermanentChannelError, RetryableChannelError, WebhookRejected
 
 DEFAULT_RELAY_SECRET_HEADER = "X-Relay-Secret"
 ORDER_CHANGE_TYPES = ["OrderStatusChange", "BuyerRequestedChange"]
+SQS_MESSAGE_ID_HEADER = "X-Amz-Sqs-Message-Id"
+# (NotificationType, NotificationVersion, PayloadVersion) the hub reads; ORDER_STATUS_CHANGE is retired but a
+# queue may still hold one. schemas/notifications/OrderChangeNotification.json.
+KNOWN_NOTIFICATIONS = {("ORDER_CHANGE", "1.0", "1.0"), ("ORDER_STATUS_CHANGE", "1.0", "1.0")}
+SQS_MAX_MESSAGES = 10   # ReceiveMessage's maximum
 
 
 def unwrap_notifications(body: bytes) -> list[dict]:
@@ -61,6 +67,35 @@ def order_notification(notification: dict) -> dict:
     return payload.get("OrderChangeNotification") or payload.get("OrderStatusChangeNotification") or {}
 
 
+def check_notification(notification: dict, *, seller_id: str | None, application_id: str | None = None) -> None:
+    """WebhookRejected unless a queue message is an SP-API order notification this channel may take: a known
+    NotificationType with the versions the hub reads, for this seller, and (when the channel names its app)
+    published for that app. Amazon does not sign SQS notifications (unlike SNS), so this metadata is what
+    can be checked; the queue itself is only readable with the app's AWS credentials."""
+    kind = (notification.get("NotificationType"), str(notification.get("NotificationVersion") or ""),
+            str(notification.get("PayloadVersion") or ""))
+    if kind not in KNOWN_NOTIFICATIONS:
+        raise WebhookRejected(f"not an order notification the hub reads: {kind}")
+    order = order_notification(notification)
+    if not order.get("AmazonOrderId"):
+        raise WebhookRejected("notification names no order")
+    if not seller_id or order.get("SellerId") != seller_id:
+        raise WebhookRejected("notification is for another seller")
+    metadata = notification.get("NotificationMetadata") or {}
+    if application_id and metadata.get("ApplicationId") != application_id:
+        raise WebhookRejected("notification was published for another application")
+    if not metadata.get("NotificationId"):
+        raise WebhookRejected("notification has no NotificationId")
+
+
+def queue_key(config: dict) -> tuple | None:
+    """What identifies one SQS queue and the credentials that read it; None when the channel names no queue."""
+    url = (config.get("sqsQueueUrl") or "").strip()
+    if not url:
+        return None
+    return (url, config.get("awsRegion") or "", config.get("awsAccessKeyId") or "", config.get("sqsEndpointUrl") or "")
+
+
 class WebhooksMixin:
     """Provider's notification half (registration uses the client's `_call`)."""
 
@@ -101,6 +136,55 @@ class WebhooksMixin:
         for notification in notifications:
             if seller and order_notification(notification).get("SellerId") != seller:
                 raise WebhookRejected("notification is for another seller")
+
+    def verify_queue_message(self, request: WebhookRequest) -> None:
+        """A message read from the app's SQS queue: one notification whose metadata is checked (no relay
+        secret: the hub read it itself)."""
+        try:
+            notifications = unwrap_notifications(request.body)
+        except ValueError as exc:
+            raise WebhookRejected(str(exc)) from None
+        if len(notifications) != 1:
+            raise WebhookRejected("a queue message carries one notification")
+        check_notification(notifications[0], seller_id=self.config.get("sellerId"),
+                           application_id=self.config.get("applicationId"))
+
+    # --- the app's SQS queue -----------------------------------------------------------------------
+    def _sqs(self):
+        import boto3  # only the queue consumer needs it
+
+        return boto3.client(
+            "sqs", region_name=self.config.get("awsRegion") or None,
+            aws_access_key_id=self.config.get("awsAccessKeyId") or None,
+            aws_secret_access_key=self.config.get("awsSecretAccessKey") or None,
+            endpoint_url=self.config.get("sqsEndpointUrl") or None)
+
+    def queue_receive(self, *, wait_seconds: int) -> list[tuple[str, WebhookRequest]]:
+        """Up to ten messages from the queue (long polling `wait_seconds`), each as (receipt handle, the request
+        the receiver would have built). A message stays on the queue until `queue_delete`."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        url = self.config["sqsQueueUrl"]
+        try:
+            answer = self._sqs().receive_message(QueueUrl=url, MaxNumberOfMessages=SQS_MAX_MESSAGES,
+                                                 WaitTimeSeconds=max(0, min(int(wait_seconds), 20)),
+                                                 MessageSystemAttributeNames=["ApproximateReceiveCount"])
+        except (BotoCoreError, ClientError) as exc:
+            raise RetryableChannelError(f"SQS ReceiveMessage on {url}: {exc}") from exc
+        received = []
+        for message in answer.get("Messages") or []:
+            headers = {"Content-Type": "application/json", SQS_MESSAGE_ID_HEADER: message.get("MessageId", "")}
+            received.append((message["ReceiptHandle"], WebhookRequest(
+                headers=headers, body=(message.get("Body") or "").encode(), query={}, url=url)))
+        return received
+
+    def queue_delete(self, receipt_handle: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._sqs().delete_message(QueueUrl=self.config["sqsQueueUrl"], ReceiptHandle=receipt_handle)
+        except (BotoCoreError, ClientError) as exc:   # the message comes back after its visibility timeout
+            raise RetryableChannelError(f"SQS DeleteMessage: {exc}") from exc
 
     def parse_webhook(self, request: WebhookRequest) -> WebhookEvent:
         notifications = unwrap_notifications(request.body)

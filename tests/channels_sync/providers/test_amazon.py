@@ -25,7 +25,11 @@ from tests.channels_sync.providers.amazon_ebay_fixtures import fixture, fixture_
 
 API = "https://sellingpartnerapi-na.amazon.com"
 TOKEN_URL = "https://api.amazon.com/auth/o2/token"
-ORDERS_URL = f"{API}/orders/v0/orders"
+ORDERS_URL = f"{API}/orders/2026-01-01/orders"
+V0_ORDERS_URL = f"{API}/orders/v0/orders"
+RDT_URL = f"{API}/tokens/2021-03-01/restrictedDataToken"
+RDT = "Atz.sprdt|IQEBLjAsAhRmHjNgHpi0U-Dme37rR6CuUpSR"
+INCLUDED = "BUYER,RECIPIENT,PROCEEDS,PROMOTION,FULFILLMENT,PACKAGES"
 CONFIG = {"clientId": "amzn1.application-oa2-client.test", "clientSecret": "cs-secret",
           "refreshToken": "Atzr|refresh-test", "marketplaceIds": ["ATVPDKIKX0DER"], "sellerId": "A3TH9S8BH6GOGM"}
 RELAY_SECRET = "relay-secret-123"
@@ -58,6 +62,10 @@ def wire():
 
 def token_ok(wire, token="Atza|first"):
     wire.add(responses.POST, TOKEN_URL, json={**fixture("amazon", "token_response.json"), "access_token": token})
+
+
+def rdt_ok(wire):
+    wire.add(responses.POST, RDT_URL, json=fixture("amazon", "create_restricted_data_token_response.json"))
 
 
 def order_with_items():
@@ -190,7 +198,8 @@ def test_several_items_with_shipping_discounts_in_yen():
     data = amazon.Provider.normalize(order)
 
     assert data.currency == "JPY"
-    assert data.subtotal == Decimal("7900")      # 6000 - 300 + 2200
+    assert data.subtotal == Decimal("8200")      # 6000 + 2200: lines before the promotion
+    assert data.discount == Decimal("300")       # PromotionDiscount
     assert data.shipping == Decimal("400")       # 500 - 100
     assert data.tax == Decimal("830")            # 600 + 50 - 30 - 10 + 220
     assert data.grand_total == Decimal("9200")   # OrderTotal is Amazon's word for it
@@ -208,84 +217,121 @@ def test_cancelled_order_without_total_sums_what_the_items_say():
 
 
 # --- fetching -------------------------------------------------------------------------------------------
-def test_fetch_pages_with_next_token_then_items_per_order_also_paged(wire, make_provider):
+def test_search_orders_pages_with_pagination_token_and_the_same_filters(wire, make_provider):
     token_ok(wire)
-    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "get_orders_response_2.json"),
-             match=[responses.matchers.query_param_matcher({
-                 "MarketplaceIds": "ATVPDKIKX0DER", "MaxResultsPerPage": "100",
-                 "LastUpdatedAfter": "2026-10-31T23:57:00.000Z", "LastUpdatedBefore": "2026-11-02T00:00:00.000Z"})])
-    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "get_orders_response_3.json"),
-             match=[responses.matchers.query_param_matcher({
-                 "MarketplaceIds": "ATVPDKIKX0DER", "NextToken": "2YgYW55IGNhcm5hbCBwbGVhc3VyZS4"})])
-    items = fixture("amazon", "get_order_items_response.json")["payload"]["OrderItems"]
-    items_url = f"{ORDERS_URL}/902-3159896-1390916/orderItems"
-    wire.add(responses.GET, items_url, match=[responses.matchers.query_param_matcher({})],
-             json={"payload": {"AmazonOrderId": "902-3159896-1390916", "OrderItems": items, "NextToken": "ITEMS-2"}})
-    wire.add(responses.GET, items_url, match=[responses.matchers.query_param_matcher({"NextToken": "ITEMS-2"})],
-             json={"payload": {"AmazonOrderId": "902-3159896-1390916",
-                               "OrderItems": [{**items[0], "OrderItemId": "05015851154159", "SellerSKU": "SKU-2"}]}})
+    rdt_ok(wire)
+    first_page = {"lastUpdatedAfter": "2026-10-31T23:57:00.000Z", "lastUpdatedBefore": "2026-11-02T00:00:00.000Z",
+                  "marketplaceIds": "ATVPDKIKX0DER", "maxResultsPerPage": "100", "includedData": INCLUDED}
+    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "search_orders_2026_response.json"),
+             match=[responses.matchers.query_param_matcher(first_page)])
+    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "search_orders_2026_response_2.json"),
+             match=[responses.matchers.query_param_matcher(
+                 {**first_page, "paginationToken": "2YgYW55IGNhcm5hbCBwbGVhc3VyZS4"})])
 
     orders = list(make_provider().fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC)))
 
-    assert [order["AmazonOrderId"] for order in orders] == ["902-3159896-1390916", "902-3159896-1390916"]
-    assert [item["OrderItemId"] for item in orders[0]["OrderItems"]] == ["05015851154158", "05015851154159"]
+    assert [order["orderId"] for order in orders] == ["250-1234567-8901234", "202-7654321-1098765"]
+    assert [item["orderItemId"] for item in orders[0]["orderItems"]] == ["25012345678901", "25012345678902"]
+    assert not any("/orders/v0/" in call.request.url for call in wire.calls)   # no getOrderItems per order
     order_calls = [call for call in wire.calls if call.request.url.startswith(ORDERS_URL)]
-    assert all(call.request.headers["x-amz-access-token"] == "Atza|first" for call in order_calls)
+    assert all(call.request.headers["x-amz-access-token"] == RDT for call in order_calls)
     assert len([call for call in wire.calls if call.request.url == TOKEN_URL]) == 1
+
+
+def test_one_restricted_data_token_per_lifetime_covers_search_and_get(wire, make_provider):
+    token_ok(wire)
+    rdt_ok(wire)
+    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "search_orders_2026_response_3.json"))
+    wire.add(responses.GET, f"{ORDERS_URL}/171-9876543-2109876", json=fixture("amazon", "get_order_2026_response.json"))
+
+    list(make_provider().fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None))
+    list(make_provider().fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None))   # next poll, another worker
+    order = make_provider().fetch_order("171-9876543-2109876")
+
+    rdt_calls = [call for call in wire.calls if call.request.url == RDT_URL]
+    assert len(rdt_calls) == 1
+    assert rdt_calls[0].request.headers["x-amz-access-token"] == "Atza|first"   # asked for with the LWA token
+    assert json.loads(rdt_calls[0].request.body) == {"restrictedResources": [
+        {"method": "GET", "path": "/orders/2026-01-01/orders", "dataElements": ["buyerInfo", "shippingAddress"]},
+        {"method": "GET", "path": "/orders/2026-01-01/orders/{orderId}",
+         "dataElements": ["buyerInfo", "shippingAddress"]}]}
+    get_call = next(call for call in wire.calls if "/orders/171-9876543-2109876" in call.request.url)
+    assert get_call.request.headers["x-amz-access-token"] == RDT
+    assert query(get_call) == {"includedData": INCLUDED}
+    data = amazon.Provider.normalize(order)
+    assert data.customer_name == "Maria Silva Santos" and data.shipping_address.city == "São Paulo"
+
+
+def test_when_amazon_grants_no_restricted_data_token_the_access_token_reads(wire, make_provider):
+    """Orders API 2026-01-01 gives buyer and address by role; an app the Tokens API refuses still reads."""
+    token_ok(wire)
+    wire.add(responses.POST, RDT_URL, status=400, json={"errors": [{
+        "code": "InvalidInput", "message": "Request is missing or has invalid parameters",
+        "details": "Resource not provided."}]})
+    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "search_orders_2026_response_3.json"))
+    orders = list(make_provider().fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None))
+    list(make_provider().fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None))
+    assert len(orders) == 1
+    order_calls = [call for call in wire.calls if call.request.url.startswith(ORDERS_URL)]
+    assert [call.request.headers["x-amz-access-token"] for call in order_calls] == ["Atza|first", "Atza|first"]
+    assert len([call for call in wire.calls if call.request.url == RDT_URL]) == 1   # not asked again every poll
 
 
 def test_lwa_exchange_sends_the_documented_form_and_is_cached_across_instances(wire, make_provider):
     token_ok(wire)
-    wire.add(responses.GET, f"{ORDERS_URL}/902-1845936-5435065", json=fixture("amazon", "get_order_response.json"))
-    wire.add(responses.GET, f"{ORDERS_URL}/902-1845936-5435065/orderItems",
-             json=fixture("amazon", "get_order_items_response.json"))
+    rdt_ok(wire)
+    wire.add(responses.GET, f"{ORDERS_URL}/202-1234567-8901234",
+             json=fixture("amazon", "get_order_2026_response_spec_example.json"))
 
-    first = make_provider().fetch_order("902-1845936-5435065")
-    make_provider().fetch_order("902-1845936-5435065")   # another worker, same seller
+    first = make_provider().fetch_order("202-1234567-8901234")
+    make_provider().fetch_order("202-1234567-8901234")   # another worker, same seller
 
     token_calls = [call for call in wire.calls if call.request.url == TOKEN_URL]
     assert len(token_calls) == 1
     form = parse_qs(token_calls[0].request.body)
     assert form == {"grant_type": ["refresh_token"], "refresh_token": ["Atzr|refresh-test"],
                     "client_id": ["amzn1.application-oa2-client.test"], "client_secret": ["cs-secret"]}
-    assert amazon.Provider.normalize(first).grand_total == Decimal("11.01")
+    assert amazon.Provider.normalize(first).grand_total == Decimal("103.97")
 
 
 def test_configured_base_and_token_urls_are_used(wire, make_provider):
     wire.add(responses.POST, "http://127.0.0.1:9/lwa/token", json=fixture("amazon", "token_response.json"))
-    wire.add(responses.GET, "http://127.0.0.1:9/amazon/orders/v0/orders", json={"payload": {"Orders": []}})
+    wire.add(responses.POST, "http://127.0.0.1:9/amazon/tokens/2021-03-01/restrictedDataToken",
+             json={"restrictedDataToken": RDT, "expiresIn": 3600})
+    wire.add(responses.GET, "http://127.0.0.1:9/amazon/orders/2026-01-01/orders", json={"orders": []})
     provider = make_provider(baseUrl="http://127.0.0.1:9/amazon", tokenUrl="http://127.0.0.1:9/lwa/token")
     assert list(provider.fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None)) == []
-    assert query(wire.calls[1])["LastUpdatedAfter"] == "2026-10-31T23:57:00.000Z"   # three minutes of lag
+    assert query(wire.calls[2])["lastUpdatedAfter"] == "2026-10-31T23:57:00.000Z"   # three minutes of lag
 
 
 def test_without_a_cursor_the_first_poll_asks_by_creation_date(wire, make_provider):
     token_ok(wire)
-    wire.add(responses.GET, ORDERS_URL, json={"payload": {"Orders": []}})
+    rdt_ok(wire)
+    wire.add(responses.GET, ORDERS_URL, json={"orders": []})
     list(make_provider().fetch_orders(None, None, status="processing"))
-    params = query(wire.calls[1])
-    assert "CreatedAfter" in params and "LastUpdatedAfter" not in params
-    assert params["OrderStatuses"] == "Unshipped,PartiallyShipped"
+    params = query(wire.calls[-1])
+    assert "createdAfter" in params and "lastUpdatedAfter" not in params
+    assert params["fulfillmentStatuses"] == "UNSHIPPED,PARTIALLY_SHIPPED"
 
 
 def test_a_window_ending_now_is_asked_open_ended_as_amazon_refuses_the_last_two_minutes(wire, make_provider):
     token_ok(wire)
-    wire.add(responses.GET, ORDERS_URL, json={"payload": {"Orders": []}})
+    rdt_ok(wire)
+    wire.add(responses.GET, ORDERS_URL, json={"orders": []})
     now = datetime.now(UTC)
     list(make_provider().fetch_orders(now - timedelta(minutes=10), now))
-    params = query(wire.calls[1])
-    assert "LastUpdatedBefore" not in params
-    assert params["LastUpdatedAfter"] == amazon.iso(now - timedelta(minutes=13))
+    params = query(wire.calls[-1])
+    assert "lastUpdatedBefore" not in params
+    assert params["lastUpdatedAfter"] == amazon.iso(now - timedelta(minutes=13))
 
 
 def test_a_429_mid_run_is_waited_out_and_the_run_completes(wire, make_provider, sleeps):
     token_ok(wire)
-    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "get_orders_response_2.json"))
+    rdt_ok(wire)
+    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "search_orders_2026_response.json"))
     wire.add(responses.GET, ORDERS_URL, status=429, json={"errors": [{"code": "QuotaExceeded",
                                                                       "message": "You exceeded your quota"}]})
-    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "get_orders_response_3.json"))
-    wire.add(responses.GET, f"{ORDERS_URL}/902-3159896-1390916/orderItems",
-             json=fixture("amazon", "get_order_items_response.json"))
+    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "search_orders_2026_response_2.json"))
 
     orders = list(make_provider().fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None))
 
@@ -295,6 +341,7 @@ def test_a_429_mid_run_is_waited_out_and_the_run_completes(wire, make_provider, 
 
 def test_429_that_does_not_clear_becomes_retryable(wire, make_provider):
     token_ok(wire)
+    rdt_ok(wire)
     for _ in range(4):
         wire.add(responses.GET, ORDERS_URL, status=429, json={"errors": [{"code": "QuotaExceeded"}]})
     with pytest.raises(RetryableChannelError) as caught:
@@ -302,33 +349,48 @@ def test_429_that_does_not_clear_becomes_retryable(wire, make_provider):
     assert caught.value.status_code == 429
 
 
-def test_access_token_expiring_mid_run_is_renewed_once(wire, make_provider):
-    wire.add(responses.POST, TOKEN_URL, json={**fixture("amazon", "token_response.json"), "access_token": "Atza|old"})
-    wire.add(responses.POST, TOKEN_URL, json={**fixture("amazon", "token_response.json"), "access_token": "Atza|new"})
-    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "get_orders_response_2.json"))
-    items_url = f"{ORDERS_URL}/902-3159896-1390916/orderItems"
-    wire.add(responses.GET, items_url, status=403, json={"errors": [{
+def test_restricted_data_token_expiring_mid_run_is_renewed_once(wire, make_provider):
+    token_ok(wire)
+    wire.add(responses.POST, RDT_URL, json={"restrictedDataToken": "Atz.sprdt|old", "expiresIn": 3600})
+    wire.add(responses.POST, RDT_URL, json={"restrictedDataToken": "Atz.sprdt|new", "expiresIn": 3600})
+    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "search_orders_2026_response.json"))
+    wire.add(responses.GET, ORDERS_URL, status=403, json={"errors": [{
         "code": "Unauthorized", "message": "Access to requested resource is denied.",
         "details": "The access token you provided has expired."}]})
-    wire.add(responses.GET, items_url, json=fixture("amazon", "get_order_items_response.json"))
-    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "get_orders_response_3.json"))
+    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "search_orders_2026_response_2.json"))
 
     orders = list(make_provider().fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None))
 
     assert len(orders) == 2
-    item_calls = [call for call in wire.calls if call.request.url.startswith(items_url)]
-    assert [call.request.headers["x-amz-access-token"] for call in item_calls] == ["Atza|old", "Atza|new", "Atza|new"]
-    assert len([call for call in wire.calls if call.request.url == TOKEN_URL]) == 2
+    order_calls = [call for call in wire.calls if call.request.url.startswith(ORDERS_URL)]
+    assert [call.request.headers["x-amz-access-token"] for call in order_calls] == [
+        "Atz.sprdt|old", "Atz.sprdt|old", "Atz.sprdt|new"]
+    assert len([call for call in wire.calls if call.request.url == TOKEN_URL]) == 1
+
+
+def test_access_token_expiring_is_renewed_once(wire, make_provider):
+    wire.add(responses.POST, TOKEN_URL, json={**fixture("amazon", "token_response.json"), "access_token": "Atza|old"})
+    wire.add(responses.POST, TOKEN_URL, json={**fixture("amazon", "token_response.json"), "access_token": "Atza|new"})
+    expired = {"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied.",
+                           "details": "The access token you provided has expired."}]}
+    wire.add(responses.POST, RDT_URL, status=403, json=expired)
+    wire.add(responses.POST, RDT_URL, json={"restrictedDataToken": RDT, "expiresIn": 3600})
+    wire.add(responses.GET, ORDERS_URL, json=fixture("amazon", "search_orders_2026_response_2.json"))
+
+    assert len(list(make_provider().fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None))) == 1
+    rdt_calls = [call for call in wire.calls if call.request.url == RDT_URL]
+    assert [call.request.headers["x-amz-access-token"] for call in rdt_calls] == ["Atza|old", "Atza|new"]
 
 
 def test_unauthorized_after_a_fresh_token_is_permanent(wire, make_provider):
     token_ok(wire)
+    rdt_ok(wire)
     denied = {"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied."}]}
     wire.add(responses.GET, ORDERS_URL, status=403, json=denied)
     with pytest.raises(PermanentChannelError) as caught:
         list(make_provider().fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None))
     assert caught.value.status_code == 403
-    assert len([call for call in wire.calls if call.request.url == TOKEN_URL]) == 2
+    assert len([call for call in wire.calls if call.request.url == RDT_URL]) == 2
 
 
 def test_refused_refresh_token_is_permanent(wire, make_provider):
@@ -340,7 +402,8 @@ def test_refused_refresh_token_is_permanent(wire, make_provider):
 
 def test_invalid_input_is_permanent_and_server_errors_retryable(wire, make_provider):
     token_ok(wire)
-    wire.add(responses.GET, ORDERS_URL, status=400, json=fixture("amazon", "get_orders_response_400.json"))
+    rdt_ok(wire)
+    wire.add(responses.GET, ORDERS_URL, status=400, json=fixture("amazon", "search_orders_2026_response_400.json"))
     with pytest.raises(PermanentChannelError) as caught:
         list(make_provider().fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None))
     assert "InvalidInput" in caught.value.response_body
@@ -349,15 +412,16 @@ def test_invalid_input_is_permanent_and_server_errors_retryable(wire, make_provi
         list(make_provider().fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None))
 
 
-def test_get_orders_is_throttled_at_the_documented_rate(make_provider, sleeps):
-    """Burst 20, then one request per 1/0.0167 s: the 21st call waits about a minute."""
+def test_search_orders_is_throttled_at_the_documented_rate(make_provider, sleeps):
+    """Burst 20, then one request per 1/0.0056 s: the 21st would wait about three minutes, longer than a task
+    waits in place, so it is a retry later rather than a worker held asleep."""
     provider = make_provider(sellerId="A-THROTTLE-TEST")
-    provider.rate_limiter.reset("getOrders")
+    provider.rate_limiter.reset("searchOrders")
     for _ in range(20):
-        provider.rate_limiter.acquire("getOrders")
+        provider.rate_limiter.acquire("searchOrders")
     assert sleeps == []
-    provider.rate_limiter.acquire("getOrders")
-    assert len(sleeps) == 1 and 59.0 < sleeps[0] <= 60.0
+    with pytest.raises(RetryableChannelError, match=r"searchOrders: next request allowed in 17\ds"):
+        provider.rate_limiter.acquire("searchOrders")
 
 
 # --- notifications --------------------------------------------------------------------------------------
@@ -474,7 +538,7 @@ def shipped_request(**overrides) -> WritebackRequest:
 
 def test_confirm_shipment_body_matches_the_documented_shape(wire, make_provider):
     token_ok(wire)
-    url = f"{ORDERS_URL}/902-1845936-5435065/shipmentConfirmation"
+    url = f"{V0_ORDERS_URL}/902-1845936-5435065/shipmentConfirmation"
     wire.add(responses.POST, url, status=204)
 
     result = make_provider().write_back(shipped_request())
@@ -499,7 +563,7 @@ def test_confirm_shipment_body_matches_the_documented_shape(wire, make_provider)
 
 def test_retried_confirmation_reuses_the_package_reference(wire, make_provider):
     token_ok(wire)
-    wire.add(responses.POST, f"{ORDERS_URL}/902-1845936-5435065/shipmentConfirmation", status=204)
+    wire.add(responses.POST, f"{V0_ORDERS_URL}/902-1845936-5435065/shipmentConfirmation", status=204)
     provider = make_provider()
     provider.write_back(shipped_request())
     provider.write_back(shipped_request())
@@ -509,7 +573,7 @@ def test_retried_confirmation_reuses_the_package_reference(wire, make_provider):
 
 def test_unknown_carrier_is_sent_as_other_with_its_name(wire, make_provider):
     token_ok(wire)
-    wire.add(responses.POST, f"{ORDERS_URL}/902-1845936-5435065/shipmentConfirmation", status=204)
+    wire.add(responses.POST, f"{V0_ORDERS_URL}/902-1845936-5435065/shipmentConfirmation", status=204)
     make_provider().write_back(shipped_request(carrier="Speedy Parcels", shipping_method=None))
     package = json.loads(wire.calls[1].request.body)["packageDetail"]
     assert package["carrierCode"] == "Other"
@@ -519,7 +583,7 @@ def test_unknown_carrier_is_sent_as_other_with_its_name(wire, make_provider):
 
 def test_partial_shipment_confirms_only_the_lines_given(wire, make_provider):
     token_ok(wire)
-    wire.add(responses.POST, f"{ORDERS_URL}/902-1845936-5435065/shipmentConfirmation", status=204)
+    wire.add(responses.POST, f"{V0_ORDERS_URL}/902-1845936-5435065/shipmentConfirmation", status=204)
     lines = [OrderLineData(sku="A", channel_sku=None, quantity=2, unit_price=Decimal("1"), channel_line_id="111"),
              OrderLineData(sku="B", channel_sku=None, quantity=0, unit_price=Decimal("1"), channel_line_id="112")]
     make_provider().write_back(shipped_request(lines=lines))
@@ -529,7 +593,7 @@ def test_partial_shipment_confirms_only_the_lines_given(wire, make_provider):
 
 def test_rejected_confirmation_is_permanent_and_outage_retryable(wire, make_provider):
     token_ok(wire)
-    url = f"{ORDERS_URL}/902-1845936-5435065/shipmentConfirmation"
+    url = f"{V0_ORDERS_URL}/902-1845936-5435065/shipmentConfirmation"
     wire.add(responses.POST, url, status=400,
              json=fixture("amazon", "update_shipment_status_response_400_invalid_marketplace.json"))
     with pytest.raises(PermanentChannelError) as caught:
@@ -564,22 +628,22 @@ def test_fba_orders_are_not_confirmed_by_the_seller(wire, make_provider):
 
 def test_status_filter_keeps_only_orders_of_that_common_status(wire, make_provider):
     token_ok(wire)
-    shipped = fixture("amazon", "get_order_response_2.json")["payload"]
-    delivered = {**shipped, "AmazonOrderId": "921-0000000-0000001", "EasyShipShipmentStatus": "Delivered"}
-    wire.add(responses.GET, ORDERS_URL, json={"payload": {"Orders": [shipped, delivered]}})
-    wire.add(responses.GET, f"{ORDERS_URL}/921-0000000-0000001/orderItems", json={"payload": {"OrderItems": []}})
+    rdt_ok(wire)
+    shipped = fixture("amazon", "get_order_2026_response_2.json")["order"]
+    delivered = fixture("amazon", "search_orders_2026_response_spec_example.json")["orders"][0]
+    wire.add(responses.GET, ORDERS_URL, json={"orders": [shipped, delivered]})
     fetched = list(make_provider().fetch_orders(datetime(2026, 11, 1, tzinfo=UTC), None, status="delivered"))
-    assert [order["AmazonOrderId"] for order in fetched] == ["921-0000000-0000001"]
-    assert query(wire.calls[1])["OrderStatuses"] == "Shipped"
+    assert [order["orderId"] for order in fetched] == ["123-4567890-1234567"]   # its package is DELIVERED
+    assert query(wire.calls[-1])["fulfillmentStatuses"] == "SHIPPED"
     with pytest.raises(PermanentChannelError):
-        list(make_provider().fetch_orders(None, None, status="refunded"))   # v0 has no such status
+        list(make_provider().fetch_orders(None, None, status="refunded"))   # Amazon has no such status
 
 
 def test_two_parcels_confirm_two_packages_each_with_its_items_and_tracking(wire, make_provider):
     """A storefront order shipped in two parcels (`parcel=True`): one package per parcel, each with only its
     items and quantities, so the first package keeps its tracking number."""
     token_ok(wire)
-    wire.add(responses.POST, f"{ORDERS_URL}/902-1845936-5435065/shipmentConfirmation", status=204)
+    wire.add(responses.POST, f"{V0_ORDERS_URL}/902-1845936-5435065/shipmentConfirmation", status=204)
     raw = order_with_items()
     second = {**raw["OrderItems"][0], "OrderItemId": "05015851154159", "QuantityOrdered": 2}
     raw["OrderItems"].append(second)
@@ -602,3 +666,75 @@ def test_a_parcel_without_item_ids_is_refused_not_sent_as_the_whole_order(wire, 
     with pytest.raises(PermanentChannelError, match="no order items"):
         make_provider().write_back(shipped_request(parcel=True, lines=[line]))
     assert not [call for call in wire.calls if "shipmentConfirmation" in call.request.url]
+
+
+# --- Orders API 2026-01-01 shape --------------------------------------------------------------------------
+def test_normalize_2026_spec_example_all_five_money_figures():
+    """getOrder's published example: ITEM 89.97, SHIPPING 10.00, TAX 4.00, grandTotal 103.97 (GBP)."""
+    data = amazon.Provider.normalize(fixture("amazon", "get_order_2026_response_spec_example.json")["order"])
+    assert (data.subtotal, data.discount, data.shipping, data.tax, data.grand_total) == (
+        Decimal("89.97"), Decimal("0"), Decimal("10.00"), Decimal("4.00"), Decimal("103.97"))
+    assert data.currency == "GBP"
+    assert data.channel_order_id == "202-1234567-8901234" and data.raw_status == "SHIPPED"
+    assert [(line.sku, line.quantity, line.unit_price, line.channel_line_id) for line in data.lines] == [
+        ("ECHO-DOT-4-UK-CHARCOAL-3PACK", 3, Decimal("29.99"), "20212345678901")]
+    assert data.customer_name == "James Wilson"
+    assert data.shipping_address.city == "Manchester"
+
+
+def test_normalize_2026_search_example_with_a_delivery_tip_outside_the_four_parts():
+    data = amazon.Provider.normalize(fixture("amazon", "search_orders_2026_response_spec_example.json")["orders"][0])
+    assert (data.subtotal, data.discount, data.shipping, data.tax, data.grand_total) == (
+        Decimal("149.97"), Decimal("0"), Decimal("0"), Decimal("0.02"), Decimal("154.99"))
+    assert data.channel_metadata["otherCharges"] == [{"type": "DELIVERY_TIP", "amount": "5.00"}]
+    assert data.status == CommonStatus.DELIVERED   # SHIPPED, and its only package DELIVERED
+
+
+def test_normalize_2026_discounts_split_between_items_and_shipping():
+    order = fixture("amazon", "get_order_2026_response_spec_example.json")["order"]
+    gbp = lambda amount: {"amount": amount, "currencyCode": "GBP"}  # noqa: E731
+    order["orderItems"][0]["proceeds"]["breakdowns"].append({"type": "DISCOUNT", "subtotal": gbp("-7.00"),
+        "detailedBreakdowns": [{"subtype": "ITEM", "value": gbp("-5.00")}, {"subtype": "SHIPPING",
+                                                                           "value": gbp("-2.00")}]})
+    order["proceeds"]["grandTotal"] = gbp("96.97")
+    data = amazon.Provider.normalize(order)
+    assert (data.subtotal, data.discount, data.shipping, data.tax, data.grand_total) == (
+        Decimal("89.97"), Decimal("5.00"), Decimal("8.00"), Decimal("4.00"), Decimal("96.97"))
+    assert data.subtotal - data.discount + data.shipping + data.tax == data.grand_total
+
+
+def test_confirm_shipment_for_a_2026_order_sends_only_what_is_still_unshipped(wire, make_provider):
+    token_ok(wire)
+    wire.add(responses.POST, f"{V0_ORDERS_URL}/171-9876543-2109876/shipmentConfirmation", status=204)
+    raw = fixture("amazon", "get_order_2026_response.json")["order"]
+    item = raw["orderItems"][0]
+    item["quantityOrdered"] = 3
+    item["fulfillment"] = {"quantityFulfilled": 1, "quantityUnfulfilled": 2}
+    lines = amazon.Provider.normalize(raw).lines
+    make_provider().write_back(shipped_request(raw=raw, channel_order_id="171-9876543-2109876", lines=lines,
+                                               carrier="correios"))
+    body = json.loads(wire.calls[-1].request.body)
+    assert body["marketplaceId"] == "A2Q3Y263D00KWC"   # the order's marketplace, from salesChannel
+    assert body["packageDetail"]["orderItems"] == [{"orderItemId": "17198765432109", "quantity": 2}]
+    assert (body["packageDetail"]["carrierCode"], body["packageDetail"]["carrierName"]) == ("Other", "correios")
+
+
+@pytest.mark.parametrize("typed, code", [("ups", "UPS"), ("Royal Mail", "Royal Mail"), ("royalmail", "Royal Mail"),
+                                         ("FEDEX", "FedEx"), ("dhl", "DHL"), ("Canada post", "Canada Post"),
+                                         ("Evri", "Hermes Logistik Gruppe"), ("Speedy Parcels", "Other"),
+                                         ("", None), (None, None)])
+def test_carrier_names_map_onto_amazons_codes(typed, code):
+    assert amazon.Provider.carrier_code(typed) == code
+    assert "Royal Mail" in amazon.Provider.accepted_carriers()
+
+
+def test_a_shipment_without_a_carrier_is_refused_before_any_call(wire, make_provider):
+    with pytest.raises(PermanentChannelError, match="needs a carrier"):
+        make_provider().write_back(shipped_request(carrier=None))
+    assert not [call for call in wire.calls if "shipmentConfirmation" in call.request.url]
+
+
+def test_fba_2026_orders_are_not_confirmed_by_the_seller(wire, make_provider):
+    raw = fixture("amazon", "search_orders_2026_response.json")["orders"][0]   # fulfilledBy AMAZON
+    with pytest.raises(PermanentChannelError, match="FBA"):
+        make_provider().write_back(shipped_request(raw=raw, channel_order_id=raw["orderId"]))

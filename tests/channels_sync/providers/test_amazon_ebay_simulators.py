@@ -5,6 +5,7 @@ whole hub (one-shot sync, webhook receiver and worker body, status PUT written b
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -53,30 +54,95 @@ def test_both_simulators_are_registered():
 @pytest.mark.parametrize("name", ["amazon", "ebay"])
 def test_catalogue_normalizes_with_consistent_totals_and_varied_statuses(name):
     sim = simulator_class(name)(seed=11, order_count=150)
-    if name == "amazon":   # what fetch_orders hands over: the order with its items attached
-        raws = [{**sim._public(raw), "OrderItems": raw["_items"]} for raw in sim.orders.values()]
+    if name == "amazon":   # what searchOrders hands an app without buyer PII: every dataset but the RDT's
+        raws = [sim._public(raw, {"RECIPIENT", "PROCEEDS", "FULFILLMENT", "PACKAGES"}, set())
+                for raw in sim.orders.values()]
     else:
         raws = list(sim.orders.values())
     orders = [provider_class(name).normalize(raw) for raw in raws]
     for order in orders:
-        assert order.grand_total == order.subtotal + order.shipping + order.tax
+        assert order.grand_total == order.subtotal - order.discount + order.shipping + order.tax
         assert order.lines and order.currency
     assert {o.status for o in orders} >= {CommonStatus.PENDING, CommonStatus.PROCESSING, CommonStatus.SHIPPED,
                                           CommonStatus.CANCELLED}
-    assert any(o.shipping_address is None for o in orders) or name == "ebay"
+    if name == "amazon":   # without an RDT: no name, no street, no email; the city and country stay
+        assert all(o.shipping_address.line1 is None and o.shipping_address.name is None and o.customer_email is None
+                   and o.shipping_address.country == "US" for o in orders)
 
 
 # --- Amazon ----------------------------------------------------------------------------------------------
-def test_amazon_one_shot_pulls_every_page_and_every_item_page(server):
+def test_amazon_one_shot_pulls_every_page_of_search_orders_with_items_and_buyer(server):
     sleeps: list[float] = []
     provider = provider_for(server, "amazon", sleeps, pageSize=7)
     raws = list(provider.fetch_orders(datetime.now(UTC) - timedelta(days=40), None))
     sim = server.simulators["amazon"]
-    assert sorted(r["AmazonOrderId"] for r in raws) == sorted(sim.orders)
-    for raw in raws:   # items were fetched across their pages (the simulator pages them 5 at a time)
-        assert [i["OrderItemId"] for i in raw["OrderItems"]] == [i["OrderItemId"] for i in sim.orders[
-            raw["AmazonOrderId"]]["_items"]]
-    assert any(len(raw["OrderItems"]) > 5 for raw in raws)
+    assert sorted(r["orderId"] for r in raws) == sorted(sim.orders)
+    for raw in raws:   # items come inside each order: no call per order
+        assert [i["orderItemId"] for i in raw["orderItems"]] == [i["orderItemId"] for i in sim.orders[
+            raw["orderId"]]["orderItems"]]
+    paths = [entry.path for entry in sim.requests]
+    assert paths.count("/orders/2026-01-01/orders") == -(-ORDER_COUNT // 7)
+    assert not any("/orders/v0/" in path for path in paths)
+    # Buyer and address came with the restricted data token, asked for once for the whole poll.
+    assert paths.count("/tokens/2021-03-01/restrictedDataToken") == 1
+    normalized = [provider.normalize(raw) for raw in raws]
+    assert all(o.customer_name and o.customer_email and o.shipping_address.line1 for o in normalized)
+
+
+def test_amazon_without_a_restricted_data_token_the_simulator_leaves_the_pii_out(server):
+    sim = server.simulators["amazon"]
+    token = requests.post(f"{sim.base_url}/auth/o2/token", timeout=5, data={
+        "grant_type": "refresh_token", "refresh_token": "Atzr|simulator-refresh-token",
+        "client_id": "amzn1.application-oa2-client.simulator",
+        "client_secret": "amzn1.oa2-cs.v1.simulator-secret"}).json()["access_token"]
+    body = requests.get(f"{sim.base_url}/orders/2026-01-01/orders", timeout=5, headers={"x-amz-access-token": token},
+                        params={"createdAfter": "2020-01-01T00:00:00Z", "includedData": "BUYER,RECIPIENT"}).json()
+    order = body["orders"][0]
+    assert "buyer" not in order
+    assert set(order["recipient"]["deliveryAddress"]) == {"city", "stateOrRegion", "countryCode", "addressType"}
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"createdAfter": "2020-01-01T00:00:00Z", "MarketplaceIds": "ATVPDKIKX0DER"}, "Unknown query parameter"),
+    ({"marketplaceIds": "ATVPDKIKX0DER"}, "Exactly one of createdAfter and lastUpdatedAfter"),
+    ({"createdAfter": "2020-01-01T00:00:00Z", "lastUpdatedAfter": "2020-01-01T00:00:00Z"}, "Exactly one"),
+    ({"createdAfter": "2020-01-01T00:00:00Z", "fulfillmentStatuses": "Unshipped"}, "Invalid value"),
+    ({"createdAfter": "2020-01-01T00:00:00Z", "includedData": "BUYER,ADDRESS"}, "Invalid value"),
+    ({"createdAfter": "2020-01-01T00:00:00Z", "maxResultsPerPage": "101"}, "between 1 and 100"),
+    ({"lastUpdatedAfter": "2020-01-01T00:00:00Z",
+      "lastUpdatedBefore": (datetime.now(UTC) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")},
+     "two minutes"),
+])
+def test_amazon_simulator_refuses_what_search_orders_refuses_with_sp_api_errors(server, params, message):
+    sim = server.simulators["amazon"]
+    provider = provider_for(server, "amazon")
+    response = requests.get(f"{sim.base_url}/orders/2026-01-01/orders", params=params, timeout=5,
+                            headers={"x-amz-access-token": provider.token.get()})
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["code"] == "InvalidInput" and message in error["message"] and "details" in error
+
+
+def test_amazon_paging_while_orders_change_skips_and_doubles_nothing(server):
+    """Orders change (their lastUpdatedTime jumps to now) after every page the poll reads; every order that
+    did not change is still read exactly once, and the changed ones are read by the next poll."""
+    sim = server.simulators["amazon"]
+    sim.shift_per_page = 3
+    provider = provider_for(server, "amazon", pageSize=5)
+    since = datetime.now(UTC) - timedelta(days=40)
+    before = {order_id: order["lastUpdatedTime"] for order_id, order in sim.orders.items()}
+    first = [raw["orderId"] for raw in provider.fetch_orders(since, None, None)]
+    sim.shift_per_page = 0
+    unchanged = {order_id for order_id, stamp in before.items() if sim.orders[order_id]["lastUpdatedTime"] == stamp}
+    assert len(first) == len(set(first))
+    assert unchanged <= set(first)
+    assert len(unchanged) < ORDER_COUNT   # orders did change during the poll
+    # Three minutes later (Amazon shows nothing younger than two), the next poll, from the start of this one as
+    # the cursor moves, reads every order that changed.
+    later = sim.now() + timedelta(minutes=3)
+    sim.now = lambda: later
+    second = {raw["orderId"] for raw in provider.fetch_orders(datetime.now(UTC) - timedelta(minutes=1), None)}
+    assert set(before) - unchanged <= second | set(first)
 
 
 def test_amazon_429_and_token_expiry_mid_run_are_survived(server):
@@ -89,22 +155,23 @@ def test_amazon_429_and_token_expiry_mid_run_are_survived(server):
     requests.post(f"{sim.base_url}/_sim/throttle", json={"count": 1}, timeout=5)
     rest = list(orders)
     assert len(rest) + 1 == ORDER_COUNT and first
-    assert len(sim.tokens) == 2            # the expired token was exchanged once more
+    assert len(sim.rdts) == 2              # the expired restricted data token was asked for once more
     assert sleeps and sleeps[0] >= 1       # the 429 was waited out
 
 
 def test_amazon_relay_notification_is_verified_and_names_an_order_we_can_fetch(server):
     sim = server.simulators["amazon"]
-    order = next(o for o in sim.orders.values() if o["OrderStatus"] == "Unshipped")
+    order = next(o for o in sim.orders.values() if o["fulfillment"]["fulfillmentStatus"] == "UNSHIPPED")
     hook = sim.build_webhook(order, "ORDER_CHANGE")
     request = as_request(hook)
     provider = provider_for(server, "amazon")
     assert provider.webhook_identity(request) == provider.config["sellerId"]
     provider.verify_webhook(request)
     event = provider.parse_webhook(request)
-    assert event.order_refs == [order["AmazonOrderId"]]
-    fetched = provider.normalize(provider.fetch_order(order["AmazonOrderId"]))
+    assert event.order_refs == [order["orderId"]]
+    fetched = provider.normalize(provider.fetch_order(order["orderId"]))
     assert fetched.status == CommonStatus.PROCESSING
+    assert fetched.shipping_address and fetched.shipping_address.line1   # getOrder also read with the RDT
     forged = WebhookRequest({**hook.headers, "X-Relay-Secret": "guess"}, hook.body, {}, request.url)
     with pytest.raises(WebhookRejected):
         provider.verify_webhook(forged)
@@ -112,18 +179,46 @@ def test_amazon_relay_notification_is_verified_and_names_an_order_we_can_fetch(s
 
 def test_amazon_confirm_shipment_is_recorded_and_ships_the_order(server):
     sim = server.simulators["amazon"]
-    raw_order = next(o for o in sim.orders.values() if o["OrderStatus"] == "Unshipped")
+    raw_order = next(o for o in sim.orders.values() if o["fulfillment"]["fulfillmentStatus"] == "UNSHIPPED")
     provider = provider_for(server, "amazon")
-    raw = provider.fetch_order(raw_order["AmazonOrderId"])
+    raw = provider.fetch_order(raw_order["orderId"])
     data = provider.normalize(raw)
     result = provider.write_back(WritebackRequest(channel_order_id=data.channel_order_id, status=CommonStatus.SHIPPED,
                                                   lines=data.lines, raw=raw, tracking_number="1Z999AA10123456784",
-                                                  carrier="UPS"))
+                                                  carrier="ups"))
     assert result.response_code == 204
     recorded = sim.writebacks[-1]
     assert recorded["kind"] == "confirmShipment" and recorded["orderId"] == data.channel_order_id
     assert recorded["body"]["packageDetail"]["carrierCode"] == "UPS"
     assert provider.normalize(provider.fetch_order(data.channel_order_id)).status == CommonStatus.SHIPPED
+
+
+def test_amazon_partial_shipment_confirms_only_the_parcel_quantities(server):
+    sim = server.simulators["amazon"]
+    raw_order = next(o for o in sim.orders.values() if o["fulfillment"]["fulfillmentStatus"] == "UNSHIPPED"
+                     and any(i["quantityOrdered"] > 1 for i in o["orderItems"]))
+    provider = provider_for(server, "amazon")
+    raw = provider.fetch_order(raw_order["orderId"])
+    data = provider.normalize(raw)
+    line = next(line for line in data.lines if line.quantity > 1)
+    parcel = [replace(line, quantity=1)]
+    provider.write_back(WritebackRequest(channel_order_id=data.channel_order_id, status=CommonStatus.SHIPPED,
+                                         lines=parcel, raw=raw, tracking_number="RR123456789GB",
+                                         carrier="Royal Mail", parcel=True))
+    assert sim.writebacks[-1]["body"]["packageDetail"]["orderItems"] == [
+        {"orderItemId": line.channel_line_id, "quantity": 1}]
+    assert sim.writebacks[-1]["body"]["packageDetail"]["carrierCode"] == "Royal Mail"
+    after = provider.fetch_order(data.channel_order_id)
+    assert after["fulfillment"]["fulfillmentStatus"] == "PARTIALLY_SHIPPED"
+    # The rest of the order, confirmed as a whole, sends only what is still unshipped (never the parcel's unit twice).
+    provider.write_back(WritebackRequest(channel_order_id=data.channel_order_id, status=CommonStatus.SHIPPED,
+                                         lines=data.lines, raw=after, tracking_number="RR987654321GB",
+                                         carrier="Evri"))
+    rest = {i["orderItemId"]: i["quantity"] for i in sim.writebacks[-1]["body"]["packageDetail"]["orderItems"]}
+    assert rest[line.channel_line_id] == line.quantity - 1
+    package = sim.writebacks[-1]["body"]["packageDetail"]
+    assert (package["carrierCode"], package.get("carrierName")) == ("Hermes Logistik Gruppe", None)
+    assert provider.fetch_order(data.channel_order_id)["fulfillment"]["fulfillmentStatus"] == "SHIPPED"
 
 
 # --- eBay ------------------------------------------------------------------------------------------------
@@ -223,7 +318,7 @@ def test_whole_flow_sync_webhook_and_writeback(name, server, demo_channel, clien
     webhook_process(delivery_pk=delivery.pk)
     delivery.refresh_from_db()
     assert delivery.status == "processed", delivery.last_error
-    new_id = order["AmazonOrderId"] if name == "amazon" else order["orderId"]
+    new_id = order["orderId"]
     stored = AggregatedOrder.objects.get(channel=channel, channel_order_id=new_id)
 
     # The same notification again is acknowledged and not processed twice.
@@ -262,3 +357,32 @@ def test_whole_flow_sync_webhook_and_writeback(name, server, demo_channel, clien
     refused = Writeback.objects.get(pk=refused.pk)
     assert refused.status == "failed" and "PermanentChannelError" in refused.last_error
     assert len(sim.writebacks) == 1
+
+
+@pytest.mark.django_db(transaction=False)
+def test_amazon_status_put_without_a_carrier_is_a_400_naming_amazons_carriers_and_a_named_one_is_mapped(
+        server, demo_channel, owner, django_capture_on_commit_callbacks):
+    from channels_sync.services.ingest import ingest
+    from channels_sync.services.writeback import writeback_attempt
+
+    channel = demo_channel("amazon")
+    sim = server.simulators["amazon"]
+    provider = provider_for(server, "amazon")
+    raw_order = next(o for o in sim.orders.values() if o["fulfillment"]["fulfillmentStatus"] == "UNSHIPPED")
+    ingest(channel=channel, raw_orders=[provider.fetch_order(raw_order["orderId"])])
+    order = AggregatedOrder.objects.get(channel=channel)
+    url = f"/sales-channel/orders/{order.public_id}/status"
+
+    refused = owner.client.put(url, {"status": "shipped", "trackingNumber": "RR1GB"}, format="json")
+    assert refused.status_code == 400
+    message = refused.json()["error"]["details"]["carrier"][0]
+    assert "Royal Mail" in message and "USPS" in message
+    assert not Writeback.objects.filter(order=order).exists()
+    assert AggregatedOrder.objects.get(pk=order.pk).status == "processing"
+
+    with django_capture_on_commit_callbacks(execute=False):
+        accepted = owner.client.put(url, {"status": "shipped", "trackingNumber": "RR1GB", "carrier": "royal mail"},
+                                    format="json")
+    assert accepted.status_code == 200, accepted.content
+    assert writeback_attempt(writeback_pk=Writeback.objects.get(order=order).pk) is None
+    assert sim.writebacks[-1]["body"]["packageDetail"]["carrierCode"] == "Royal Mail"

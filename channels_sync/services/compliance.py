@@ -87,7 +87,9 @@ def _delivery_order_id(body: dict) -> str | None:
 def _redact_deliveries(channel: Channel, order_ids: set[str], *, everything: bool, request_delivery_pk=None) -> int:
     """Stored order deliveries of those orders (all of them for a shop) get their body without personal data."""
     count = 0
-    deliveries = WebhookDelivery.objects.filter(channel=channel).exclude(status=WebhookDelivery.Status.RECEIVED)
+    # Not the ones still waiting to be processed (they would lose their order data); the request's own, yes.
+    deliveries = WebhookDelivery.objects.filter(channel=channel).filter(
+        ~Q(status=WebhookDelivery.Status.RECEIVED) | Q(pk=request_delivery_pk))
     for delivery in deliveries.only("pk", "body", "topic").iterator():
         try:
             body = json.loads(bytes(delivery.body) or b"{}")

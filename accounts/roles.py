@@ -21,6 +21,7 @@ ORG_OWNED_MODELS = (
     "tracking.scanevent",
     "channels_sync.channel", "channels_sync.aggregatedorder", "channels_sync.syncrun",
     "channels_sync.webhookdelivery", "channels_sync.writeback", "channels_sync.writebackattempt",
+    "channels_sync.compliancerequest",
     "subscriptions.price", "subscriptions.subscription", "subscriptions.billingcycle",
     "workflows.workflow", "workflows.workflowrun",
 )

@@ -14,6 +14,7 @@ from accounts.admin import OrgScopedAdmin
 from channels_sync.models import (
     AggregatedOrder,
     Channel,
+    ComplianceRequest,
     Outcome,
     SyncRun,
     WebhookDelivery,
@@ -279,3 +280,22 @@ class WritebackAdmin(FailedFirstAdmin):
     def retry_writebacks(self, request, queryset):
         queued = sum(writeback_retry(writeback=w) for w in queryset)
         self.message_user(request, f"{queued} writeback(s) queued again (only failed ones are retried).")
+
+
+@admin.register(ComplianceRequest)
+class ComplianceRequestAdmin(OrgScopedAdmin):
+    """Channels' privacy requests: what was asked (a data request is answered by staff from here) and what was
+    redacted. Written by the webhook worker only."""
+
+    list_display = ["kind", "channel", "customer_id", "shop_domain", "received_at", "processed_at", "redacted_orders",
+                    "redacted_deliveries"]
+    list_filter = ["kind", "channel"]
+    list_select_related = ["channel"]
+    search_fields = ["customer_id", "customer_email", "shop_domain", "delivery_id"]
+    readonly_fields = [f.name for f in ComplianceRequest._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -364,3 +364,37 @@ class WritebackAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.writeback_id} #{self.number}"
+
+
+class ComplianceRequest(models.Model):
+    """A channel's privacy request (Shopify's customers/data_request, customers/redact, shop/redact), recorded
+    for staff whatever it asked, with what was done about it."""
+
+    class Kind(models.TextChoices):
+        DATA_REQUEST = "data_request", "Customer data request"
+        CUSTOMER_REDACT = "customer_redact", "Customer redaction"
+        SHOP_REDACT = "shop_redact", "Shop redaction"
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="compliance_requests")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    delivery_id = models.CharField(max_length=255, blank=True, default="")
+    shop_domain = models.CharField(max_length=255, blank=True, default="")
+    customer_id = models.CharField(max_length=64, blank=True, default="")
+    # Kept while the request is open (staff answer a data request by it); blanked once a redaction is done.
+    customer_email = models.CharField(max_length=254, blank=True, default="")
+    order_ids = models.JSONField(default=list, blank=True)
+    redacted_orders = models.PositiveIntegerField(default=0)
+    redacted_deliveries = models.PositiveIntegerField(default=0)
+    note = models.TextField(blank=True, default="")
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "delivery_id"], condition=~models.Q(delivery_id=""),
+                                               name="unique_compliance_delivery")]
+        indexes = [models.Index(fields=["org", "-received_at"], name="compliance_org_time_idx")]
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.customer_id or self.shop_domain}"

@@ -108,6 +108,9 @@ class WebhookEvent:
     topic: str
     orders: list[dict] = field(default_factory=list)
     order_refs: list[str] = field(default_factory=list)
+    # A privacy request to act on instead of orders (Shopify's compliance topics): kind (data_request,
+    # customer_redact, shop_redact), customer_id, customer_email, order_ids, ... (channels_sync.services.compliance)
+    compliance: dict | None = None
 
 
 @dataclass(frozen=True)

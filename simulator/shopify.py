@@ -32,8 +32,9 @@ from simulator.base import (
     money,
     route,
 )
+from simulator.shopify_graphql import CLIENT_ID, CLIENT_SECRET, INVALID_TOKEN, SUPPORTED_VERSIONS, GraphQLMixin
 
-API_VERSION = "2024-10"
+API_VERSION = SUPPORTED_VERSIONS[-1]
 SHOP_DOMAIN = "demo-shop.myshopify.com"
 ACCESS_TOKEN = "shpat_simulator_demo_token"
 SHOP_TZ = timezone(timedelta(hours=-5))
@@ -91,7 +92,7 @@ def _address(first: str, last: str, phone: str | None, addr: tuple) -> dict:
             "province_code": province_code}
 
 
-class Simulator(ChannelSimulator):
+class Simulator(GraphQLMixin, ChannelSimulator):
     name = "shopify"
     webhook_path = "/upstream/webhooks/shopify/orders"
     default_webhook_secret = "sim-shopify-webhook-secret"
@@ -102,6 +103,7 @@ class Simulator(ChannelSimulator):
         self.registered_webhooks: list[dict] = []
         self.page_delay = page_delay        # seconds each page of orders takes (a slow channel)
         self.page_limit = page_limit        # pages hold at most this many orders, whatever the limit asked
+        self.init_graphql()
         super().__init__(**kwargs)
 
     # --- framework hooks -----------------------------------------------------------------------
@@ -117,9 +119,22 @@ class Simulator(ChannelSimulator):
         return json_response({"errors": message}, 429, [("Retry-After", f"{max(retry_after, 1.0):.1f}")])
 
     def authenticate(self, request: SimRequest) -> SimResponse | None:
-        if request.header("X-Shopify-Access-Token") == ACCESS_TOKEN:
+        if request.path.startswith("/admin/oauth/"):   # the token endpoints authenticate the app themselves
             return None
-        return error_response(401, "[API] Invalid API key or access token (unrecognized login or wrong password)")
+        token = request.header("X-Shopify-Access-Token")
+        if token == ACCESS_TOKEN or self.token_valid(token):
+            return None
+        return error_response(401, INVALID_TOKEN)
+
+    def _check_rate(self, request: SimRequest) -> SimResponse | None:
+        """GraphQL is limited by cost (shopify_graphql.py): `_sim/throttle` there means THROTTLED answers."""
+        if request.path.endswith("/graphql.json"):
+            with self.lock:
+                if self.forced_429 > 0:   # another app's burst: the bucket is empty for this call
+                    self.forced_429 -= 1
+                    self.cost_available, self.cost_at = 0.0, self.clock()
+            return None
+        return super()._check_rate(request)
 
     def order_updated_at(self, order: dict) -> datetime:
         return _parse_ts(order["updated_at"])
@@ -144,7 +159,7 @@ class Simulator(ChannelSimulator):
 
     def demo_channel(self) -> DemoChannel:
         return DemoChannel(channel_id="demo-shopify", provider="shopify", label="Demo Shopify store",
-                           config={"shopDomain": SHOP_DOMAIN, "accessToken": ACCESS_TOKEN,
+                           config={"shopDomain": SHOP_DOMAIN, "clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET,
                                    "apiVersion": API_VERSION, "baseUrl": self.base_url},
                            webhook_secret=self.webhook_secret)
 
@@ -329,8 +344,13 @@ class Simulator(ChannelSimulator):
                                  "note": "Customer return", "processed_at": _ts(when), "restock": True,
                                  "transactions": [{"amount": order["total_price"], "kind": "refund",
                                                    "status": "success", "currency": order["currency"]}]})
-        order["current_total_price"] = "0.00"
-        order["current_total_price_set"] = _money_set(0, order["currency"])
+        # All went back: Shopify's current figures (after refunds) are zero, each line's current quantity too.
+        for key in ("current_total_price", "current_subtotal_price", "current_total_tax", "current_total_discounts"):
+            order[key] = "0.00"
+            order[f"{key}_set"] = _money_set(0, order["currency"])
+        order["current_shipping_price_set"] = _money_set(0, order["currency"])
+        for item in order["line_items"]:
+            item["current_quantity"] = 0
         order["updated_at"] = _ts(when)
 
     def change_order(self, order: dict, now: datetime) -> str | None:

@@ -74,6 +74,11 @@ class ChannelProvider(ABC):
         """Field errors for a connect form/API: {key: message}. Empty when the config is usable."""
         return {key: "This field is required." for key in cls.required_config if not config.get(key)}
 
+    def connection_errors(self) -> dict[str, str]:
+        """Field errors from one cheap authenticated call made while connecting ({config key: why}): credentials
+        the channel refuses are a 400 then, not a first poll that fails. Default: no call, no errors."""
+        return {}
+
     # --- reading ---------------------------------------------------------------------------
     @abstractmethod
     def fetch_orders(self, since: datetime | None, until: datetime | None, status: str | None = None) -> Iterator[dict]:

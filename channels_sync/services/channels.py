@@ -122,6 +122,14 @@ def channel_connect(*, org, channel_id: str, provider: str, config: dict, webhoo
     if errors:
         raise ApiError("The channel config is incomplete.", code="invalid", status_code=400,
                        details={"config": errors})
+    try:
+        errors = cls(config or {}, webhook_secret=webhook_secret or None).connection_errors()
+    except ChannelError as exc:
+        raise UpstreamError(f"The channel could not be reached to check the credentials: {exc}",
+                            code="upstream_error", details={"statusCode": exc.status_code})
+    if errors:
+        raise ApiError("The channel refused these credentials.", code="invalid", status_code=400,
+                       details={"config": errors})
     channel = Channel(org=org, channel_id=channel_id, provider=provider, config=config or {},
                       webhook_secret=webhook_secret or "", poll_interval_minutes=poll_interval_minutes,
                       create_local_orders=create_local_orders)

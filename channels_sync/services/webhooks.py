@@ -27,6 +27,7 @@ from channels_sync.models import Channel, WebhookDelivery, WebhookRejection, new
 from channels_sync.normalized import WebhookRequest
 from channels_sync.providers import UnknownProvider, provider_class
 from channels_sync.providers.errors import ChannelError, WebhookMalformed, WebhookRejected
+from channels_sync.services.compliance import compliance_handle
 from channels_sync.services.ingest import IngestResult, ingest
 from core.backoff import SWEEP_GRACE, retry_delay, retry_not_due
 from core.storage import InsertIgnoringConflicts
@@ -362,6 +363,9 @@ def _process_group(deliveries: list[WebhookDelivery]) -> None:
     for delivery in deliveries:
         try:
             event = provider.parse_webhook(_as_request(delivery))
+            if event.compliance is not None:
+                _handle_compliance(channel, delivery, event)
+                continue
             parsed.append((delivery, list(event.orders) + [provider.fetch_order(ref) for ref in event.order_refs]))
         except Exception as exc:
             _record_failure(delivery, exc)
@@ -408,6 +412,13 @@ def _ingest_one(channel: Channel, raws: list[dict]) -> IngestResult:
     if result.failed and not (result.created or result.updated or result.unchanged):
         raise ValueError("no order in the delivery could be normalized: " + "; ".join(result.errors))
     return result
+
+
+def _handle_compliance(channel: Channel, delivery: WebhookDelivery, event) -> None:
+    """A privacy request (Shopify's compliance topics): recorded and carried out, no order ingested."""
+    with transaction.atomic():
+        compliance_handle(channel=channel, event=event, delivery=delivery)
+        _record_success(delivery, IngestResult())
 
 
 def _record_success(delivery: WebhookDelivery, result: IngestResult) -> None:
@@ -472,6 +483,9 @@ def webhook_process(*, delivery_pk: int) -> float | None:
             with transaction.atomic():
                 provider = delivery.channel.provider_instance()
                 event = provider.parse_webhook(_as_request(delivery))
+                if event.compliance is not None:
+                    _handle_compliance(delivery.channel, delivery, event)
+                    return None
                 raws = list(event.orders) + [provider.fetch_order(ref) for ref in event.order_refs]
                 result = _ingest_one(delivery.channel, raws)
         except Exception as exc:

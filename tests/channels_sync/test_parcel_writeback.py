@@ -7,6 +7,7 @@ published one (one per order line)."""
 
 import copy
 import json
+import re
 
 import pytest
 
@@ -20,7 +21,7 @@ from tests.channels_sync.providers.fixtures import fixture, shopify_order
 
 HANDLER = "channels_sync.services.storefront_link.on_order_shipped"
 SHOP = "jsmith.myshopify.com"
-API = f"https://{SHOP}/admin/api/2024-10"
+GRAPHQL = f"https://{SHOP}/admin/api/2026-10/graphql.json"
 ORDER_ID = 450789469
 GREEN, RED = 466157049, 518995019  # the fixture order's first two line items (IPOD2008GREEN, IPOD2008RED)
 
@@ -30,14 +31,19 @@ def two_line_order() -> dict:
     raw = shopify_order("order.json")
     raw["line_items"] = [item for item in raw["line_items"] if item["id"] in (GREEN, RED)]
     for item in raw["line_items"]:
-        item["quantity"] = item["fulfillable_quantity"] = 1 if item["id"] == GREEN else 2
+        item["quantity"] = item["fulfillable_quantity"] = item["current_quantity"] = 1 if item["id"] == GREEN else 2
         item["fulfillment_status"] = None
     raw.update(financial_status="paid", fulfillment_status=None, fulfillments=[], refunds=[])
     return raw
 
 
 class FakeShopify:
-    """The fulfillment-order and fulfillment endpoints, with the state a real store keeps between calls."""
+    """The GraphQL fulfillment-order read and `fulfillmentCreate`, with the state a real store keeps between calls.
+
+    The published fulfillment order (fulfillment_orders.json) is made merchant-managed (CREATE_FULFILLMENT, no
+    fulfillment service) and given one line per order line; `sent` keeps each fulfillmentCreate in REST's names
+    (fulfillment order line item id, quantity) so the expectations read as the fixture's ids.
+    """
 
     def __init__(self, raw: dict):
         published = fixture("shopify", "fulfillment_orders.json")["fulfillment_orders"][0]
@@ -48,14 +54,45 @@ class FakeShopify:
              "fulfillable_quantity": line["quantity"]}
             for n, line in enumerate(raw["line_items"])]
         self.fulfillments: list[dict] = []
+        self.sent: list[dict] = []
+        self.operations: list[str] = []
 
-    def list_fulfillment_orders(self, request):
-        return 200, {}, json.dumps({"fulfillment_orders": [self.fo]})
+    def _fulfillment_order(self) -> dict:
+        open_ = self.fo["status"] == "open"
+        return {"id": f"gid://shopify/FulfillmentOrder/{self.fo['id']}", "status": self.fo["status"].upper(),
+                "requestStatus": "UNSUBMITTED",
+                "supportedActions": [{"action": "CREATE_FULFILLMENT"}] if open_ else [],
+                "assignedLocation": {"name": "Shop location", "location": {
+                    "id": "gid://shopify/Location/24826418", "isFulfillmentService": False,
+                    "fulfillmentService": None}},
+                "lineItems": {"nodes": [{"id": f"gid://shopify/FulfillmentOrderLineItem/{line['id']}",
+                                         "remainingQuantity": line["fulfillable_quantity"],
+                                         "totalQuantity": line["quantity"],
+                                         "lineItem": {"id": f"gid://shopify/LineItem/{line['line_item_id']}"}}
+                                        for line in self.fo["line_items"]]}}
 
-    def create_fulfillment(self, request):
-        sent = json.loads(request.body)["fulfillment"]
+    def graphql(self, request):
+        body = json.loads(request.body)
+        name = re.search(r"(?:query|mutation)\s+(\w+)", body["query"]).group(1)
+        self.operations.append(name)
+        if name == "FulfillmentOrdersOfOrder":
+            fulfillments = [{"id": f"gid://shopify/Fulfillment/{f['id']}", "status": "SUCCESS",
+                             "createdAt": f["created_at"],
+                             "trackingInfo": [{"company": f["tracking_company"], "number": f["tracking_number"],
+                                               "url": None}]} for f in self.fulfillments]
+            return 200, {}, json.dumps({"data": {"order": {
+                "id": f"gid://shopify/Order/{ORDER_ID}", "fulfillmentOrders": {"nodes": [self._fulfillment_order()]},
+                "fulfillments": fulfillments}}})
+        assert name == "FulfillmentCreate", name
+        sent = body["variables"]["fulfillment"]
+        rest = {"tracking_info": sent["trackingInfo"], "line_items_by_fulfillment_order": [
+            {"fulfillment_order_id": int(group["fulfillmentOrderId"].rsplit("/", 1)[1]),
+             "fulfillment_order_line_items": [{"id": int(line["id"].rsplit("/", 1)[1]), "quantity": line["quantity"]}
+                                              for line in group["fulfillmentOrderLineItems"]]}
+            for group in sent["lineItemsByFulfillmentOrder"]]}
+        self.sent.append(rest)
         by_id = {item["id"]: item for item in self.fo["line_items"]}
-        for group in sent["line_items_by_fulfillment_order"]:
+        for group in rest["line_items_by_fulfillment_order"]:
             assert group["fulfillment_order_id"] == self.fo["id"]
             for line in group["fulfillment_order_line_items"]:
                 assert 0 < line["quantity"] <= by_id[line["id"]]["fulfillable_quantity"]
@@ -63,20 +100,20 @@ class FakeShopify:
         if not any(item["fulfillable_quantity"] for item in self.fo["line_items"]):
             self.fo["status"] = "closed"
         answer = fixture("shopify", "fulfillment_response.json")["fulfillment"]
-        answer.update(id=answer["id"] + len(self.fulfillments), tracking_number=sent["tracking_info"]["number"],
-                      tracking_numbers=[sent["tracking_info"]["number"]])
+        answer.update(id=answer["id"] + len(self.fulfillments), tracking_number=sent["trackingInfo"]["number"],
+                      tracking_numbers=[sent["trackingInfo"]["number"]])
         self.fulfillments.append(answer)
-        return 201, {}, json.dumps({"fulfillment": answer})
-
-    def list_fulfillments(self, request):
-        return 200, {}, json.dumps({"fulfillments": self.fulfillments})
+        return 200, {}, json.dumps({"data": {"fulfillmentCreate": {"fulfillment": {
+            "id": f"gid://shopify/Fulfillment/{answer['id']}", "status": "SUCCESS", "trackingInfo": [
+                {"company": answer["tracking_company"], "number": answer["tracking_number"], "url": None}]},
+            "userErrors": []}}})
 
 
 @pytest.fixture
 def shopify_linked(org, django_capture_on_commit_callbacks):
     channel = Channel.objects.create(org=org, channel_id="shopify-main", provider="shopify",
                                      create_local_orders=True, webhook_secret="shpss_test",
-                                     config={"shopDomain": SHOP, "accessToken": "shpat_test", "apiVersion": "2024-10"})
+                                     config={"shopDomain": SHOP, "accessToken": "shpat_test", "apiVersion": "2026-10"})
     inventory_set_on_hand(org=org, sku="IPOD2008GREEN", on_hand=5, unit_price="199.00")
     inventory_set_on_hand(org=org, sku="IPOD2008RED", on_hand=5, unit_price="199.00")
     raw = two_line_order()
@@ -122,15 +159,13 @@ def test_two_parcels_make_two_shopify_fulfillments_each_with_its_lines_and_track
 
     linked, raw = shopify_linked
     shop = FakeShopify(raw)
-    responses_mock.add_callback(responses.GET, f"{API}/orders/{ORDER_ID}/fulfillment_orders.json",
-                                callback=shop.list_fulfillment_orders)
-    responses_mock.add_callback(responses.POST, f"{API}/fulfillments.json", callback=shop.create_fulfillment)
+    responses_mock.add_callback(responses.POST, GRAPHQL, callback=shop.graphql)
 
     ship_and_write_back(org, linked, monkeypatch, django_capture_on_commit_callbacks, parcels)
 
-    posts = [call.request for call in responses_mock.calls if call.request.method == "POST"]
-    assert [request.url for request in posts] == [f"{API}/fulfillments.json"] * 2  # no update_tracking.json
-    sent = [json.loads(request.body)["fulfillment"] for request in posts]
+    assert "FulfillmentTrackingInfoUpdate" not in shop.operations
+    sent = shop.sent
+    assert len(sent) == 2
     assert [body["tracking_info"] for body in sent] == [{"number": "1ZFIRST", "company": "UPS"},
                                                         {"number": "JDSECOND", "company": "DHL Express"}]
     assert [[(line["id"], line["quantity"]) for group in body["line_items_by_fulfillment_order"]
@@ -154,11 +189,7 @@ def test_a_retried_parcel_whose_lines_are_fulfilled_finds_its_fulfillment_and_ch
 
     linked, raw = shopify_linked
     shop = FakeShopify(raw)
-    responses_mock.add_callback(responses.GET, f"{API}/orders/{ORDER_ID}/fulfillment_orders.json",
-                                callback=shop.list_fulfillment_orders)
-    responses_mock.add_callback(responses.POST, f"{API}/fulfillments.json", callback=shop.create_fulfillment)
-    responses_mock.add_callback(responses.GET, f"{API}/orders/{ORDER_ID}/fulfillments.json",
-                                callback=shop.list_fulfillments)
+    responses_mock.add_callback(responses.POST, GRAPHQL, callback=shop.graphql)
     pks = ship_and_write_back(org, linked, monkeypatch, django_capture_on_commit_callbacks, [
         ("ups", "1ZFIRST", [{"sku": "IPOD2008GREEN", "quantity": 1}]),
         ("dhl", "JDSECOND", [{"sku": "IPOD2008RED", "quantity": 2}])])
@@ -167,8 +198,7 @@ def test_a_retried_parcel_whose_lines_are_fulfilled_finds_its_fulfillment_and_ch
     writeback_attempt(writeback_pk=first.pk)
     first.refresh_from_db()
     assert first.status == "succeeded" and first.channel_reference == str(shop.fulfillments[0]["id"])
-    posts = [call.request.url for call in responses_mock.calls if call.request.method == "POST"]
-    assert posts == [f"{API}/fulfillments.json"] * 2
+    assert shop.operations.count("FulfillmentCreate") == 2 and "FulfillmentTrackingInfoUpdate" not in shop.operations
     assert [f["tracking_number"] for f in shop.fulfillments] == ["1ZFIRST", "JDSECOND"]
 
 
@@ -180,13 +210,11 @@ def test_staff_setting_shipped_still_fulfils_everything_open(org, shopify_linked
 
     linked, raw = shopify_linked
     shop = FakeShopify(raw)
-    responses_mock.add_callback(responses.GET, f"{API}/orders/{ORDER_ID}/fulfillment_orders.json",
-                                callback=shop.list_fulfillment_orders)
-    responses_mock.add_callback(responses.POST, f"{API}/fulfillments.json", callback=shop.create_fulfillment)
+    responses_mock.add_callback(responses.POST, GRAPHQL, callback=shop.graphql)
     writeback = order_status_update(order=linked, status="shipped", tracking_number="1ZALL", carrier="ups")
     assert writeback.lines == []
     writeback_attempt(writeback_pk=writeback.pk)
-    sent = json.loads(responses_mock.calls[-1].request.body)["fulfillment"]
+    sent = shop.sent[-1]
     assert [(line["id"], line["quantity"]) for line in
             sent["line_items_by_fulfillment_order"][0]["fulfillment_order_line_items"]] == [(9000, 1), (9001, 2)]
 

@@ -6,6 +6,7 @@ behaviour, without the app, is tested in tests/simulator/.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -33,17 +34,27 @@ def receiver():
     app.stop()
 
 
+CLOCK = [0.0]   # added to the simulators' clock by a provider's sleep, so a cost bucket refills without waiting
+
+
 @pytest.fixture
 def server(receiver):
     sim = SimulatorServer(port=0, order_count=120, seed=7, webhook_target=receiver.url,
-                          names=["shopify", "woocommerce"], simulator_options={"now": lambda: NOW}).start()
+                          names=["shopify", "woocommerce"],
+                          simulator_options={"now": lambda: NOW, "clock": lambda: time.monotonic() + CLOCK[0]}).start()
     yield sim
     sim.stop()
 
 
 def provider_for(server, name, sleeps=None):
     demo = server.simulators[name].demo_channel()
-    http = ChannelHttpClient(demo.config["baseUrl"], sleep=(sleeps.append if sleeps is not None else lambda s: None))
+
+    def sleep(seconds):
+        CLOCK[0] += seconds
+        if sleeps is not None:
+            sleeps.append(seconds)
+
+    http = ChannelHttpClient(demo.config["baseUrl"], sleep=sleep)
     return provider_class(name)(demo.config, webhook_secret=demo.webhook_secret, http=http)
 
 
@@ -58,7 +69,8 @@ def test_generated_orders_normalize_with_consistent_totals_and_cover_the_variati
     provider = provider_class(name)
     orders = [provider.normalize(raw) for raw in sim.orders.values()]
     for order, raw in zip(orders, sim.orders.values(), strict=True):
-        discount = Decimal(raw.get("discount_total", "0"))  # Woo's subtotal is before the coupon
+        # Woo's subtotal is before the coupon; Shopify's current figures add up with the order's own discount
+        discount = Decimal(raw.get("discount_total", "0")) if name == "woocommerce" else order.discount
         assert order.grand_total == order.subtotal - discount + order.shipping + order.tax
         assert order.created_at <= order.updated_at <= NOW
     assert any(o.customer_email is None for o in orders)                  # guest / no customer
@@ -71,29 +83,44 @@ def test_generated_orders_normalize_with_consistent_totals_and_cover_the_variati
 
 
 # --- paging and filters over HTTP ------------------------------------------------------------------------
-def test_shopify_pages_with_link_cursors(server, monkeypatch):
-    monkeypatch.setattr("channels_sync.providers.shopify.client.PAGE_LIMIT", 25)
+def test_shopify_reads_every_order_through_graphql_cursor_pages(server):
     provider = provider_for(server, "shopify")
     raws = list(provider.fetch_orders(None, None))
     sim = server.simulators["shopify"]
-    assert sorted(r["id"] for r in raws) == sorted(o["id"] for o in sim.orders.values())
-    assert len(raws) == 120  # status=any: cancelled and closed orders too
+    assert sorted(r["legacyResourceId"] for r in raws) == sorted(sim.orders)
+    assert len(raws) == 120  # cancelled and closed orders too
+    calls = [c for c in sim.graphql_calls if c["operation"] == "orders"]
+    assert len(calls) == 24 and calls[0]["version"] == "2026-10"   # 5 a page: ~850 of the 1000 a query may ask
+    assert calls[1]["variables"]["after"]
 
 
-def test_shopify_window_filter_and_cursor_rules(server):
+def _gql(sim, query, variables=None, version="2026-10", token=None):
+    token = token or requests.post(f"{sim.base_url}/admin/oauth/access_token", timeout=5, data={
+        "grant_type": "client_credentials", "client_id": sim.demo_channel().config["clientId"],
+        "client_secret": sim.demo_channel().config["clientSecret"]}).json()["access_token"]
+    return requests.post(f"{sim.base_url}/admin/api/{version}/graphql.json", timeout=5,
+                         headers={"X-Shopify-Access-Token": token}, json={"query": query, "variables": variables or {}})
+
+
+def test_shopify_window_search_and_what_the_simulator_refuses(server):
+    from channels_sync.providers.shopify import queries
+
     sim = server.simulators["shopify"]
-    base = f"{sim.base_url}/admin/api/2024-10/orders.json"
-    headers = {"X-Shopify-Access-Token": sim.demo_channel().config["accessToken"]}
     since = NOW - timedelta(days=3)
-    first = requests.get(base, params={"status": "any", "limit": 5, "updated_at_min": since.isoformat()},
-                         headers=headers, timeout=5)
     expected = sum(1 for o in sim.orders.values() if sim.order_updated_at(o) >= since)
-    raws = list(provider_for(server, "shopify").fetch_orders(since, None))
+    raws = list(provider_for(server, "shopify").fetch_orders(since, NOW))
     assert len(raws) == expected and 0 < expected < 120
-    next_url = first.links["next"]["url"]
-    assert "updated_at_min" not in next_url
-    refused = requests.get(next_url + "&status=any", headers=headers, timeout=5)
-    assert refused.status_code == 400 and "page_info" in refused.json()["errors"]
+    stamps = [r["updatedAt"] for r in raws]
+    assert [datetime.fromisoformat(t) for t in stamps] == sorted(datetime.fromisoformat(t) for t in stamps)
+    too_costly = _gql(sim, queries.ORDERS, {"first": 250}).json()
+    assert too_costly["errors"][0]["extensions"]["code"] == "MAX_COST_EXCEEDED"
+    bad_sort = _gql(sim, queries.ORDERS.replace("UPDATED_AT", "UPDATED"), {"first": 1}).json()
+    assert "sortKey" in bad_sort["errors"][0]["message"]
+    unknown_field = _gql(sim, queries.ORDERS, {"first": 1, "query": "colour:red"}).json()
+    assert unknown_field["extensions"]["search"][0]["warnings"][0]["field"] == "colour"
+    assert _gql(sim, queries.SHOP, version="2026-13").status_code == 404
+    old = _gql(sim, queries.SHOP, version="2024-10")
+    assert old.status_code == 200 and old.headers["X-Shopify-API-Version"] == "2026-01"
 
 
 def test_woocommerce_pages_with_total_pages(server, monkeypatch):
@@ -109,16 +136,42 @@ def test_woocommerce_pages_with_total_pages(server, monkeypatch):
 
 
 def test_wrong_credentials_are_refused(server):
-    for name, bad in (("shopify", {"accessToken": "nope"}), ("woocommerce", {"consumerSecret": "nope"})):
+    for name, bad, status in (("shopify", {"accessToken": "nope"}, 401), ("shopify", {"clientSecret": "nope"}, 400),
+                              ("woocommerce", {"consumerSecret": "nope"}, 401)):
         demo = server.simulators[name].demo_channel()
         provider = provider_class(name)({**demo.config, **bad})
         with pytest.raises(PermanentChannelError) as info:
             list(provider.fetch_orders(None, None))
-        assert info.value.status_code == 401
+        assert info.value.status_code == status
 
 
 # --- rate limits -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["shopify", "woocommerce"])
+def test_shopify_throttled_is_waited_out_until_the_bucket_holds_the_query(server):
+    """Another app emptied the bucket: the THROTTLED answer says how much is left and the restore rate; the provider
+    waits for exactly the refill its query needs, then reads every page."""
+    sleeps: list[float] = []
+    provider = provider_for(server, "shopify", sleeps)
+    provider.access_token()   # the client-credentials grant first: the throttle is for the GraphQL call
+    requests.post(f"{server.simulators['shopify'].base_url}/_sim/throttle", json={"count": 1}, timeout=5)
+    raws = list(provider.fetch_orders(None, None))
+    assert len(raws) == 120
+    requested = 2 + 5 * (38 + 4 * 30)
+    assert sleeps[0] == pytest.approx(requested / 100.0)
+
+
+def test_shopify_throttled_longer_than_the_bound_is_a_retryable_error(server):
+    from channels_sync.providers.errors import RetryableChannelError
+
+    provider = provider_for(server, "shopify")
+    provider.access_token()
+    requests.post(f"{server.simulators['shopify'].base_url}/_sim/throttle", json={"count": 10}, timeout=5)
+    provider.max_throttle_wait = 10
+    with pytest.raises(RetryableChannelError) as info:
+        list(provider.fetch_orders(None, None))
+    assert info.value.status_code == 429 and info.value.retry_after > 0
+
+
+@pytest.mark.parametrize("name", ["woocommerce"])
 def test_a_429_in_the_middle_of_paging_is_waited_out(server, name):
     requests.post(f"{server.simulators[name].base_url}/_sim/throttle", json={"count": 1}, timeout=5)
     sleeps: list[float] = []

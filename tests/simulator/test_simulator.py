@@ -57,7 +57,7 @@ def test_shopify_leaky_bucket_is_40_leaking_2_per_second():
     clock = [0.0]
     sim = simulator_class("shopify")(seed=1, order_count=3, now=lambda: NOW, clock=lambda: clock[0])
     request = SimRequest("GET", "/admin/api/2024-10/orders/count.json", {}, {
-        "X-Shopify-Access-Token": sim.demo_channel().config["accessToken"]})
+        "X-Shopify-Access-Token": ACCESS_TOKEN})
     answers = [sim.handle(request) for _ in range(41)]
     assert [a.status for a in answers].count(200) == 40
     assert answers[-1].status == 429 and float(answers[-1].header("Retry-After")) >= 0.5

@@ -1,47 +1,61 @@
-"""Shopify Admin REST API: the Provider class, its auth header, paging and the shared rate bucket.
+"""Shopify GraphQL Admin API: the Provider class, its token (pasted, client-credentials or OAuth-installed), cursor
+paging over an `updated_at` window, cost-based throttling and the API-version check.
 
-Why REST and not GraphQL: the fixtures, the webhook bodies and the writeback flow of the issue are
-the REST shapes; REST is "legacy" since 2024-10 but still served for every stable version.
+Why GraphQL: REST Admin is legacy and closed to new public apps (shopify.dev, "REST Admin API" notice); every read
+and write here goes to POST /admin/api/{version}/graphql.json. Webhooks still deliver REST-shaped order JSON, which
+the normalizer reads as it is (normalize.py).
 """
 
 from __future__ import annotations
 
 import json
-import math
+import logging
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import channels_sync.providers.shopify.queries as queries
 from channels_sync.normalized import CommonStatus
 from channels_sync.providers.base import ChannelProvider
-from channels_sync.providers.http import ChannelHttpClient, iter_pages
+from channels_sync.providers.errors import PermanentChannelError, RetryableChannelError
+from channels_sync.providers.http import ChannelHttpClient
 from channels_sync.providers.shopify.normalize import common_status, normalize
 from channels_sync.providers.shopify.webhooks import WebhooksMixin
 from channels_sync.providers.shopify.writeback import WritebackMixin
 
-DEFAULT_API_VERSION = "2024-10"
-PAGE_LIMIT = 250  # Shopify's maximum for orders.json
+logger = logging.getLogger(__name__)
+
+# Stable and supported on 2026-12-03: Shopify releases a version each quarter and supports it for at least
+# twelve months (shopify.dev/docs/api/usage/versioning); 2026-10 is the newest stable one then.
+DEFAULT_API_VERSION = "2026-10"
+API_VERSION_RE = re.compile(r"^\d{4}-(01|04|07|10)$")
+PAGE_SIZE = 5                # orders per page: ~850 of the 1000 a single query may request (queries.py)
+MAX_THROTTLE_WAIT = 30.0     # seconds waited in place for the cost bucket to refill before giving the task back
+THROTTLE_MIN_WAIT = 0.5
 
 
-# Shopify counts a call when it arrives, our bucket when it is reserved; between the two lie scheduling and the
-# network, so a full bucket on our side could be one call over on Shopify's (measured by bench/chaos/
-# writeback_outage.py: one 429 per run). A second's worth of calls of headroom absorbs that.
-BUCKET_HEADROOM_SECONDS = 1.0
+def order_gid(order_id: str) -> str:
+    return order_id if str(order_id).startswith("gid://") else f"gid://shopify/Order/{order_id}"
 
 
-def shared_limiter(config: dict, name: str):
-    """Shopify's REST bucket (40 calls, leaking 2/s per app and store) shared by every worker, kept a second's
-    worth of calls below Shopify's size (38 of 40).
+def _throttled(errors: Any) -> bool:
+    return isinstance(errors, list) and any(
+        ((error or {}).get("extensions") or {}).get("code") == "THROTTLED" for error in errors)
 
-    Plus stores have 400 / 20 per s: set `rateLimitBurst` / `rateLimitPerSecond` in the config.
-    A 429 (another app on the same store, a smaller plan) is still waited out by the client.
-    """
-    from channels_sync.providers.ratelimit import BucketSpec, TokenBucketLimiter
 
-    rate = float(config.get("rateLimitPerSecond") or 2.0)
-    size = int(config.get("rateLimitBurst") or 40)
-    spec = BucketSpec(rate=rate, burst=max(1, size - math.ceil(rate * BUCKET_HEADROOM_SECONDS)))
-    return TokenBucketLimiter(f"{name}:{config.get('shopDomain', '')}", {name: spec})
+def refill_wait(cost: dict) -> float:
+    """Seconds until the bucket holds the requested cost again, from `extensions.cost` of a THROTTLED answer."""
+    status = cost.get("throttleStatus") or {}
+    try:
+        requested = float(cost.get("requestedQueryCost") or 0)
+        available = float(status.get("currentlyAvailable") or 0)
+        rate = float(status.get("restoreRate") or 0)
+    except (TypeError, ValueError):
+        return 1.0
+    if rate <= 0:
+        return 1.0
+    return max(THROTTLE_MIN_WAIT, (requested - available) / rate)
 
 
 class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
@@ -52,9 +66,11 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
 
     default_poll_minutes = 15
 
-    required_config = ("shopDomain", "accessToken")
+    # Plus one way to a token: `accessToken` (a pasted legacy admin token, or one stored by the OAuth install),
+    # or `clientId` + `clientSecret` (the client-credentials grant); validate_config says which is missing.
+    required_config = ("shopDomain",)
 
-    secret_config = ("accessToken",)
+    secret_config = ("accessToken", "clientSecret")
 
     webhook_identity_header = "X-Shopify-Shop-Domain"
 
@@ -63,9 +79,11 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
     def __init__(self, config: dict, *, webhook_secret: str | None = None, channel_id: str | None = None,
                  http: ChannelHttpClient | None = None):
         self.config = dict(config or {})
-        if http is None:
-            http = ChannelHttpClient(self.base_url, rate_limiter=shared_limiter(self.config, self.name))
+        # Dev Dashboard apps sign webhooks (compliance ones included) with the app's client secret.
+        webhook_secret = webhook_secret or self.config.get("clientSecret") or None
         super().__init__(config, webhook_secret=webhook_secret, channel_id=channel_id, http=http)
+        self.max_throttle_wait = MAX_THROTTLE_WAIT
+        self.warnings: list[str] = []   # what a run should show staff (a version Shopify did not serve)
 
     @property
     def base_url(self) -> str:
@@ -78,19 +96,111 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
     def api_version(self) -> str:
         return self.config.get("apiVersion") or DEFAULT_API_VERSION
 
+    @classmethod
+    def validate_config(cls, config: dict) -> dict[str, str]:
+        errors = super().validate_config(config)
+        has_token = bool(config.get("accessToken"))
+        if not has_token and not (config.get("clientId") and config.get("clientSecret")):
+            message = "Give an Admin API access token, or the app's client id and client secret."
+            if config.get("clientId") or config.get("clientSecret"):
+                key = "clientSecret" if config.get("clientId") else "clientId"
+                errors[key] = "This field is required with " + ("clientId." if key == "clientSecret"
+                                                                 else "clientSecret.")
+            else:
+                errors["accessToken"] = message
+        version = config.get("apiVersion")
+        if version not in (None, "") and not API_VERSION_RE.match(str(version)):
+            errors["apiVersion"] = ("Shopify API versions are YYYY-MM with a quarter's month (01, 04, 07, 10), "
+                                    f"e.g. {DEFAULT_API_VERSION}.")
+        return errors
+
+    # --- the token -----------------------------------------------------------------------------
+    def _uses_client_credentials(self) -> bool:
+        return not self.config.get("accessToken") and bool(self.config.get("clientId"))
+
+    def _cached_token(self):
+        from channels_sync.providers.oauth import CachedToken, token_cache_key
+
+        url = self.http.url("/admin/oauth/access_token")
+        key = token_cache_key("shopify-client-credentials", url, self.config.get("clientId"),
+                              self.config.get("clientSecret"))
+        # Tokens live ~24 h (expires_in 86399); kept until a minute before that, then fetched anew by any worker.
+        return CachedToken(key, self._client_credentials_grant, default_ttl=86399)
+
+    def _client_credentials_grant(self) -> dict:
+        response = self.http.request("POST", "/admin/oauth/access_token", headers={"Accept": "application/json"},
+                                     data={"grant_type": "client_credentials",
+                                           "client_id": self.config.get("clientId", ""),
+                                           "client_secret": self.config.get("clientSecret", "")})
+        return json.loads(response.content or b"{}")
+
+    def access_token(self) -> str:
+        if self._uses_client_credentials():
+            return self._cached_token().get()
+        return self.config.get("accessToken", "")
+
     def _path(self, resource: str) -> str:
         return f"/admin/api/{self.api_version}/{resource}"
 
-    def _headers(self) -> dict[str, str]:
-        return {"X-Shopify-Access-Token": self.config.get("accessToken", ""), "Accept": "application/json"}
+    # --- GraphQL -------------------------------------------------------------------------------
+    def graphql(self, query: str, variables: dict | None = None) -> dict:
+        """`data` of one GraphQL call. THROTTLED is waited out while the refill is due within `max_throttle_wait`
+        (then RetryableChannelError); a 401 with a client-credentials token fetches a new token once; any other
+        GraphQL error is a PermanentChannelError quoting Shopify's messages."""
+        waited, renewed = 0.0, False
+        while True:
+            try:
+                response = self.http.request(
+                    "POST", self._path("graphql.json"), json={"query": query, "variables": variables or {}},
+                    headers={"X-Shopify-Access-Token": self.access_token(), "Accept": "application/json"})
+            except PermanentChannelError as exc:
+                if exc.status_code == 401 and self._uses_client_credentials() and not renewed:
+                    self._cached_token().invalidate()   # expired early (rotated secret, revoked): one fresh grant
+                    renewed = True
+                    continue
+                raise
+            self._check_version(response)
+            body = json.loads(response.content or b"{}")
+            errors = body.get("errors")
+            if _throttled(errors):
+                wait = refill_wait((body.get("extensions") or {}).get("cost") or {})
+                if waited + wait > self.max_throttle_wait:
+                    raise RetryableChannelError(f"Shopify GraphQL throttled: the cost bucket refills in {wait:.1f}s",
+                                                status_code=429, retry_after=wait,
+                                                response_body=response.text[:2000])
+                self.http.sleep(wait)
+                waited += wait
+                continue
+            if errors:
+                messages = errors if isinstance(errors, str) else "; ".join(
+                    str((error or {}).get("message")) for error in errors)
+                raise PermanentChannelError(f"Shopify GraphQL error: {messages}", status_code=response.status_code,
+                                            response_body=response.text[:2000])
+            return body.get("data") or {}
 
-    def _get(self, path_or_url: str, params: dict | None = None):
-        response = self.http.request("GET", path_or_url, params=params, headers=self._headers(), rate_key=self.name)
-        return response, json.loads(response.content or b"{}")
+    def _check_version(self, response) -> None:
+        """Shopify answers an unsupported version with the oldest supported one and says which in a header."""
+        served = response.headers.get("X-Shopify-API-Version")
+        if served and served != self.api_version:
+            warning = (f"Shopify served API version {served} instead of the requested {self.api_version}: "
+                       f"set the channel's apiVersion to a supported version")
+            if warning not in self.warnings:
+                self.warnings.append(warning)
+                logger.warning("channel %s: %s", self.channel_id, warning)
 
-    def _post(self, path: str, body: dict):
-        response = self.http.request("POST", path, json=body, headers=self._headers(), rate_key=self.name)
-        return response, json.loads(response.content or b"{}")
+    def connection_errors(self) -> dict[str, str]:
+        """One cheap authenticated call (`{ shop { myshopifyDomain } }`): credentials Shopify refuses are field
+        errors for the connect form, not a channel that fails its first poll."""
+        key = "clientSecret" if self._uses_client_credentials() else "accessToken"
+        try:
+            self.graphql(queries.SHOP)
+        except PermanentChannelError as exc:
+            if exc.status_code in (400, 401, 403):
+                return {key: f"Shopify refused these credentials (HTTP {exc.status_code})."}
+            if exc.status_code == 404:
+                return {"shopDomain": "No Shopify store (or API version) answers at this address."}
+            raise
+        return {}
 
     def reported_identities(self) -> list[str]:
         """GET shop.json with this access token: the shop's `myshopify_domain` (what webhooks name it by)."""
@@ -101,37 +211,57 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
 
     # --- reading -------------------------------------------------------------------------------
     @staticmethod
-    def _status_params(status: str | None) -> dict[str, str]:
-        """Narrow the query where Shopify's filters can; the exact match is done after normalizing."""
-        return {
-            "pending": {"financial_status": "unpaid"},
-            "processing": {"financial_status": "paid", "fulfillment_status": "unshipped"},
-            "shipped": {"fulfillment_status": "shipped"},
-            "delivered": {"fulfillment_status": "shipped"},
-            "cancelled": {"status": "cancelled"},
-            "refunded": {"financial_status": "refunded"},
-        }.get(status or "", {})
+    def window_query(since: datetime | None, until: datetime | None) -> str:
+        """Shopify's search syntax: orders updated in [since, until)."""
+        parts = []
+        if since:
+            parts.append(f"updated_at:>='{since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}'")
+        if until:
+            parts.append(f"updated_at:<'{until.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}'")
+        return " AND ".join(parts)
 
     def fetch_orders(self, since: datetime | None, until: datetime | None, status: str | None = None) -> Iterator[dict]:
-        params: dict[str, Any] = {"status": "any", "limit": PAGE_LIMIT}
-        if since:
-            params["updated_at_min"] = since.astimezone(UTC).isoformat()
-        if until:
-            params["updated_at_max"] = until.astimezone(UTC).isoformat()
-        params.update(self._status_params(status))
+        """Every order updated in [since, until), oldest change first, page by page after the last cursor.
 
-        def fetch_page(next_url: str | None):
-            # With page_info only limit/fields may be sent: the next link already carries both.
-            response, data = self._get(next_url) if next_url else self._get(self._path("orders.json"), params)
-            return data.get("orders") or [], (response.links.get("next") or {}).get("url")
-
-        for raw in iter_pages(fetch_page):
-            if status in CommonStatus._value2member_map_ and common_status(raw) != status:
-                continue
-            yield raw
+        Sorted by UPDATED_AT with the window's end fixed when the poll started: an order changed while we page
+        moves past that end and is read by the next poll (whose window starts at this one's end, minus the
+        overlap), and an unchanged order keeps its place, so none is skipped. The status filter is applied here
+        after mapping, as the common statuses combine several Shopify fields.
+        """
+        after = None
+        search = self.window_query(since, until)
+        while True:
+            data = self.graphql(queries.ORDERS, {"first": PAGE_SIZE, "after": after, "query": search or None})
+            connection = data.get("orders") or {}
+            for node in connection.get("nodes") or []:
+                node = self._complete_line_items(node)
+                if status in CommonStatus._value2member_map_ and common_status(node) != status:
+                    continue
+                yield node
+            page_info = connection.get("pageInfo") or {}
+            if not page_info.get("hasNextPage") or not page_info.get("endCursor"):
+                return
+            after = page_info["endCursor"]
 
     def fetch_order(self, channel_order_id: str) -> dict:
-        _, data = self._get(self._path(f"orders/{channel_order_id}.json"))
-        return data["order"]
+        order = self.graphql(queries.ORDER, {"id": order_gid(channel_order_id)}).get("order")
+        if order is None:
+            raise PermanentChannelError(f"Shopify has no order {channel_order_id}", status_code=404)
+        return self._complete_line_items(order)
+
+    def _complete_line_items(self, node: dict) -> dict:
+        """An order with more line items than one page asks for gets the rest, 100 a call."""
+        connection = node.get("lineItems") or {}
+        page = connection.get("pageInfo") or {}
+        if not page.get("hasNextPage"):
+            return node
+        items, after = list(connection.get("nodes") or []), page.get("endCursor")
+        while after:
+            more = (self.graphql(queries.ORDER_LINE_ITEMS, {"id": node["id"], "after": after}).get("order") or {})
+            more = more.get("lineItems") or {}
+            items.extend(more.get("nodes") or [])
+            after = (more.get("pageInfo") or {}).get("endCursor") if (more.get("pageInfo") or {}).get(
+                "hasNextPage") else None
+        return {**node, "lineItems": {"nodes": items, "pageInfo": {"hasNextPage": False, "endCursor": None}}}
 
     normalize = staticmethod(normalize)

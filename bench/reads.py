@@ -59,16 +59,16 @@ def generate(org: Org, total: int) -> None:
                 """
                 INSERT INTO channels_sync_aggregatedorder (
                     public_id, org_id, channel_id, channel_order_id, channel_order_number, status, raw_status,
-                    customer_email, customer_name, shipping_address, lines, subtotal, tax, shipping, grand_total,
-                    currency, created_at, channel_updated_at, tracking_number, carrier, channel_metadata, data,
-                    raw, ingested_at, updated_at)
+                    customer_email, customer_name, shipping_address, lines, subtotal, discount, tax, shipping,
+                    grand_total, currency, created_at, channel_updated_at, tracking_number, carrier, channel_metadata,
+                    data, raw, ingested_at, updated_at)
                 SELECT 'agg_' || left(md5(g::text || 'bench'), 20), %(org)s, (%(channels)s::bigint[])[1 + g %% 5],
                        'B' || g, '#' || g, (%(statuses)s::text[])[1 + (g / 7) %% 6], 'raw',
                        'buyer' || g || '@example.com', 'Buyer ' || g,
                        '{"city": "Berlin", "country": "DE"}'::jsonb,
                        jsonb_build_array(jsonb_build_object('sku', 'SKU-' || g %% 100, 'channelSku', 'V' || g %% 100,
                                                             'quantity', 1 + g %% 3, 'unitPrice', '19.99')),
-                       19.99, 1.00, 4.95, 25.94 + (g %% 50),
+                       19.99, 0, 1.00, 4.95, 25.94 + (g %% 50),
                        CASE WHEN g %% 4 = 0 THEN 'EUR' ELSE 'USD' END,
                        now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval,
                        '', '', '{}'::jsonb, '{}'::jsonb, '{}'::json, now(), now()

@@ -343,3 +343,8 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["core.api.parsers.JSONParser"]
 # A NUL byte in the path, query or a header is a 400 (PostgreSQL cannot store or compare it).
 MIDDLEWARE.insert(MIDDLEWARE.index("core.middleware.RequestSizeLimitMiddleware") + 1,
                   "core.middleware.NulCharacterGuardMiddleware")
+
+# --- API consumers (issue 18) ---
+# RateLimit-* headers on every throttled answer, Retry-After on 429s (core.api.throttles records, this writes).
+MIDDLEWARE.insert(MIDDLEWARE.index("core.middleware.RequestSizeLimitMiddleware"),
+                  "core.middleware.RateLimitHeadersMiddleware")

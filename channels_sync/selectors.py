@@ -71,12 +71,15 @@ def search_q(*, org, q: str) -> Q:
     name. Each branch has its own index (docs/performance.md), so PostgreSQL ORs index scans."""
     q = q.strip()
     if "@" in q:
-        return Q(_email=q.lower())
+        return Q(org=org, _email=q.lower())
+    # The org inside every branch: each one alone is an index condition, so PostgreSQL ORs bitmap index scans
+    # instead of walking the org's orders and filtering them.
     channel_ids = list(Channel.objects.filter(org=org).values_list("pk", flat=True))
-    match = Q(channel_id__in=channel_ids, channel_order_id=q) | _sku_match(q) | Q(customer_name__icontains=q)
+    match = (Q(org=org, channel_id__in=channel_ids, channel_order_id=q) | Q(_sku_match(q), org=org)
+             | Q(org=org, customer_name__icontains=q))
     number = normalize_order_number(q)
     if number:
-        match |= Q(_number=number)
+        match |= Q(org=org, _number=number)
     return match
 
 

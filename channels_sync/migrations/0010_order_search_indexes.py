@@ -5,8 +5,8 @@ from django.db import migrations, models
 
 
 PG_INDEXES = {
-    # customer name search: ILIKE '%...%' through trigrams
-    "agg_name_trgm_idx": "USING gin (customer_name gin_trgm_ops)",
+    # customer name search: Django's icontains is UPPER(col) LIKE UPPER('%...%'), so the trigrams are of that
+    "agg_name_trgm_idx": "USING gin (upper(customer_name::text) gin_trgm_ops)",
     # SKU search: lines @> '[{"sku": ...}]'
     "agg_lines_sku_idx": "USING gin (lines jsonb_path_ops)",
 }

@@ -44,6 +44,7 @@ class IsOrgMember(BasePermission):
     # What the API schema documents (core.api.schema reads these; core imports no app).
     documented_errors = frozenset({"400", "401", "404"})  # orgid missing; no token; unknown org or not a member
     documents_403_on_write = True
+    openapi_security = (("jwtAuth", "orgid"),)  # both on one request (core.api.schema)
 
     write_role = Role.MANAGER
 
@@ -67,6 +68,8 @@ class PublicOrgAccess(BasePermission):
     """No login, but the `orgid` header must name an existing org (customer-facing endpoints)."""
 
     documented_errors = frozenset({"400", "404"})
+    # Public: no security scheme; each such view documents orgid as a header parameter of its own.
+    openapi_security = ()
 
     def has_permission(self, request, view) -> bool:
         org = org_by_slug(slug=org_slug_from(request))
@@ -81,6 +84,7 @@ class IsAuthenticatedNoOrg(BasePermission):
     """For the few endpoints about the caller, not an org (`/auth/me`)."""
 
     documented_errors = frozenset({"401"})
+    openapi_security = (("jwtAuth",),)
 
     def has_permission(self, request, view) -> bool:
         if not request.user or not request.user.is_authenticated:

@@ -5,7 +5,10 @@ Generates the rows with SQL (generate_series) for one org spread over 5 channels
 full Django/DRF stack (JWT, orgid, permission, serializer) in-process:
   - GET /sales-channel/orders?channel=..&status=..  (one page of 50, random channel/status)
   - GET /sales-channel/orders/stats/summary
-Targets: p95 < 50 ms for the list, < 20 ms for the summary.
+  - the list's search (issue 18): `q` as an order number, an email, part of a name, a SKU (each SKU is on
+    10,000 orders: the broad case), and `ordering` by grandTotal / channelUpdatedAt with a status filter
+  - GET /sales-channel/orders/lookup?number=%23<n>
+Targets: p95 < 50 ms for the list (every filter), < 20 ms for the summary.
 
     DATABASE_URL=postgres://... .venv/bin/python bench/reads.py [--orders 1000000] [--requests 200]
 """
@@ -19,6 +22,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -55,16 +59,16 @@ def generate(org: Org, total: int) -> None:
                 """
                 INSERT INTO channels_sync_aggregatedorder (
                     public_id, org_id, channel_id, channel_order_id, channel_order_number, status, raw_status,
-                    customer_email, customer_name, shipping_address, lines, subtotal, tax, shipping, grand_total,
-                    currency, created_at, channel_updated_at, tracking_number, carrier, channel_metadata, data,
-                    raw, ingested_at, updated_at)
+                    customer_email, customer_name, shipping_address, lines, subtotal, discount, tax, shipping,
+                    grand_total, currency, created_at, channel_updated_at, tracking_number, carrier, channel_metadata,
+                    data, raw, ingested_at, updated_at)
                 SELECT 'agg_' || left(md5(g::text || 'bench'), 20), %(org)s, (%(channels)s::bigint[])[1 + g %% 5],
                        'B' || g, '#' || g, (%(statuses)s::text[])[1 + (g / 7) %% 6], 'raw',
                        'buyer' || g || '@example.com', 'Buyer ' || g,
                        '{"city": "Berlin", "country": "DE"}'::jsonb,
                        jsonb_build_array(jsonb_build_object('sku', 'SKU-' || g %% 100, 'channelSku', 'V' || g %% 100,
                                                             'quantity', 1 + g %% 3, 'unitPrice', '19.99')),
-                       19.99, 1.00, 4.95, 25.94 + (g %% 50),
+                       19.99, 0, 1.00, 4.95, 25.94 + (g %% 50),
                        CASE WHEN g %% 4 = 0 THEN 'EUR' ELSE 'USD' END,
                        now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval,
                        '', '', '{}'::jsonb, '{}'::jsonb, '{}'::json, now(), now()
@@ -132,6 +136,26 @@ def main() -> None:
 
     measure("list: channel + status filter, one page of 50", client, list_urls, args.requests, 50)
     measure("stats summary", client, summary_urls, args.requests, 20)
+
+    def order_no():
+        return rng.randint(1, args.orders)
+
+    def search(label, make_q, extra=""):
+        measure(label, client,
+                lambda n: [f"/sales-channel/orders?{urlencode({'q': make_q()})}&pageSize=50{extra}" for _ in range(n)],
+                args.requests, 50)
+
+    search("list q: order number as quoted (#n)", lambda: f"#{order_no()}")
+    search("list q: customer email (exact)", lambda: f"buyer{order_no()}@example.com")
+    search("list q: part of the customer name", lambda: f"Buyer {order_no()}")
+    search("list q: SKU (10,000 orders each)", lambda: f"SKU-{rng.randint(0, 99)}")
+    search("list q: SKU + status filter", lambda: f"SKU-{rng.randint(0, 99)}", f"&status={rng.choice(STATUSES)}")
+    for ordering in ("grandTotal", "-grandTotal", "-channelUpdatedAt", "createdAt"):
+        measure(f"list ordering={ordering} + status filter", client,
+                lambda n, o=ordering: [f"/sales-channel/orders?ordering={o}&status={rng.choice(STATUSES)}"
+                                       "&pageSize=50" for _ in range(n)], args.requests, 50)
+    measure("lookup ?number=%23n", client,
+            lambda n: [f"/sales-channel/orders/lookup?number=%23{order_no()}" for _ in range(n)], args.requests, 50)
 
 
 if __name__ == "__main__":

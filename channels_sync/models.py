@@ -10,6 +10,8 @@ import base64
 import secrets
 
 from django.db import models
+from django.db.models import F, Value
+from django.db.models.functions import Lower, Replace, Upper
 from django.utils import timezone
 
 from accounts.models import Org
@@ -134,6 +136,17 @@ class Channel(models.Model):
         self.account_identity = normalize_identity((self.config or {}).get(key)) if key else ""
 
 
+def order_number_key(expression=None):
+    """The order number as a customer quotes it, compared blind to case and Shopify's '#': `#1201` = `1201`.
+    The same expression is indexed (agg_org_number_idx), so the lookup is one index probe."""
+    return Upper(Replace(expression if expression is not None else F("channel_order_number"), Value("#"), Value("")))
+
+
+def normalize_order_number(text: str) -> str:
+    """The quoted number in the form `order_number_key` compares with: no whitespace, no '#', upper case."""
+    return "".join(str(text or "").split()).replace("#", "").upper()
+
+
 class AggregatedOrder(models.Model):
     """A channel's order in the common shape. Written only by `services.ingest` (and the status PUT)."""
 
@@ -181,6 +194,12 @@ class AggregatedOrder(models.Model):
             models.Index(fields=["org", "status", "-created_at", "-id"], name="agg_org_status_idx"),
             models.Index(fields=["org", "channel", "status", "-created_at", "-id"], name="agg_org_ch_status_idx"),
             models.Index(fields=["org", "channel", "-created_at", "-id"], name="agg_org_ch_created_idx"),
+            # The list's search and orderings (issue 18). PostgreSQL also has a trigram index on customer_name and
+            # a jsonb_path_ops GIN index on lines (SKU search): migration 0010, docs/performance.md.
+            models.Index(F("org"), order_number_key(), name="agg_org_number_idx"),
+            models.Index(F("org"), Lower("customer_email"), name="agg_org_email_idx"),
+            models.Index(fields=["org", "grand_total", "id"], name="agg_org_total_idx"),
+            models.Index(fields=["org", "channel_updated_at", "id"], name="agg_org_chupdated_idx"),
         ]
         ordering = ["-created_at", "-id"]
 

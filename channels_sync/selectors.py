@@ -6,7 +6,9 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import QuerySet, Sum
+from django.db import connection
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import Lower
 
 from channels_sync.models import (
     AggregatedOrder,
@@ -17,7 +19,19 @@ from channels_sync.models import (
     WebhookDelivery,
     WebhookRejection,
     Writeback,
+    normalize_order_number,
+    order_number_key,
 )
+
+# ?ordering= values and the columns they sort by; the id breaks ties, so paging is stable. Each has an index
+# starting with org (models.AggregatedOrder.Meta), walked forwards or backwards.
+ORDERINGS = {
+    "createdAt": ("created_at", "id"), "-createdAt": ("-created_at", "-id"),
+    "grandTotal": ("grand_total", "id"), "-grandTotal": ("-grand_total", "-id"),
+    "channelUpdatedAt": ("channel_updated_at", "id"), "-channelUpdatedAt": ("-channel_updated_at", "-id"),
+}
+DEFAULT_ORDERING = "-createdAt"
+LOOKUP_LIMIT = 20
 
 
 def channels_of(*, org) -> QuerySet[Channel]:
@@ -28,8 +42,6 @@ def last_runs(*, channel_ids: list[int]) -> dict[int, SyncRun]:
     """The latest sync run per channel, in one query (DISTINCT ON where PostgreSQL offers it)."""
     runs = SyncRun.objects.filter(channel_id__in=channel_ids).order_by("channel_id", "-queued_at", "-id")
     found: dict[int, SyncRun] = {}
-    from django.db import connection
-
     if connection.vendor == "postgresql":
         for run in runs.distinct("channel_id"):
             found[run.channel_id] = run
@@ -45,10 +57,38 @@ def rejected_counts(*, channel_ids: list[int]) -> dict[int, int]:
     return {row["channel_id"]: row["total"] for row in rows}
 
 
+def _sku_match(sku: str) -> Q:
+    """Orders with a line of exactly this SKU: jsonb containment (GIN index on PostgreSQL); the demo's SQLite,
+    which has no containment, looks for the quoted SKU in the lines' JSON text."""
+    if connection.vendor == "postgresql":
+        return Q(lines__contains=[{"sku": sku}])
+    return Q(lines__icontains=f'"{sku}"')
+
+
+def search_q(*, org, q: str) -> Q:
+    """`?q=`: an email matches the customer's email exactly (case-blind); anything else matches the channel order
+    number as quoted (`#1201` = `1201`), the channel's order id, a line's exact SKU, or part of the customer's
+    name. Each branch has its own index (docs/performance.md), so PostgreSQL ORs index scans."""
+    q = q.strip()
+    if "@" in q:
+        return Q(org=org, _email=q.lower())
+    # The org inside every branch: each one alone is an index condition, so PostgreSQL ORs bitmap index scans
+    # instead of walking the org's orders and filtering them.
+    channel_ids = list(Channel.objects.filter(org=org).values_list("pk", flat=True))
+    match = (Q(org=org, channel_id__in=channel_ids, channel_order_id=q) | Q(_sku_match(q), org=org)
+             | Q(org=org, customer_name__icontains=q))
+    number = normalize_order_number(q)
+    if number:
+        match |= Q(org=org, _number=number)
+    return match
+
+
 def orders_filtered(*, org, queryset: QuerySet[AggregatedOrder], channel: str | None = None,
                     status: str | None = None, from_date: datetime | None = None,
-                    to_date: datetime | None = None) -> QuerySet[AggregatedOrder]:
-    """The list's filters: channel (channelId), status, and createdAt in [fromDate, toDate].
+                    to_date: datetime | None = None, q: str | None = None,
+                    ordering: str = DEFAULT_ORDERING) -> QuerySet[AggregatedOrder]:
+    """The list's filters: channel (channelId), status, createdAt in [fromDate, toDate], the `q` search,
+    in one of ORDERINGS.
 
     The channel is resolved to its key first, so the planner walks the (org, channel, status, createdAt)
     index in order and stops after one page instead of joining first.
@@ -62,9 +102,48 @@ def orders_filtered(*, org, queryset: QuerySet[AggregatedOrder], channel: str | 
         queryset = queryset.filter(created_at__gte=from_date)
     if to_date:
         queryset = queryset.filter(created_at__lte=to_date)
+    if q and q.strip():
+        # The annotations are the indexed expressions (agg_org_email_idx, agg_org_number_idx), word for word.
+        queryset = (queryset.alias(_email=Lower("customer_email"), _number=order_number_key())
+                    .filter(search_q(org=org, q=q)))
     # The channel rides along for its channelId only: loading its encrypted config would decrypt it once per row.
     return (queryset.select_related("channel").defer("channel__config", "channel__webhook_secret")
+            .order_by(*ORDERINGS[ordering]))
+
+
+def orders_by_number(*, org, number: str, channel: str | None = None) -> list[AggregatedOrder]:
+    """The lookup by the number a customer quotes: the channel order number (`#1201`, `1201`, ` #1201 `) or the
+    channel's own order id (Amazon's `112-...`, which is what Amazon shows buyers). Several channels may use the
+    same number: all of them, newest first (at most LOOKUP_LIMIT)."""
+    key = normalize_order_number(number)
+    raw = (number or "").strip()
+    if not key and not raw:
+        return []
+    channels = Channel.objects.filter(org=org)
+    if channel:
+        channels = channels.filter(channel_id=channel)
+    channel_ids = list(channels.values_list("pk", flat=True))
+    if not channel_ids:
+        return []
+    match = Q(channel_order_id=raw) | Q(_number=key) if key else Q(channel_order_id=raw)
+    rows = (AggregatedOrder.objects.filter(org=org, channel_id__in=channel_ids)
+            .alias(_number=order_number_key()).filter(match).defer("raw")
+            .select_related("channel").defer("channel__config", "channel__webhook_secret")
             .order_by("-created_at", "-id"))
+    return list(rows[:LOOKUP_LIMIT])
+
+
+def latest_writebacks(*, order_ids: list[int]) -> dict[int, Writeback]:
+    """Each order's newest writeback, in one query (DISTINCT ON where PostgreSQL offers it)."""
+    if not order_ids:
+        return {}
+    rows = Writeback.objects.filter(order_id__in=order_ids).order_by("order_id", "-created_at", "-id")
+    found: dict[int, Writeback] = {}
+    if connection.vendor == "postgresql":
+        return {writeback.order_id: writeback for writeback in rows.distinct("order_id")}
+    for writeback in rows:
+        found.setdefault(writeback.order_id, writeback)
+    return found
 
 
 def orders_count_from_summary(*, org, channel: str | None = None, status: str | None = None) -> int:

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_fsm",
     "core",
@@ -110,6 +111,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (admin, customer pages, the API docs' Swagger UI and Redoc) served by the app itself, under
+    # DEBUG=0 and in tests too: no CDN, no separate web server needed for a first deployment.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -249,9 +253,17 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "APPEND_COMPONENTS": {
         "securitySchemes": {
-            "orgid": {"type": "apiKey", "in": "header", "name": "orgid"},
+            "orgid": {"type": "apiKey", "in": "header", "name": "orgid",
+                      "description": "The slug of your org (GET /auth/me lists your memberships)."},
         }
     },
+    # Swagger UI and Redoc from the installed drf-spectacular-sidecar (pinned), served as our static files:
+    # /api/docs/ and /api/redoc/ work without internet (issue 18).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "displayOperationId": False,
+                            "validatorUrl": None},
 }
 
 # --- Email --------------------------------------------------------------------------------
@@ -275,6 +287,11 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # `collectstatic`'s target; WhiteNoise warns when it is missing
+# WhiteNoise also serves straight from the apps' static folders, so `collectstatic` is optional (a deployment may
+# still run it into STATIC_ROOT); the files are fixed per release, so the browser may cache them for a day.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_MAX_AGE = 86400
 
 # --- Production hardening (inactive while DEBUG is on) -------------------------------------
 if not DEBUG:
@@ -326,3 +343,8 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["core.api.parsers.JSONParser"]
 # A NUL byte in the path, query or a header is a 400 (PostgreSQL cannot store or compare it).
 MIDDLEWARE.insert(MIDDLEWARE.index("core.middleware.RequestSizeLimitMiddleware") + 1,
                   "core.middleware.NulCharacterGuardMiddleware")
+
+# --- API consumers (issue 18) ---
+# RateLimit-* headers on every throttled answer, Retry-After on 429s (core.api.throttles records, this writes).
+MIDDLEWARE.insert(MIDDLEWARE.index("core.middleware.RequestSizeLimitMiddleware"),
+                  "core.middleware.RateLimitHeadersMiddleware")

@@ -6,6 +6,7 @@ from django.http import JsonResponse
 from django.http.multipartparser import MultiPartParserError
 
 from core.api.errors import error_body
+from core.api.throttles import rate_limit_of
 
 
 def payload_too_large() -> JsonResponse:
@@ -84,3 +85,22 @@ def nul_character_refusal(request) -> JsonResponse | None:
         if any("\x00" in key or any("\x00" in value for value in values) for key, values in fields):
             return invalid_characters("form")
     return None
+
+
+class RateLimitHeadersMiddleware:
+    """RateLimit-Limit / -Remaining / -Reset on every answer a throttle counted (API views and the customer pages
+    alike), and Retry-After on a 429 that lacks one, from the throttle's own window (core.api.throttles)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        state = rate_limit_of(request)
+        if state is not None:
+            for name, value in state.headers().items():
+                response[name] = value
+            if response.status_code == 429:
+                # DRF writes floor(wait), which is 0 in a window's last second: never tell a client "retry now".
+                response["Retry-After"] = str(max(state.reset, int(response.get("Retry-After") or 0)))
+        return response

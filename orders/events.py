@@ -29,6 +29,16 @@ idempotent. Events and their `data`:
                              (every refund, partial or full; the status is in `toStatus`)
     order.updated            {"fields": [...]}
 
+Channel orders (channels_sync's aggregated orders, issue 18) publish their own events through
+`publish_channel_order`, so workflows (and their signed webhooks) follow them without either app importing
+the other. Their `order_id` is the linked storefront order (or None), `subject` the dedupe key, and `data`
+carries the channel order as the API shows it (`channelOrder`):
+
+    channel_order.created               {"channelOrder"}
+    channel_order.status_changed        {"channelOrder"}                      (fromStatus/toStatus: common statuses)
+    channel_order.writeback_failed      {"channelOrder", "writeback"}         (after its last attempt)
+    channel_order.writeback_succeeded   {"channelOrder", "writeback"}
+
 Every event also carries `fromStatus`, `toStatus` and `actor` (a label) in the envelope.
 """
 
@@ -61,21 +71,33 @@ SUBSCRIBERS: dict[str, tuple[str, ...]] = {
     "order.cancelled": (EMAIL, WORKFLOWS),
     "order.refunded": (EMAIL, WORKFLOWS),
     "order.updated": (WORKFLOWS,),
+    # Channel orders (publish_channel_order): workflows only.
+    "channel_order.created": (WORKFLOWS,),
+    "channel_order.status_changed": (WORKFLOWS,),
+    "channel_order.writeback_failed": (WORKFLOWS,),
+    "channel_order.writeback_succeeded": (WORKFLOWS,),
 }
 EVENT_NAMES = frozenset(SUBSCRIBERS)
+CHANNEL_ORDER_EVENTS = frozenset(name for name in SUBSCRIBERS if name.startswith("channel_order."))
+
+# A subscriber may name a predicate `(org_id, event_name) -> bool` saying whether it would act at all; a channel
+# order event nobody listens to records no run (an ingest of thousands of orders must not queue thousands of
+# no-op tasks). Dotted strings, like the handlers.
+LISTENS = {WORKFLOWS: "workflows.services.org_listens_to"}
 
 
 @dataclass(frozen=True)
 class OrderEvent:
     name: str
     org_id: int
-    order_id: int
+    order_id: int | None
     order_number: str
     from_status: str = ""
     to_status: str = ""
     actor: str = ""
     occurred_at: str = ""
     data: dict = field(default_factory=dict)
+    subject: str = ""  # channel order events: what makes one event distinct (workflows run once per subject)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -130,3 +152,43 @@ def publish(event_name: str, *, order, data: dict | None = None, from_status: st
         ])
         event_handlers_schedule(list(zip(handler_paths, [payload] * len(run_ids), run_ids, strict=True)))
     return event
+
+
+def listening(event_name: str, *, org_id: int) -> tuple[str, ...]:
+    """The event's subscribers that would act for this org (those without a LISTENS predicate always would)."""
+    from django.utils.module_loading import import_string
+
+    return tuple(path for path in subscribers(event_name)
+                 if path not in LISTENS or import_string(LISTENS[path])(org_id, event_name))
+
+
+def publish_channel_order(event_name: str, *, org_id: int, items: list[dict], actor: str = "") -> int:
+    """Channel order events, many at once (an ingest batch): each item is {"subject", "order_number",
+    "local_order_id", "from_status", "to_status", "data"}. Like `publish`: runs recorded in the caller's
+    transaction, tasks queued after commit; nothing at all when no subscriber listens for this org.
+    Returns the number of runs recorded."""
+    from orders.scheduling import event_handlers_schedule
+
+    if event_name not in CHANNEL_ORDER_EVENTS:
+        raise ValueError(f"Unknown channel order event {event_name!r}")
+    if not items:
+        return 0
+    handler_paths = listening(event_name, org_id=org_id)
+    if not handler_paths:
+        return 0
+    now = timezone.now()
+    occurred_at = now.isoformat().replace("+00:00", "Z")
+    rows, scheduled = [], []
+    for item in items:
+        payload = OrderEvent(name=event_name, org_id=org_id, order_id=item.get("local_order_id"),
+                             order_number=item.get("order_number") or "", from_status=item.get("from_status") or "",
+                             to_status=item.get("to_status") or "", actor=actor, occurred_at=occurred_at,
+                             data=item.get("data") or {}, subject=item["subject"]).to_json()
+        for path in handler_paths:
+            rows.append({"org": org_id, "order": item.get("local_order_id"), "event": event_name, "subscriber": path,
+                         "payload": payload, "created_at": now, "next_attempt_at": now})
+            scheduled.append((path, payload))
+    run_ids = _handler_runs().insert_many(rows)
+    event_handlers_schedule([(path, payload, run_id) for (path, payload), run_id in zip(scheduled, run_ids,
+                                                                                         strict=True)])
+    return len(run_ids)

@@ -479,8 +479,9 @@ class EventHandlerRun(models.Model):
         FAILED = "failed", "Failed"
 
     org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+", db_index=False)
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="event_runs")
-    event = models.CharField(max_length=32)
+    # Empty for a channel order event (events.publish_channel_order) whose channel order has no storefront order.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="event_runs", null=True, blank=True)
+    event = models.CharField(max_length=64)
     subscriber = models.CharField(max_length=200, help_text="The handler's dotted path.")
     payload = models.JSONField(default=dict, help_text="The OrderEvent as the handler receives it.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)

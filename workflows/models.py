@@ -23,7 +23,7 @@ class Workflow(models.Model):
     name = models.SlugField(max_length=64)
     description = models.CharField(max_length=500, blank=True)
     enabled = models.BooleanField(default=True)
-    trigger_event = models.CharField(max_length=32, choices=[(name, name) for name in sorted(EVENT_NAMES)])
+    trigger_event = models.CharField(max_length=64, choices=[(name, name) for name in sorted(EVENT_NAMES)])
     condition_channel = models.CharField(max_length=32, blank=True, help_text="Order source, e.g. storefront")
     condition_tag = models.CharField(max_length=64, blank=True)
     condition_total_at_least = models.DecimalField(**MONEY, null=True, blank=True)
@@ -57,8 +57,11 @@ class WorkflowRun(models.Model):
 
     org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+")
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="runs")
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="workflow_runs")
-    event = models.CharField(max_length=32)
+    # A channel order event (channel_order.*) runs without a storefront order: `subject` names what it is about
+    # (the channel order, its new status, the writeback) and the payload carries the channel order.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="workflow_runs", null=True, blank=True)
+    subject = models.CharField(max_length=100, blank=True, default="")
+    event = models.CharField(max_length=64)
     event_payload = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED, db_index=True)
     scheduled_for = models.DateTimeField(db_index=True)
@@ -72,7 +75,9 @@ class WorkflowRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["workflow", "order", "event"], name="workflow_run_once")]
+        constraints = [models.UniqueConstraint(fields=["workflow", "order", "event"], name="workflow_run_once"),
+                       models.UniqueConstraint(fields=["workflow", "subject", "event"], condition=~models.Q(subject=""),
+                                               name="workflow_run_once_per_subject")]
 
     def __str__(self) -> str:
-        return f"{self.workflow_id}/{self.order_id}/{self.event}: {self.status}"
+        return f"{self.workflow_id}/{self.order_id or self.subject}/{self.event}: {self.status}"

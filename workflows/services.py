@@ -8,12 +8,13 @@ a duplicated task, the beat safety net and a retry can never run a workflow twic
 
 import logging
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
-from orders.events import OrderEvent
+from orders.events import CHANNEL_ORDER_EVENTS, OrderEvent
 from orders.models import Order
 from orders.services import order_add_tag
 from orders.services.errors import InvalidRequest
@@ -68,10 +69,22 @@ def workflow_delete(*, org, name: str) -> None:
 
 # --- events -> runs ---------------------------------------------------------------------------
 
+def org_listens_to(org_id: int, event_name: str) -> bool:
+    """orders.events.LISTENS: does the org have an enabled workflow for this event? (A channel order event nobody
+    listens to records no handler run.)"""
+    return Workflow.objects.filter(org_id=org_id, trigger_event=event_name, enabled=True).exists()
+
+
 def on_order_event(event: OrderEvent) -> list[int]:
-    """Subscribed to every order event (orders.events.SUBSCRIBERS); returns the ids of runs it created."""
+    """Subscribed to every order event (orders.events.SUBSCRIBERS), channel order events included; returns the ids
+    of runs it created."""
     workflows = list(Workflow.objects.filter(org_id=event.org_id, trigger_event=event.name, enabled=True))
-    if not workflows or not Order.objects.filter(pk=event.order_id, org_id=event.org_id).exists():
+    if not workflows:
+        return []
+    if event.name in CHANNEL_ORDER_EVENTS:
+        if not event.subject:
+            return []
+    elif not Order.objects.filter(pk=event.order_id, org_id=event.org_id).exists():
         return []
     created_ids = []
     for workflow in workflows:
@@ -86,9 +99,12 @@ def workflow_run_record(*, workflow: Workflow, event: OrderEvent, now=None) -> W
     order and event: a redelivered event does nothing."""
     now = now or timezone.now()
     scheduled_for = now + timedelta(seconds=workflow.delay_seconds)
+    # A channel order event is once per subject (its storefront order, if any, is only context).
+    key = ({"subject": event.subject, "order_id": None} if event.name in CHANNEL_ORDER_EVENTS
+           else {"order_id": event.order_id})
     with transaction.atomic():
         run, created = WorkflowRun.objects.get_or_create(
-            workflow=workflow, order_id=event.order_id, event=event.name,
+            workflow=workflow, event=event.name, **key,
             defaults={"org_id": workflow.org_id, "scheduled_for": scheduled_for, "event_payload": event.to_json(),
                       "results": [{"type": a.get("type"), "outcome": "pending"} for a in workflow.actions]},
         )
@@ -111,8 +127,30 @@ def conditions_unmet(workflow: Workflow, order: Order) -> list[str]:
     return unmet
 
 
-def webhook_payload(run: WorkflowRun, order: Order) -> dict:
+def channel_conditions_unmet(workflow: Workflow, channel_order: dict) -> list[str]:
+    """The conditions, read off the channel order the event carries: channel is its channelId or provider."""
+    unmet = []
+    channel = workflow.condition_channel.lower()
+    if channel and channel not in {str(channel_order.get("channel") or "").lower(),
+                                   str(channel_order.get("provider") or "").lower()}:
+        unmet.append(f"channel is {channel_order.get('channel')}, not {workflow.condition_channel}")
+    if workflow.condition_tag:
+        unmet.append("channel orders have no tags")
+    total = (channel_order.get("totals") or {}).get("grandTotal")
+    if workflow.condition_total_at_least is not None and (total is None or
+                                                          Decimal(total) < workflow.condition_total_at_least):
+        unmet.append(f"total {total} is below {workflow.condition_total_at_least}")
+    return unmet
+
+
+def webhook_payload(run: WorkflowRun, order: Order | None) -> dict:
     event = run.event_payload
+    if order is None:  # a channel order event: the channel order as the API shows it
+        data = dict(event.get("data", {}))
+        return {"event": run.event, "workflow": run.workflow.name, "runId": run.pk,
+                "occurredAt": event.get("occurred_at"), "fromStatus": event.get("from_status") or None,
+                "toStatus": event.get("to_status") or None, "channelOrder": data.pop("channelOrder", None),
+                "data": data}
     return {
         "event": run.event, "workflow": run.workflow.name, "runId": run.pk, "occurredAt": event.get("occurred_at"),
         "data": event.get("data", {}),
@@ -133,10 +171,14 @@ def workflow_run_execute(*, run_id: int, now=None) -> str | None:
         if run is None or run.scheduled_for > now:
             return None
         workflow = run.workflow
-        order = Order.objects.select_related("customer", "org").filter(pk=run.order_id).first()
+        order = (Order.objects.select_related("customer", "org").filter(pk=run.order_id).first()
+                 if run.order_id else None)
         run.started_at = run.started_at or now
         if run.attempts == 0:
-            reasons = ["workflow is disabled"] if not workflow.enabled else conditions_unmet(workflow, order)
+            channel_order = (run.event_payload.get("data") or {}).get("channelOrder") or {}
+            reasons = (["workflow is disabled"] if not workflow.enabled
+                       else conditions_unmet(workflow, order) if order is not None
+                       else channel_conditions_unmet(workflow, channel_order))
             if reasons:
                 return _close(run, R.SKIPPED, now=now, error="; ".join(reasons))
         run.attempts += 1
@@ -179,8 +221,10 @@ def _align(results: list, actions: list) -> list[dict]:
     return results
 
 
-def _run_action(run: WorkflowRun, order: Order, action: dict, index: int) -> str:
+def _run_action(run: WorkflowRun, order: Order | None, action: dict, index: int) -> str:
     kind = action.get("type")
+    if order is None and kind in {"email", "tag"}:
+        raise ActionFailed(f"a {kind} action needs a storefront order; {run.event} is about a channel order")
     if kind == "email":
         return send_email(order=order, template=action["template"], dedupe_key=f"workflow-run:{run.pk}:{index}",
                           workflow_name=run.workflow.name)

@@ -33,7 +33,9 @@ class TokenView(TokenObtainPairView):
 
 
 class TokenRefreshRotatingView(TokenRefreshView):
-    """A refresh token is good once: the answer carries a new one and the old one is blacklisted (atomically,
+    """Exchange a refresh token for a new access token and a new refresh token.
+
+    A refresh token is good once: the answer carries a new one and the old one is blacklisted (atomically,
     so of concurrent refreshes of one token exactly one succeeds)."""
 
     serializer_class = RotatingRefreshSerializer
@@ -61,7 +63,9 @@ class LogoutView(APIView):
 class MeView(APIView):
     permission_classes = [IsAuthenticatedNoOrg]
 
-    @extend_schema(responses=MeSerializer)
+    @extend_schema(responses=MeSerializer, summary="Who am I: the caller and their org memberships",
+                   description="The logged-in user with every org they belong to and their role there; "
+                               "an org's slug is what the `orgid` header takes.")
     def get(self, request):
         user = request.user
         return Response(MeSerializer({
@@ -75,11 +79,13 @@ class OrgView(APIView):
 
     write_role = Role.OWNER  # renaming the org is the owner's call; reading it is every member's
 
-    @extend_schema(parameters=[ORG_HEADER_PARAM], responses=OrgSerializer)
+    @extend_schema(parameters=[ORG_HEADER_PARAM], responses=OrgSerializer,
+                   summary="The org named by orgid, with your role in it")
     def get(self, request):
         return Response(OrgSerializer(request.org, context={"membership": request.membership}).data)
 
-    @extend_schema(parameters=[ORG_HEADER_PARAM], request=OrgUpdateSerializer, responses=OrgSerializer)
+    @extend_schema(parameters=[ORG_HEADER_PARAM], request=OrgUpdateSerializer, responses=OrgSerializer,
+                   summary="Rename the org (owner role)")
     def patch(self, request):
         serializer = OrgUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

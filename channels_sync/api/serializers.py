@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from channels_sync.models import AggregatedOrder, Channel
+from channels_sync.models import AggregatedOrder, Channel, Writeback
 from channels_sync.normalized import CommonStatus
+from channels_sync.selectors import DEFAULT_ORDERING, ORDERINGS
 
 STATUS_CHOICES = [s.value for s in CommonStatus]
 
@@ -96,6 +98,19 @@ class SyncRequestSerializer(serializers.Serializer):
 
 class OrderListQuerySerializer(SyncRequestSerializer):
     channel = serializers.SlugField(required=False, max_length=64)
+    q = serializers.CharField(required=False, allow_blank=True, max_length=200, trim_whitespace=True,
+                              help_text="Search: the channel order number as quoted (#1201 = 1201), the channel's "
+                                        "order id, an exact SKU, part of the customer's name, or the customer's "
+                                        "email (exact, any case).")
+    ordering = serializers.ChoiceField(choices=list(ORDERINGS), required=False, default=DEFAULT_ORDERING,
+                                       help_text="Sort order; '-' for descending. Ties break by id.")
+
+
+class OrderLookupQuerySerializer(serializers.Serializer):
+    number = serializers.CharField(max_length=128, trim_whitespace=True,
+                                   help_text="The number the customer quotes: '#1201' or '1201' (Shopify), "
+                                             "'112-1234567-1234567' (Amazon), as the channel shows it.")
+    channel = serializers.SlugField(required=False, max_length=64, help_text="Only this channel (its channelId).")
 
 
 class HistoryItemSerializer(serializers.Serializer):
@@ -142,25 +157,69 @@ class OrderSummarySerializer(serializers.Serializer):
     totals = SummaryRowSerializer(many=True)
 
 
+class WritebackStateSerializer(serializers.ModelSerializer):
+    """The order's latest writeback: what we are telling the channel, and how that is going."""
+
+    id = serializers.CharField(source="public_id")
+    targetStatus = serializers.CharField(source="target_status")
+    trackingNumber = serializers.CharField(source="tracking_number", allow_blank=True)
+    carrier = serializers.CharField(allow_blank=True)
+    status = serializers.ChoiceField(choices=["queued", "running", "succeeded", "failed"])
+    attempts = serializers.IntegerField()
+    nextAttemptAt = serializers.DateTimeField(source="next_attempt_at", allow_null=True,
+                                              help_text="When the next try is due; null once finished.")
+    lastError = serializers.SerializerMethodField()
+    createdAt = serializers.DateTimeField(source="created_at")
+    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)
+
+    class Meta:
+        model = Writeback
+        fields = ["id", "targetStatus", "trackingNumber", "carrier", "status", "attempts", "nextAttemptAt",
+                  "lastError", "createdAt", "finishedAt"]
+
+    def get_lastError(self, writeback) -> str | None:
+        return writeback.last_error or None
+
+
 class AggregatedOrderSerializer(serializers.ModelSerializer):
-    """Exactly docs/architecture.md's shape; raw fields without a common home go into channelMetadata."""
+    """docs/architecture.md's shape. The channel's number, raw status, carrier, tracking and last change are
+    top-level (issue 18); channelMetadata keeps the raw fields without a common home and, for clients written
+    before, copies of rawStatus, channelOrderNumber, channelUpdatedAt and carrier (deprecated there).
+
+    `writeback` is the latest writeback, read from the context's `writebacks` ({order pk: Writeback}, one query
+    per page: selectors.latest_writebacks) when the view supplies it."""
 
     orderId = serializers.CharField(source="public_id")
     channel = serializers.CharField(source="channel.channel_id")
     channelOrderId = serializers.CharField(source="channel_order_id")
+    channelOrderNumber = serializers.SerializerMethodField()
+    rawStatus = serializers.SerializerMethodField()
     customer = serializers.SerializerMethodField()
     shippingAddress = serializers.JSONField(source="shipping_address")
     lines = serializers.SerializerMethodField()
     totals = serializers.SerializerMethodField()
     createdAt = serializers.DateTimeField(source="created_at")
+    channelUpdatedAt = serializers.DateTimeField(source="channel_updated_at")
+    carrier = serializers.SerializerMethodField()
+    trackingNumber = serializers.SerializerMethodField()
+    writeback = serializers.SerializerMethodField()
     channelMetadata = serializers.SerializerMethodField()
     data = serializers.JSONField()
-    trackingNumber = serializers.SerializerMethodField()
 
     class Meta:
         model = AggregatedOrder
-        fields = ["orderId", "channel", "channelOrderId", "status", "customer", "shippingAddress", "lines", "totals",
-                  "currency", "createdAt", "channelMetadata", "data", "trackingNumber"]
+        fields = ["orderId", "channel", "channelOrderId", "channelOrderNumber", "status", "rawStatus", "customer",
+                  "shippingAddress", "lines", "totals", "currency", "createdAt", "channelUpdatedAt", "carrier",
+                  "trackingNumber", "writeback", "channelMetadata", "data"]
+
+    def get_channelOrderNumber(self, order) -> str | None:
+        return order.channel_order_number or None
+
+    def get_rawStatus(self, order) -> str | None:
+        return order.raw_status or None
+
+    def get_carrier(self, order) -> str | None:
+        return order.carrier or None
 
     def get_customer(self, order) -> dict:
         return {"email": order.customer_email or None, "name": order.customer_name or None}
@@ -174,7 +233,15 @@ class AggregatedOrderSerializer(serializers.ModelSerializer):
                 "shipping": f"{order.shipping:.2f}",
                 "grandTotal": f"{order.grand_total:.2f}"}
 
+    @extend_schema_field(WritebackStateSerializer(allow_null=True))
+    def get_writeback(self, order) -> dict | None:
+        writebacks = self.context.get("writebacks")
+        writeback = writebacks.get(order.pk) if writebacks is not None else (
+            order.writebacks.order_by("-created_at", "-id").first())
+        return WritebackStateSerializer(writeback).data if writeback is not None else None
+
     def get_channelMetadata(self, order) -> dict:
+        # Deprecated copies of the top-level fields, kept for clients that read them here before issue 18.
         extra = {"rawStatus": order.raw_status or None, "channelOrderNumber": order.channel_order_number or None,
                  "channelUpdatedAt": serializers.DateTimeField().to_representation(order.channel_updated_at),
                  "carrier": order.carrier or None}

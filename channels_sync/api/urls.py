@@ -15,6 +15,7 @@ urlpatterns = [
     path("sales-channel/orders/sync/<slug:channel_id>", views.ChannelSyncView.as_view(), name="sales-channel-sync"),
     path("sales-channel/orders/stats/summary", views.OrderSummaryView.as_view(), name="sales-channel-summary"),
     path("sales-channel/orders", views.OrderListView.as_view(), name="sales-channel-orders"),
+    path("sales-channel/orders/lookup", views.OrderLookupView.as_view(), name="sales-channel-order-lookup"),
     path("sales-channel/orders/<str:order_id>", views.OrderDetailView.as_view(), name="sales-channel-order"),
     path("sales-channel/orders/<str:order_id>/status", views.OrderStatusView.as_view(), name="sales-channel-status"),
     path("sales-channel/sync/history", views.SyncHistoryView.as_view(), name="sales-channel-history"),

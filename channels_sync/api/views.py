@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, status
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -21,12 +22,14 @@ from channels_sync.api.serializers import (
     HistoryPageSerializer,
     HistoryQuerySerializer,
     OrderListQuerySerializer,
+    OrderLookupQuerySerializer,
     OrderSummarySerializer,
     StatusUpdateSerializer,
     SyncRequestSerializer,
     SyncRunSerializer,
 )
 from channels_sync.models import AggregatedOrder, Channel
+from channels_sync.selectors import ORDERINGS
 from channels_sync.services import (
     channel_connect,
     channel_disable,
@@ -48,12 +51,17 @@ class ChannelListView(OrgScopedMixin, generics.GenericAPIView):
     serializer_class = ChannelSerializer
     write_role = Role.OWNER  # connecting a channel stores its credentials: the owner's call (accounts.roles)
 
-    @extend_schema(responses=ChannelSerializer(many=True))
+    @extend_schema(responses=ChannelSerializer(many=True), summary="List the org's connected channels",
+                   description="Each channel with its public config (secrets are never returned), its last sync "
+                               "run and the count of webhooks refused for a bad signature.")
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset().order_by("channel_id"))
         return self.get_paginated_response(ChannelSerializer(page, many=True, context=_channel_context(page)).data)
 
-    @extend_schema(request=ChannelConnectSerializer, responses={201: ChannelSerializer, 409: ERROR})
+    @extend_schema(request=ChannelConnectSerializer, responses={201: ChannelSerializer, 409: ERROR},
+                   summary="Connect a channel (disabled until enabled)",
+                   description="`config` takes the provider's keys (docs/channels.md); secrets are write-only. "
+                               "409 when the channelId is taken.")
     def post(self, request):
         body = ChannelConnectSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -70,7 +78,8 @@ class ChannelListView(OrgScopedMixin, generics.GenericAPIView):
 class ChannelDetailView(APIView):
     serializer_class = ChannelSerializer
 
-    @extend_schema(responses=ChannelSerializer)
+    @extend_schema(responses=ChannelSerializer, summary="One connected channel",
+                   description="By its channelId; secrets are never returned.")
     def get(self, request, channel_id: str):
         channel = get_for_org(Channel.objects.select_related("org"), org=request.org, channel_id=channel_id)
         return Response(ChannelSerializer(channel, context=_channel_context([channel])).data)
@@ -87,7 +96,12 @@ class ChannelToggleView(APIView):
         holds the account (core.api.schema)."""
         return ("409", "502") if self.action == "enable" else ()
 
-    @extend_schema(request=ChannelEnableSerializer, responses=ChannelSerializer)
+    @extend_schema(request=ChannelEnableSerializer, responses=ChannelSerializer,
+                   summary="Enable (register webhooks, start polling) or disable a channel",
+                   description="Enable registers the channel's webhooks and starts polling (502 when the channel "
+                               "cannot be reached, 409 when another org's channel holds the account: send "
+                               "`claim: true` to prove it through the channel's API); disable stops polling and "
+                               "ignores its webhooks.")
     def post(self, request, channel_id: str):
         channel = get_for_org(Channel.objects.select_related("org"), org=request.org, channel_id=channel_id)
         if self.action == "enable":
@@ -103,7 +117,9 @@ class ChannelSyncView(APIView):
     serializer_class = SyncRunSerializer
 
     @extend_schema(operation_id="sales_channel_orders_sync_channel", request=SyncRequestSerializer,
-                   responses={202: SyncRunSerializer})
+                   responses={202: SyncRunSerializer}, summary="Pull one channel's orders now (one-shot sync)",
+                   description="Queues a sync run for the window and status given; 202 with the run, whose "
+                               "progress shows in sync history.")
     def post(self, request, channel_id: str):
         channel = get_for_org(Channel.objects.select_related("org"), org=request.org, channel_id=channel_id)
         body = SyncRequestSerializer(data=request.data)
@@ -118,7 +134,9 @@ class SyncAllView(APIView):
     serializer_class = SyncRunSerializer
 
     @extend_schema(operation_id="sales_channel_orders_sync_all", request=SyncRequestSerializer,
-                   responses={202: inline_serializer("SyncAllResult", {"results": SyncRunSerializer(many=True)})})
+                   responses={202: inline_serializer("SyncAllResult", {"results": SyncRunSerializer(many=True)})},
+                   summary="Pull every enabled channel's orders now",
+                   description="One sync run per enabled channel, queued together; 202 with the runs.")
     def post(self, request):
         body = SyncRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -146,48 +164,89 @@ class _KnownCountPagination(PagePagination):
         return _Paginator(object_list, per_page)
 
 
+def _order_context(orders) -> dict:
+    """The serializer's context: each order's latest writeback, one query for the page."""
+    return {"writebacks": selectors.latest_writebacks(order_ids=[order.pk for order in orders])}
+
+
 class OrderListView(OrgScopedMixin, generics.ListAPIView):
     queryset = AggregatedOrder.objects.all()
     serializer_class = AggregatedOrderSerializer
     pagination_class = _KnownCountPagination
 
-    @extend_schema(parameters=[OpenApiParameter("channel", str), OpenApiParameter("status", str),
-                               OpenApiParameter("fromDate", str), OpenApiParameter("toDate", str),
-                               OpenApiParameter("page", int), OpenApiParameter("pageSize", int)])
+    @extend_schema(
+        summary="List channel orders: filter, search (q) and sort",
+        description="The org's orders from every connected channel, newest first unless `ordering` says "
+                    "otherwise. `q` finds an order by the channel order number as quoted (`#1201` = `1201`), "
+                    "the channel's order id, an exact SKU, part of the customer's name, or the customer's email "
+                    "(exact, any case). `ordering` is one of " + ", ".join(f"`{o}`" for o in ORDERINGS)
+                    + " (400 for any other). Each order carries its latest writeback.",
+        parameters=[OrderListQuerySerializer, OpenApiParameter("page", int), OpenApiParameter("pageSize", int)])
     def get(self, request, *args, **kwargs):
         query = OrderListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         self.filters = query.validated_data
         return super().get(request, *args, **kwargs)
 
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        data = AggregatedOrderSerializer(page, many=True, context=_order_context(page)).data
+        return self.get_paginated_response(data)
+
     def scope_queryset(self, queryset):
         f = self.filters
         return selectors.orders_filtered(org=self.request.org, queryset=queryset.defer("raw"),
                                          channel=f.get("channel"),
                                          status=f.get("status") or None, from_date=f.get("fromDate"),
-                                         to_date=f.get("toDate"))
+                                         to_date=f.get("toDate"), q=f.get("q") or None,
+                                         ordering=f.get("ordering") or selectors.DEFAULT_ORDERING)
 
     def paginate_queryset(self, queryset):
         f = self.filters
-        if not f.get("fromDate") and not f.get("toDate"):
+        if not f.get("fromDate") and not f.get("toDate") and not (f.get("q") or "").strip():
             self.paginator.known_total = selectors.orders_count_from_summary(
                 org=self.request.org, channel=f.get("channel"), status=f.get("status") or None)
         return super().paginate_queryset(queryset)
 
 
+class OrderLookupView(APIView):
+    @extend_schema(
+        summary="Find channel orders by the number the customer quotes",
+        description="`number` is matched exactly against the channel order number, blind to case, spaces and "
+                    "Shopify's '#' (`#1201`, `1201` and ` #1201 ` are the same), and against the channel's own "
+                    "order id (Amazon's `112-1234567-1234567`, eBay's and Walmart's order ids). 404 when no order "
+                    "matches; otherwise every match (several channels may use the same number), newest first, "
+                    "at most 20.",
+        parameters=[OrderLookupQuerySerializer],
+        responses=inline_serializer("OrderLookupResult", {"results": AggregatedOrderSerializer(many=True)}))
+    def get(self, request):
+        query = OrderLookupQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        orders = selectors.orders_by_number(org=request.org, number=query.validated_data["number"],
+                                            channel=query.validated_data.get("channel"))
+        if not orders:
+            raise NotFound("No channel order has this number.")
+        return Response({"results": AggregatedOrderSerializer(orders, many=True, context=_order_context(orders)).data})
+
+
 class OrderDetailView(APIView):
     serializer_class = AggregatedOrderSerializer
 
-    @extend_schema(responses=AggregatedOrderSerializer)
+    @extend_schema(responses=AggregatedOrderSerializer, summary="One channel order, with its latest writeback",
+                   description="By its `orderId` (`agg_...`). Another org's order is 404.")
     def get(self, request, order_id: str):
         order = get_for_org(AggregatedOrder.objects.select_related("channel"), org=request.org, public_id=order_id)
-        return Response(AggregatedOrderSerializer(order).data)
+        return Response(AggregatedOrderSerializer(order, context=_order_context([order])).data)
 
 
 class OrderStatusView(APIView):
     serializer_class = AggregatedOrderSerializer
 
-    @extend_schema(request=StatusUpdateSerializer, responses=AggregatedOrderSerializer)
+    @extend_schema(request=StatusUpdateSerializer, responses=AggregatedOrderSerializer,
+                   summary="Set a channel order's status; the channel is told asynchronously",
+                   description="Saved now; a writeback (with the tracking number and carrier, if given) is queued "
+                               "and retried with backoff. The answer's `writeback` is that new writeback; follow it "
+                               "on GET /sales-channel/orders/{order_id} or in sync history.")
     def put(self, request, order_id: str):
         order = get_for_org(AggregatedOrder.objects.select_related("channel"), org=request.org, public_id=order_id)
         body = StatusUpdateSerializer(data=request.data)
@@ -195,20 +254,24 @@ class OrderStatusView(APIView):
         data = body.validated_data
         writeback = order_status_update(order=order, status=data["status"], tracking_number=data.get("trackingNumber"),
                                         carrier=data.get("carrier"))
-        payload = AggregatedOrderSerializer(order).data
-        payload_with_writeback = {**payload, "writeback": {"id": writeback.public_id, "status": writeback.status}}
-        return Response(payload_with_writeback, status=status.HTTP_200_OK)
+        payload = AggregatedOrderSerializer(order, context={"writebacks": {order.pk: writeback}}).data
+        return Response(payload, status=status.HTTP_200_OK)
 
 
 class OrderSummaryView(APIView):
-    @extend_schema(parameters=[OpenApiParameter("channel", str)], responses=OrderSummarySerializer)
+    @extend_schema(parameters=[OpenApiParameter("channel", str)], responses=OrderSummarySerializer,
+                   summary="Order counts and totals by channel and status",
+                   description="Per currency, from running totals kept by every writer (no scan of the orders).")
     def get(self, request):
         channel = request.query_params.get("channel") or None
         return Response(selectors.orders_summary(org=request.org, channel=channel))
 
 
 class SyncHistoryView(APIView):
-    @extend_schema(parameters=[HistoryQuerySerializer], responses=HistoryPageSerializer)
+    @extend_schema(parameters=[HistoryQuerySerializer], responses=HistoryPageSerializer,
+                   summary="Sync history: sync runs, webhook deliveries and writebacks",
+                   description="Newest first, failed ones included with their error; filter by channel, kind "
+                               "and outcome.")
     def get(self, request):
         query = HistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

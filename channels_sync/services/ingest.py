@@ -24,6 +24,7 @@ from django.utils import timezone
 from channels_sync import scheduling
 from channels_sync.models import AggregatedOrder, Channel, new_aggregated_order_id
 from channels_sync.normalized import AggregatedOrderData
+from channels_sync.services import events
 from channels_sync.services.summary import SummaryDelta
 from core.text import storable_data
 
@@ -278,6 +279,7 @@ def _write_batch_postgres(channel: Channel, rows: list[dict]) -> IngestResult:
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(_PG_UPSERT_SQL, pg_upsert_params(changed), prepare=False)
         written = cursor.fetchall()
+    moved: dict[int, str] = {}  # order pk -> status before, for the status_changed events
     for order_pk, channel_order_id, status, currency, grand_total, inserted in written:
         if inserted:
             result.created += 1
@@ -286,9 +288,12 @@ def _write_batch_postgres(channel: Channel, rows: list[dict]) -> IngestResult:
             result.updated += 1
             old_status, old_currency, old_total, _ = before[channel_order_id]
             delta.remove(channel.pk, old_status, old_currency, old_total)
+            if old_status != status:
+                moved[order_pk] = old_status
         delta.add(channel.pk, status, currency, grand_total)
     result.unchanged += len(changed) - len(written)
     delta.apply()
+    events.ingested(channel=channel, created_ids=result.created_ids, changed=moved)
     return result
 
 
@@ -296,6 +301,7 @@ def _write_batch_portable(channel: Channel, rows: list[dict]) -> IngestResult:
     """SQLite (the demo): the same semantics with a read and a few writes per batch; writes are serialized."""
     result = IngestResult()
     delta = SummaryDelta(channel.org_id)
+    moved: dict[int, str] = {}
     existing = {
         order.channel_order_id: order
         for order in AggregatedOrder.objects.filter(
@@ -311,6 +317,8 @@ def _write_batch_portable(channel: Channel, rows: list[dict]) -> IngestResult:
             result.unchanged += 1
             continue
         delta.remove(channel.pk, order.status, order.currency, order.grand_total)
+        if order.status != row["status"]:
+            moved[order.pk] = order.status
         for column in _UPDATED_COLUMNS:
             setattr(order, column, row[column])
         if row["tracking_number"]:
@@ -325,4 +333,5 @@ def _write_batch_portable(channel: Channel, rows: list[dict]) -> IngestResult:
         result.created_ids += list(AggregatedOrder.objects.filter(
             public_id__in=[o.public_id for o in to_create]).values_list("id", flat=True))
     delta.apply()
+    events.ingested(channel=channel, created_ids=result.created_ids, changed=moved)
     return result

@@ -15,6 +15,7 @@ from channels_sync.models import AggregatedOrder, Outcome, Writeback, WritebackA
 from channels_sync.normalized import CommonStatus, OrderLineData, WritebackRequest
 from channels_sync.providers import provider_class
 from channels_sync.providers.errors import ChannelError, RetryableChannelError
+from channels_sync.services import events
 from channels_sync.services.summary import SummaryDelta
 from core.api.exceptions import ApiError
 from core.backoff import SWEEP_GRACE, retry_delay, retry_not_due
@@ -60,6 +61,7 @@ def order_status_update(*, order: AggregatedOrder, status: str, tracking_number:
         _validate_carrier(order, carrier)
     with transaction.atomic():
         locked = AggregatedOrder.objects.select_for_update().get(pk=order.pk)
+        from_status = locked.status
         delta = SummaryDelta(locked.org_id)
         delta.remove(locked.channel_id, locked.status, locked.currency, locked.grand_total)
         locked.status = common.value
@@ -77,6 +79,7 @@ def order_status_update(*, order: AggregatedOrder, status: str, tracking_number:
             max_attempts=writeback_max_attempts(), storefront_shipment_id=shipment_id, lines=lines or [],
         )
         scheduling.writeback(writeback.pk)
+        events.status_set(order=locked, from_status=from_status, actor=f"{source}-status")
     order.refresh_from_db()
     return writeback
 
@@ -118,9 +121,14 @@ def _claim(writeback_pk: int) -> Writeback | None:
             if writeback.next_attempt_at and writeback.next_attempt_at > now:
                 return None  # another worker is calling the channel right now
             if writeback.attempts >= writeback.max_attempts:  # its last attempt was abandoned (worker lost)
-                Writeback.objects.filter(pk=writeback.pk, status=Outcome.RUNNING, attempts=writeback.attempts).update(
-                    status=Outcome.FAILED, next_attempt_at=None, finished_at=now,
-                    last_error=writeback.last_error or "The last attempt was abandoned (its worker was lost).")
+                abandoned = dict(status=Outcome.FAILED, next_attempt_at=None, finished_at=now,
+                                 last_error=writeback.last_error or "The last attempt was abandoned (its worker was "
+                                                                    "lost).")
+                if Writeback.objects.filter(pk=writeback.pk, status=Outcome.RUNNING,
+                                            attempts=writeback.attempts).update(**abandoned):
+                    for name, value in abandoned.items():
+                        setattr(writeback, name, value)
+                    events.writeback_finished(writeback=writeback)
                 return None
         elif retry_not_due(writeback.next_attempt_at):
             return None  # a duplicate task (the sweep's copy): the one due then runs the try
@@ -184,6 +192,9 @@ def writeback_attempt(*, writeback_pk: int) -> float | None:
         if not Writeback.objects.filter(pk=writeback.pk, status=Outcome.RUNNING, attempts=number).update(**outcome):
             logger.warning("writeback %s attempt %s finished after its claim was taken over", writeback.pk, number)
             return None
+        for name, value in outcome.items():
+            setattr(writeback, name, value)
+        events.writeback_finished(writeback=writeback)  # succeeded, or failed for good; nothing while retrying
     return delay
 
 

@@ -5,6 +5,8 @@ declares proxies (`NUM_PROXIES` or `TRUSTED_PROXIES`, core/conf.py): otherwise a
 attacker a fresh bucket per request (DRF's own `get_ident` reads it whenever present)."""
 
 import ipaddress
+import math
+from dataclasses import dataclass
 
 from django.conf import settings
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
@@ -46,7 +48,58 @@ def client_address(request) -> str:
     return str(address) if address is not None else chain[min(index + 1, len(chain) - 1)]
 
 
-class ClientAddressThrottle(SimpleRateThrottle):
+# --- RateLimit headers (issue 18) ---------------------------------------------------------------
+# Every throttled answer tells the client its budget, in the IETF httpapi RateLimit header fields
+# (draft-ietf-httpapi-ratelimit-headers): RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset (seconds until
+# the sliding window frees a request), and a 429 carries Retry-After (the same seconds). The throttle records
+# its state on the request; core.middleware.RateLimitHeadersMiddleware writes the headers on the answer.
+RATE_LIMIT_ATTRIBUTE = "_ordershub_rate_limit"
+
+
+@dataclass(frozen=True)
+class RateLimitState:
+    limit: int
+    remaining: int
+    reset: int  # seconds
+
+    def headers(self) -> dict[str, str]:
+        return {"RateLimit-Limit": str(self.limit), "RateLimit-Remaining": str(self.remaining),
+                "RateLimit-Reset": str(self.reset)}
+
+
+def record_rate_limit(request, state: RateLimitState) -> None:
+    """Keep the tightest budget of the request's throttles (the one that runs out first), on the Django request
+    (a DRF Request hands attribute writes to itself, not to the request the middleware sees)."""
+    target = getattr(request, "_request", request)
+    current = getattr(target, RATE_LIMIT_ATTRIBUTE, None)
+    if current is None or (state.remaining, -state.reset) < (current.remaining, -current.reset):
+        setattr(target, RATE_LIMIT_ATTRIBUTE, state)
+
+
+def rate_limit_of(request) -> RateLimitState | None:
+    return getattr(getattr(request, "_request", request), RATE_LIMIT_ATTRIBUTE, None)
+
+
+class RateLimitHeadersMixin:
+    """For SimpleRateThrottle subclasses: after deciding, record limit, remaining and reset for the headers."""
+
+    def allow_request(self, request, view) -> bool:
+        allowed = super().allow_request(request, view)
+        history = getattr(self, "history", None)
+        if getattr(self, "rate", None) is not None and history is not None:
+            # A sliding window: a slot frees when the oldest request counted against it leaves the window.
+            if allowed:
+                oldest = history[-1] if history else self.now
+            else:  # the window is full: the next request fits once the num_requests-th newest one has left it
+                oldest = history[min(self.num_requests, len(history)) - 1] if history else self.now
+            reset = self.duration - (self.now - oldest)
+            record_rate_limit(request, RateLimitState(limit=self.num_requests,
+                                                      remaining=max(0, self.num_requests - len(history)),
+                                                      reset=max(1, math.ceil(reset))))
+        return allowed
+
+
+class ClientAddressThrottle(RateLimitHeadersMixin, SimpleRateThrottle):
     """Requests per client address, counted in the Django cache (Redis when REDIS_URL is set, so every
     web process shares the count). Subclasses name the `scope` and the setting holding the rate, read on
     each request so a deployment (or a test) can change it."""
@@ -63,7 +116,7 @@ class ClientAddressThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class ScopedClientThrottle(ScopedRateThrottle):
+class ScopedClientThrottle(RateLimitHeadersMixin, ScopedRateThrottle):
     """DRF's per-view scopes (login, refresh) with the same client-address rule for anonymous callers."""
 
     def get_ident(self, request) -> str:

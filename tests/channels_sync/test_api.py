@@ -131,8 +131,9 @@ def test_orders_list_filters_page_and_shape(owner, orders):
     paged = owner.client.get(f"{BASE}/orders", {"page": 2, "pageSize": 3}).json()
     assert [o["channelOrderId"] for o in paged["results"]] == ["1"] and (paged["page"], paged["pageSize"]) == (2, 3)
     one = filtered["results"][0]
-    assert set(one) == {"orderId", "channel", "channelOrderId", "status", "customer", "shippingAddress", "lines",
-                        "totals", "currency", "createdAt", "channelMetadata", "data", "trackingNumber"}
+    assert set(one) == {"orderId", "channel", "channelOrderId", "channelOrderNumber", "status", "rawStatus",
+                        "customer", "shippingAddress", "lines", "totals", "currency", "createdAt", "channelUpdatedAt",
+                        "carrier", "trackingNumber", "writeback", "channelMetadata", "data"}
     assert one["orderId"].startswith("agg_") and one["channel"] == "shop-main"
     assert one["totals"] == {"subtotal": "5.25", "discount": "0.00", "tax": "0.00", "shipping": "0.00",
                              "grandTotal": "5.25"}

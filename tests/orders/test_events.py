@@ -44,6 +44,10 @@ def test_the_event_table():
         "order.cancelled": (EMAIL, WORKFLOWS),
         "order.refunded": (EMAIL, WORKFLOWS),
         "order.updated": (WORKFLOWS,),
+        "channel_order.created": (WORKFLOWS,),
+        "channel_order.status_changed": (WORKFLOWS,),
+        "channel_order.writeback_failed": (WORKFLOWS,),
+        "channel_order.writeback_succeeded": (WORKFLOWS,),
     }
 
 

@@ -20,6 +20,8 @@ PUBLIC_ROUTES = {
     "health": "load balancer and operators",
     "api/schema/": "OpenAPI document",
     "api/docs/": "Swagger UI",
+    "api/redoc/": "Redoc",
+    "": "landing page (static links, names no org)",
     "auth/token": "login",
     "auth/token/refresh": "refresh-token rotation",
     "storefront/checkout-cart": "storefront checkout (orgid)",

@@ -71,6 +71,15 @@ class WorkflowWriteSerializer(serializers.Serializer):
                                           source="signing_secret",
                                           help_text="Webhook HMAC key; generated (and returned once) when omitted.")
 
+    def validate(self, attrs):
+        if attrs.get("trigger_event", "").startswith("channel_order."):
+            kinds = {action.get("type") for action in attrs.get("actions") or []} - {"webhook"}
+            if kinds:
+                raise serializers.ValidationError({"actions": [
+                    f"A channel order event has no storefront order to {'/'.join(sorted(kinds))}: "
+                    "use webhook actions."]})
+        return attrs
+
     def to_service_kwargs(self) -> dict:
         """Flatten conditions; absent ones are cleared (PUT replaces the whole rule)."""
         data = dict(self.validated_data)
@@ -81,7 +90,8 @@ class WorkflowWriteSerializer(serializers.Serializer):
 
 class RunSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    orderNumber = serializers.CharField(source="order.order_number")
+    orderNumber = serializers.SerializerMethodField(help_text="The storefront order's number; for a channel order "
+                                                              "event, the channel order number.")
     event = serializers.CharField()
     status = serializers.CharField()
     scheduledFor = serializers.DateTimeField(source="scheduled_for")
@@ -91,6 +101,11 @@ class RunSerializer(serializers.Serializer):
     error = serializers.CharField()
     results = serializers.JSONField()
     createdAt = serializers.DateTimeField(source="created_at")
+
+    def get_orderNumber(self, run) -> str | None:
+        if run.order_id:
+            return run.order.order_number
+        return (run.event_payload or {}).get("order_number") or None
 
 
 class WorkflowSerializer(serializers.Serializer):

@@ -10,18 +10,24 @@ from playwright.sync_api import expect
 from channels_sync.models import AggregatedOrder, Channel, Writeback
 from channels_sync.services import ingest, order_status_update, writeback_attempt
 from simulator.shopify import Simulator
+from tests.channels_sync.providers.fixtures import fixture
 
 pytestmark = [pytest.mark.xdist_group("browser")]
 
 SHOP = "https://demo-shop.myshopify.com"
-CANCEL = re.compile(r"https://demo-shop\.myshopify\.com/admin/api/[^/]+/orders/\d+/cancel\.json")
+GRAPHQL = re.compile(r"https://demo-shop\.myshopify\.com/admin/api/[^/]+/graphql\.json")
+TOKEN = "https://demo-shop.myshopify.com/admin/oauth/access_token"
+CANCELLED = {"data": {"orderCancel": {"job": {"id": "gid://shopify/Job/1", "done": False},
+                                      "orderCancelUserErrors": []}}}
 WRITEBACKS = "/admin/channels_sync/writeback/"
 
 
 def try_writeback(writeback, *, status: int) -> None:
     """One attempt as the worker makes it, with Shopify answering `status`; the retry wait is skipped."""
-    with responses.RequestsMock() as shopify:
-        shopify.post(CANCEL, status=status, json={"errors": "Service unavailable"} if status >= 500 else {})
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as shopify:
+        # The demo channel gets its token by the client-credentials grant (cached after the first attempt).
+        shopify.post(TOKEN, json=fixture("shopify", "client_credentials_token.json"))
+        shopify.post(GRAPHQL, status=status, json={"errors": "Service unavailable"} if status >= 500 else CANCELLED)
         Writeback.objects.filter(pk=writeback.pk).update(next_attempt_at=None)
         writeback_attempt(writeback_pk=writeback.pk)
 

@@ -6,11 +6,11 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 
 import pytest
 import responses
 from django.test import Client
-from responses import matchers
 
 from channels_sync.models import Channel, SyncRun, WebhookDelivery
 from channels_sync.providers.http import ChannelHttpClient
@@ -24,25 +24,55 @@ from tests.channels_sync.providers.fixtures import fixture, fixture_bytes
 from tests.concurrency import race
 
 BASE = "/sales-channel"
-SHOP = "apple.myshopify.com"   # what tests/fixtures/shopify/shop.json reports
-SHOP_API = f"https://{SHOP}/admin/api/2024-10"
+SHOP = "apple.myshopify.com"   # what tests/fixtures/shopify/graphql_shop_identity.json reports
+GRAPHQL = f"https://{SHOP}/admin/api/2026-10/graphql.json"
+INVALID_TOKEN = {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
 
 
 def shopify_body(channel_id: str, token: str, **extra) -> dict:
     return {"channelId": channel_id, "provider": "shopify", "webhookSecret": f"whsec-{channel_id}",
-            "config": {"shopDomain": SHOP, "accessToken": token, "apiVersion": "2024-10"}, **extra}
+            "config": {"shopDomain": SHOP, "accessToken": token, "apiVersion": "2026-10"}, **extra}
 
 
-def token_is(token: str):
-    return [matchers.header_matcher({"X-Shopify-Access-Token": token})]
+class ShopifyGraphQL:
+    """POST graphql.json at the wire, answered by the operation in the query text and by the access token.
+
+    The shop (`ShopIdentity`) answers the published shape for every token until a test says otherwise with
+    `answer(token, status, body)`; webhook subscriptions are listed empty and created for anyone."""
+
+    def __init__(self, mock):
+        self.shop_answers: dict[str, tuple[int, dict]] = {}
+        self.calls: list[tuple[str, str]] = []
+        mock.add_callback(responses.POST, GRAPHQL, callback=self)
+
+    def answer(self, token: str, status: int = 200, body: dict | str = "fixture") -> None:
+        self.shop_answers[token] = (status, fixture("shopify", "graphql_shop_identity.json") if body == "fixture"
+                                    else body)
+
+    def __call__(self, request):
+        query = json.loads(request.body)["query"]
+        token = request.headers.get("X-Shopify-Access-Token", "")
+        operation = re.search(r"(?:query|mutation)\s+(\w+)", query).group(1)
+        self.calls.append((operation, token))
+        if operation == "ShopIdentity":
+            status, body = self.shop_answers.get(token, (200, fixture("shopify", "graphql_shop_identity.json")))
+        elif operation == "WebhookSubscriptions":
+            status, body = 200, {"data": {"webhookSubscriptions": {
+                "nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}}}
+        elif operation == "WebhookSubscriptionCreate":
+            variables = json.loads(request.body)["variables"]
+            status, body = 200, {"data": {"webhookSubscriptionCreate": {"webhookSubscription": {
+                "id": f"gid://shopify/WebhookSubscription/{len(self.calls)}", "topic": variables["topic"],
+                "uri": variables["webhookSubscription"]["uri"]}, "userErrors": []}}}
+        else:
+            status, body = 200, {"errors": [{"message": f"Unexpected operation {operation}"}]}
+        return status, {"X-Shopify-API-Version": "2026-10"}, json.dumps(body)
 
 
 @pytest.fixture
 def shop_api(responses_mock):
-    """Shopify at the wire: webhook registration for anyone; shop.json per access token (set by each test)."""
-    responses_mock.get(f"{SHOP_API}/webhooks.json", json={"webhooks": []})
-    responses_mock.post(f"{SHOP_API}/webhooks.json", json={"webhook": {"id": 1}})
-    return responses_mock
+    """Shopify at the wire (GraphQL Admin API): each test sets what the shop answers to each token."""
+    return ShopifyGraphQL(responses_mock)
 
 
 @pytest.fixture
@@ -75,10 +105,9 @@ def test_a_second_org_claiming_a_held_account_gets_a_409_that_names_no_one(owner
 
 def test_a_proven_claim_takes_the_account_over_and_the_holder_is_disabled_with_a_note(
         owner, holder, shop_api, client):
-    shop_api.get(f"{SHOP_API}/shop.json", json=fixture("shopify", "shop.json"), match=token_is("shpat_claimant"))
-    shop_api.get(f"{SHOP_API}/shop.json", status=401, json={"errors": "[API] Invalid API key or access token"},
-                 match=token_is("shpat_holder"))   # the shop uninstalled the holder's app
     owner.client.post(f"{BASE}/channels", shopify_body("mine", "shpat_claimant", claim=True), format="json")
+    shop_api.answer("shpat_claimant")
+    shop_api.answer("shpat_holder", 401, INVALID_TOKEN)   # the shop uninstalled the holder's app
     response = owner.client.post(f"{BASE}/channels/mine/enable", {"claim": True}, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["enabled"] is True
@@ -102,19 +131,17 @@ def test_a_proven_claim_takes_the_account_over_and_the_holder_is_disabled_with_a
 
 
 @pytest.mark.parametrize(("claimant_answer", "holder_answer", "code"), [
-    ({"status": 401, "json": {"errors": "[API] Invalid API key or access token"}}, None, "channel_identity_unproven"),
-    ({"json": {"shop": {"myshopify_domain": "another-shop.myshopify.com"}}}, None, "channel_identity_unproven"),
-    ({"json": "fixture"}, {"json": "fixture"}, "channel_identity_contested"),
+    ((401, INVALID_TOKEN), None, "channel_identity_unproven"),
+    ((200, {"data": {"shop": {"myshopifyDomain": "another-shop.myshopify.com"}}}), None, "channel_identity_unproven"),
+    ((200, "fixture"), (200, "fixture"), "channel_identity_contested"),
 ])
 def test_a_claim_the_api_does_not_settle_changes_nothing(owner, holder, shop_api, claimant_answer, holder_answer,
                                                          code):
-    def answer(spec):
-        return {**spec, "json": fixture("shopify", "shop.json")} if spec.get("json") == "fixture" else spec
-
-    shop_api.get(f"{SHOP_API}/shop.json", match=token_is("shpat_claimant"), **answer(claimant_answer))
-    if holder_answer:
-        shop_api.get(f"{SHOP_API}/shop.json", match=token_is("shpat_holder"), **answer(holder_answer))
     owner.client.post(f"{BASE}/channels", shopify_body("mine", "shpat_claimant", claim=True), format="json")
+    # Asked again when claiming (the token may have been revoked, or belong to another shop, by then).
+    shop_api.answer("shpat_claimant", *claimant_answer)
+    if holder_answer:
+        shop_api.answer("shpat_holder", *holder_answer)
     response = owner.client.post(f"{BASE}/channels/mine/enable", {"claim": True}, format="json")
     assert response.status_code == 409 and response.json()["error"]["code"] == code
     holder.refresh_from_db()

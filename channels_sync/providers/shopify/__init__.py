@@ -1,4 +1,4 @@
-"""Shopify (Admin REST API): `Provider` from .client; .normalize is pure (no Django), see providers/__init__.py."""
+"""Shopify (GraphQL Admin API): `Provider` from .client; .normalize is pure (no Django), see providers/__init__.py."""
 
 from channels_sync.providers import package_exports
 

@@ -203,10 +203,10 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
         return {}
 
     def reported_identities(self) -> list[str]:
-        """GET shop.json with this access token: the shop's `myshopify_domain` (what webhooks name it by)."""
-        _, body = self._get(self._path("shop.json"))
-        shop = body.get("shop") if isinstance(body, dict) else None
-        domain = shop.get("myshopify_domain") if isinstance(shop, dict) else None
+        """`{ shop { myshopifyDomain } }` with this channel's token: the shop the token belongs to, by the name webhooks
+        use (X-Shopify-Shop-Domain). GraphQL, as every other call: REST shop.json is legacy (module docstring)."""
+        shop = self.graphql(queries.SHOP).get("shop")
+        domain = shop.get("myshopifyDomain") if isinstance(shop, dict) else None
         return [str(domain)] if domain else []
 
     # --- reading -------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ TRACKING_LABELS = {
 STEPS = (("placed", "Placed"), ("processing", "Processing"), ("shipped", "Shipped"),
          ("out_for_delivery", "Out for delivery"), ("delivered", "Delivered"))
 STEP_INDEX = {key: index for index, (key, _) in enumerate(STEPS)}
-CANCELLABLE = {S.NEW, S.PROCESSING}
+# Not shipped yet: the customer may ask (a staff hold is invisible to them, so they may ask then too).
+CANCELLABLE = {S.NEW, S.PROCESSING, S.ON_HOLD}
 
 
 @dataclass
@@ -237,6 +238,7 @@ def present_order(tracking: OrderTracking, *, token: str, brand: str) -> OrderPa
         estimated_delivery=max(estimates) if estimates and reached != STEP_INDEX["delivered"] else None,
         address=masked_address(order.shipping_address), parcels=parcels, lines=list(order.lines.all()),
         pending=tracking.pending, refunds=list(order.refunds.all()),
-        can_request_cancel=order.status in CANCELLABLE and not parcels, cancel_requested=cancel_requested,
+        can_request_cancel=order.status in CANCELLABLE and not parcels and not cancel_requested,
+        cancel_requested=cancel_requested,
         notice=notice, parcel_map={parcel.public_id: parcel for parcel in parcels},
     )

@@ -1,0 +1,23 @@
+"""customer_pages.presenters: the pure parts (no database)."""
+
+from customer_pages.presenters import carrier_name, masked_address
+
+
+def test_masked_address_reads_storefront_and_channel_shapes():
+    storefront = {"name": "Ada Lovelace", "line1": "12 Crescent Road", "city": "London", "postalCode": "NW1 4RS",
+                  "country": "GB"}
+    assert masked_address(storefront) == ["Ada L.", "12 ••••••••", "London NW1••••", "GB"]
+    shopify = {"first_name": "Bob", "last_name": "Smith", "address1": "9 Elm St", "city": "Austin",
+               "province": "TX", "zip": "78701", "country_code": "US"}
+    assert masked_address(shopify) == ["Bob S.", "9 E•••••", "Austin, TX 78•••", "US"]
+
+
+def test_masked_address_never_shows_more_than_it_has():
+    assert masked_address({}) == [] and masked_address(None) == []
+    assert masked_address({"line1": "A"}) == ["A•••"]  # at least three dots: the length is not given away
+    assert masked_address({"city": "Paris"}) == ["Paris"]
+
+
+def test_carrier_names_read_as_customers_know_them():
+    assert (carrier_name("ups"), carrier_name("fedex"), carrier_name("acme-freight")) == ("UPS", "FedEx",
+                                                                                          "Acme-Freight")

@@ -90,6 +90,11 @@ class OrderPage:
     notice: str = ""
     parcel_map: dict = field(default_factory=dict)
 
+    @property
+    def parcel_etas(self) -> bool:
+        """One parcel: its estimate is the order's, shown once at the top."""
+        return len(self.parcels) > 1
+
 
 def carrier_name(code: str) -> str:
     return CARRIER_NAMES.get(code.lower(), code.upper() if len(code) <= 4 else code.title())
@@ -242,3 +247,39 @@ def present_order(tracking: OrderTracking, *, token: str, brand: str) -> OrderPa
         cancel_requested=cancel_requested,
         notice=notice, parcel_map={parcel.public_id: parcel for parcel in parcels},
     )
+
+
+# --- the merchant's accent colour, made readable ---------------------------------------------------
+
+PAGE_BACKGROUND = "#f6f8fb"  # public.css --bg: links in the header and footer sit on it
+
+
+def _luminance(hex_color: str) -> float:
+    channels = [int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(one: str, two: str) -> float:
+    """WCAG 2 contrast ratio of two #rrggbb colours (1 to 21)."""
+    high, low = sorted((_luminance(one), _luminance(two)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def _darker(hex_color: str, step: float = 0.08) -> str:
+    return "#" + "".join(f"{max(0, int(int(hex_color[i:i + 2], 16) * (1 - step))):02x}" for i in (1, 3, 5))
+
+
+def readable_accent(accent: str, *, minimum: float = 4.5) -> str:
+    """The merchant's colour, darkened just enough for text on the page (and white text on it) to meet
+    WCAG AA (4.5:1): a pale brand colour still brands the page without making links unreadable."""
+    color = accent.lower() if len(accent or "") == 7 and accent.startswith("#") else "#1f6feb"
+    try:
+        int(color[1:], 16)
+    except ValueError:
+        color = "#1f6feb"
+    for _ in range(40):
+        if contrast(color, PAGE_BACKGROUND) >= minimum and contrast(color, "#ffffff") >= minimum:
+            break
+        color = _darker(color)
+    return color

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import OrgBranding
 from accounts.selectors import org_by_slug
 from customer_pages.forms import CancelRequestForm, OrderLookupForm
-from customer_pages.presenters import STATUS_LABELS, present_order
+from customer_pages.presenters import STATUS_LABELS, present_order, readable_accent
 from customer_pages.throttles import CancelRequestThrottle
 from orders.links import account_token_valid, order_from_token, order_page_url
 from orders.models import Order, Shipment, ShipmentLine
@@ -40,7 +40,7 @@ def branding(org) -> dict:
         "org": org,
         "brand_name": (row.display_name if row and row.display_name else org.name),
         "logo_url": row.logo_url if row else "",
-        "accent_color": row.accent_color if row else "#1f6feb",
+        "accent_color": readable_accent(row.accent_color if row else "#1f6feb"),
         "support_email": row.support_email if row else "",
     }
 

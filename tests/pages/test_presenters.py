@@ -21,3 +21,13 @@ def test_masked_address_never_shows_more_than_it_has():
 def test_carrier_names_read_as_customers_know_them():
     assert (carrier_name("ups"), carrier_name("fedex"), carrier_name("acme-freight")) == ("UPS", "FedEx",
                                                                                           "Acme-Freight")
+
+
+def test_a_pale_brand_colour_is_darkened_until_links_and_buttons_are_readable():
+    from customer_pages.presenters import PAGE_BACKGROUND, contrast, readable_accent
+
+    for accent in ("#ffcc00", "#1f6feb", "#ffffff", "#7fdbff"):
+        color = readable_accent(accent)
+        assert contrast(color, PAGE_BACKGROUND) >= 4.5 and contrast(color, "#ffffff") >= 4.5, accent
+    assert readable_accent("#0b3d91") == "#0b3d91"  # already readable: kept as the merchant chose it
+    assert readable_accent("javascript:") == readable_accent("#1f6feb")  # not a colour: the default

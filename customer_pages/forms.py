@@ -10,3 +10,12 @@ class OrderLookupForm(forms.Form):
 
     def clean_order_number(self) -> str:
         return self.cleaned_data["order_number"].strip().upper()
+
+
+class CancelRequestForm(forms.Form):
+    reason = forms.CharField(
+        label="Why do you want to cancel?", max_length=400,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 400,
+                                     "placeholder": "For example: ordered the wrong size"}),
+        error_messages={"required": "Please give a reason, so the store can help.",
+                        "max_length": "Please keep it under 400 characters."})

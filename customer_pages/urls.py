@@ -10,3 +10,7 @@ urlpatterns = [
     path("orders/view/<str:token>", views.order_page, name="order-pages-order"),
     path("orders/account/<str:author>", views.account, name="order-pages-account"),
 ]
+urlpatterns += [
+    path("orders/view/<str:token>/parcels/<str:parcel>", views.parcel_page, name="order-pages-parcel"),
+    path("orders/view/<str:token>/cancel", views.cancel_request, name="order-pages-cancel"),
+]

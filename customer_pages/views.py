@@ -7,29 +7,30 @@ from __future__ import annotations
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import OrgBranding
 from accounts.selectors import org_by_slug
-from customer_pages.forms import OrderLookupForm
+from customer_pages.forms import CancelRequestForm, OrderLookupForm
+from customer_pages.presenters import STATUS_LABELS, present_order, readable_accent
+from customer_pages.throttles import CancelRequestThrottle
 from orders.links import account_token_valid, order_from_token, order_page_url
-from orders.models import Order, Shipment
+from orders.models import Order, Shipment, ShipmentLine
 from orders.selectors import customer_order_by_email
+from orders.services import InvalidRequest, OrderLocked, order_request_cancel
 from tracking.api.throttles import LookupPageThrottle, PublicPageThrottle
 from tracking.models import ScanEvent
 from tracking.selectors import build_order_tracking
 
 NOT_FOUND_MESSAGE = "We could not find an order with that number and email address. Please check both and try again."
-STATUS_LABELS = {
-    "new": "Order received", "processing": "Being prepared", "shipped": "Shipped", "delivered": "Delivered",
-    "completed": "Completed", "on-hold": "Being prepared", "cancelled": "Cancelled", "refunded": "Refunded",
-}
-TRACKING_LABELS = {
-    "label_created": "Label created", "in_transit": "In transit", "out_for_delivery": "Out for delivery",
-    "delivered": "Delivered", "exception": "Delivery problem", "returned": "Returned to sender",
-    "pending": "Not shipped yet", "partially_shipped": "Partly shipped", "partially_delivered": "Partly delivered",
-    "cancelled": "Cancelled",
+EXPIRED_MESSAGE = "This order link has expired or is not valid. Look your order up again."
+# After a cancellation request (?done=<outcome>, the redirect after the POST).
+CANCEL_FLASH = {
+    "requested": "Thank you. The store has your request to cancel and will confirm by email.",
+    "already_requested": "You have already asked to cancel this order; the store will confirm by email.",
+    "noted": "Thank you. Your request to cancel was added to the order; the store will reply by email.",
 }
 
 
@@ -39,14 +40,14 @@ def branding(org) -> dict:
         "org": org,
         "brand_name": (row.display_name if row and row.display_name else org.name),
         "logo_url": row.logo_url if row else "",
-        "accent_color": row.accent_color if row else "#1f6feb",
+        "accent_color": readable_accent(row.accent_color if row else "#1f6feb"),
         "support_email": row.support_email if row else "",
     }
 
 
-def _message(request, *, org=None, title: str, text: str, status: int):
+def _message(request, *, org=None, title: str, text: str, status: int, back_url: str = ""):
     context = {**(branding(org) if org else {}), "title": title, "text": text,
-               "lookup_slug": org.slug if org else ""}
+               "lookup_slug": org.slug if org else "", "back_url": back_url}
     return render(request, "public/message.html", context, status=status)
 
 
@@ -63,7 +64,8 @@ def _too_many(request, org=None):
 
 def _order_with_details(org_id: int, order_id: int) -> Order | None:
     scans = Prefetch("scans", queryset=ScanEvent.objects.order_by("occurred_at", "id"))
-    shipments = Prefetch("shipments", queryset=Shipment.objects.prefetch_related("lines", scans))
+    lines = Prefetch("lines", queryset=ShipmentLine.objects.select_related("order_line"))
+    shipments = Prefetch("shipments", queryset=Shipment.objects.prefetch_related(lines, scans))
     return (Order.objects.filter(org_id=org_id, pk=order_id).select_related("org", "customer")
             .prefetch_related("lines", "refunds", shipments).first())
 
@@ -96,35 +98,80 @@ def lookup(request):
     return redirect(order_page_url(order))
 
 
+def _order_for_token(token: str) -> Order | None:
+    ids = order_from_token(token)
+    return _order_with_details(*ids) if ids else None
+
+
+def _expired(request):
+    return _message(request, title="Link expired", text=EXPIRED_MESSAGE, status=404)
+
+
+def _render_order(request, order: Order, token: str, *, form=None, status: int = 200):
+    brand = branding(order.org)
+    view = present_order(build_order_tracking(order), token=token, brand=brand["brand_name"])
+    context = {**brand, "page": view, "order": order, "token": token, "lookup_slug": order.org.slug,
+               "cancel_form": form or CancelRequestForm(),
+               "cancel_url": reverse("order-pages-cancel", kwargs={"token": token}),
+               "flash": CANCEL_FLASH.get(request.GET.get("done", ""), "")}
+    return render(request, "public/order.html", context, status=status)
+
+
+@csrf_protect
 @require_GET
 def order_page(request, token: str):
-    """/orders/view/<signed token>: one order's status, parcels with their scan timelines, refunds."""
+    """/orders/view/<signed token>: progress, parcels with their latest scan, address, refunds, cancel request."""
     if _throttled(request, PublicPageThrottle):
         return _too_many(request)
-    ids = order_from_token(token)
-    order = _order_with_details(*ids) if ids else None
+    order = _order_for_token(token)
     if order is None:
-        return _message(request, title="Link expired",
-                        text="This order link has expired or is not valid. Look your order up again.", status=404)
-    tracking = build_order_tracking(order)
-    shipments = tracking.shipments
-    for shipment in shipments:
-        shipment.timeline = list(reversed(list(shipment.scans.all())))
-        shipment.link = shipment.public_tracking_url or shipment.tracking_url
-        shipment.status_label = TRACKING_LABELS.get(shipment.status, shipment.status)
-    context = {
-        **branding(order.org),
-        "order": order,
-        "status_label": STATUS_LABELS.get(order.status, order.status),
-        "overall_status": tracking.overall_status,
-        "overall_label": TRACKING_LABELS.get(tracking.overall_status, tracking.overall_status),
-        "lines": list(order.lines.all()),
-        "pending": tracking.pending,
-        "shipments": shipments,
-        "refunds": list(order.refunds.all()),
-        "lookup_slug": order.org.slug,
-    }
-    return render(request, "public/order.html", context)
+        return _expired(request)
+    return _render_order(request, order, token)
+
+
+@require_GET
+def parcel_page(request, token: str, parcel: str):
+    """/orders/view/<token>/parcels/<shp-001>: one parcel's scan timeline, the tracking page for carriers
+    we cannot link to. The order link is the proof; a parcel of another order is the same 404."""
+    if _throttled(request, PublicPageThrottle):
+        return _too_many(request)
+    order = _order_for_token(token)
+    if order is None:
+        return _expired(request)
+    brand = branding(order.org)
+    view = present_order(build_order_tracking(order), token=token, brand=brand["brand_name"])
+    found = view.parcel_map.get(parcel)
+    if found is None:
+        return _message(request, org=order.org, title="Parcel not found",
+                        text="This order has no parcel with that reference.", status=404)
+    context = {**brand, "page": view, "order": order, "parcel": found, "lookup_slug": order.org.slug,
+               "order_url": order_page_url(order, token=token)}
+    return render(request, "public/parcel.html", context)
+
+
+@csrf_protect
+@require_POST
+def cancel_request(request, token: str):
+    """POST /orders/view/<token>/cancel: the customer asks to cancel; staff see a hold and decide."""
+    order = _order_for_token(token)
+    if order is None:
+        return _expired(request)
+    if _throttled(request, CancelRequestThrottle):
+        return _too_many(request, order.org)
+    form = CancelRequestForm(request.POST)
+    if not form.is_valid():
+        return _render_order(request, order, token, form=form, status=400)
+    try:
+        outcome = order_request_cancel(org=order.org, order_id=order.pk, reason=form.cleaned_data["reason"])
+    except InvalidRequest as exc:
+        form.add_error("reason", (exc.details.get("reason") or [str(exc.detail)])[0])
+        return _render_order(request, order, token, form=form, status=400)
+    except OrderLocked:
+        return _message(request, org=order.org, title="Too late to cancel here",
+                        text="Your order is already on its way (or closed), so it can no longer be cancelled "
+                             "from this page. Contact the store and they will help, for example with a return.",
+                        status=409, back_url=order_page_url(order, token=token))
+    return redirect(f"{order_page_url(order, token=token)}?done={outcome}")
 
 
 @require_GET

@@ -34,4 +34,9 @@ orders_settings = AppSettings(
     Setting("ORDERS_EVENT_HANDLER_RUN_RETENTION_DAYS", 30, int,
             "Succeeded handler runs older than this are deleted (failed ones stay until retried)."),
     Setting("ORDER_PAGE_LINK_MAX_AGE", 24 * 3600, int, "Seconds a signed order page link (after lookup) stays valid."),
+    Setting("ORDER_EMAIL_LINK_MAX_AGE", 180 * 24 * 3600, int,
+            "Seconds the signed order page link in an order email stays valid (Shopify's never expires; after "
+            "this the page asks for email and number)."),
+    Setting("ORDER_CANCEL_REQUEST_RATE_LIMIT", "5/hour", str,
+            "Cancellation requests from the customer's order page: requests per client address."),
 )

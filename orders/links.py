@@ -4,6 +4,11 @@ The customer's account page is reached only through `customer_account_url(custom
 confirmation email carries it): its token signs the customer's id, so knowing or guessing the
 id alone opens nothing, and the link stops working after CUSTOMER_ACCOUNT_LINK_MAX_AGE.
 
+An order page link signs (org id, order id): the store is part of the link, so nothing (no `?org=`)
+is added by hand. The one an email carries (`order_email_url`) is signed under its own salt and
+lives ORDER_EMAIL_LINK_MAX_AGE; the one the lookup form redirects to lives ORDER_PAGE_LINK_MAX_AGE.
+Parcel pages hang under the order's link, so the same proof opens them.
+
 The links live in `orders` (its emails carry them); the pages that open them are `customer_pages`.
 The salts keep their first names, so links already sent keep working.
 """
@@ -18,6 +23,7 @@ from django.urls import reverse
 
 ACCOUNT_SALT = "orders.pages.account"
 ORDER_SALT = "orders.pages.order"
+ORDER_EMAIL_SALT = "orders.pages.order.email"
 
 
 def _account_signer() -> signing.TimestampSigner:
@@ -43,21 +49,56 @@ def account_token_valid(author: str, token: str) -> bool:
     return True
 
 
-def order_token(order) -> str:
-    return signing.TimestampSigner(salt=ORDER_SALT).sign_object({"o": order.org_id, "n": order.pk})
+def order_token(order, *, emailed: bool = False) -> str:
+    salt = ORDER_EMAIL_SALT if emailed else ORDER_SALT
+    return signing.TimestampSigner(salt=salt).sign_object({"o": order.org_id, "n": order.pk})
 
 
-def order_page_url(order) -> str:
-    return reverse("order-pages-order", kwargs={"token": order_token(order)})
+def order_page_url(order, *, token: str | None = None) -> str:
+    return reverse("order-pages-order", kwargs={"token": token or order_token(order)})
+
+
+def order_email_url(order) -> str:
+    """Absolute link for an order email: opens the order's page directly, no email or number to retype."""
+    return f"{settings.PUBLIC_BASE_URL}{order_page_url(order, token=order_token(order, emailed=True))}"
+
+
+def parcel_page_url(shipment, *, token: str) -> str:
+    """Our scan timeline for one parcel, under the order link `token` (the same proof opens it)."""
+    return reverse("order-pages-parcel", kwargs={"token": token, "parcel": shipment.public_id})
+
+
+def carrier_tracking_url(shipment) -> str:
+    """The carrier's own public tracking page, or "" when the carrier is not one we know."""
+    from orders.models import CARRIER_TRACKING_URLS
+
+    if shipment.public_tracking_url:
+        return shipment.public_tracking_url
+    if shipment.carrier.lower() in CARRIER_TRACKING_URLS:
+        return shipment.tracking_url
+    return ""
+
+
+def customer_tracking_url(shipment, *, token: str, absolute: bool = False) -> str:
+    """The tracking link a customer sees: the carrier's page where known, our parcel page otherwise (never
+    the JSON API)."""
+    carrier = carrier_tracking_url(shipment)
+    if carrier:
+        return carrier
+    path = parcel_page_url(shipment, token=token)
+    return f"{settings.PUBLIC_BASE_URL}{path}" if absolute else path
 
 
 def order_from_token(token: str) -> tuple[int, int] | None:
-    """(org id, order id), or None for a forged or expired token."""
-    try:
-        data = signing.TimestampSigner(salt=ORDER_SALT).unsign_object(token, max_age=settings.ORDER_PAGE_LINK_MAX_AGE)
-    except signing.BadSignature:
-        return None
-    try:
-        return int(data["o"]), int(data["n"])
-    except (KeyError, TypeError, ValueError):
-        return None
+    """(org id, order id), or None for a forged or expired token (either kind of order link)."""
+    for salt, max_age in ((ORDER_SALT, settings.ORDER_PAGE_LINK_MAX_AGE),
+                          (ORDER_EMAIL_SALT, settings.ORDER_EMAIL_LINK_MAX_AGE)):
+        try:
+            data = signing.TimestampSigner(salt=salt).unsign_object(token, max_age=max_age)
+        except signing.BadSignature:
+            continue
+        try:
+            return int(data["o"]), int(data["n"])
+        except (KeyError, TypeError, ValueError):
+            return None
+    return None

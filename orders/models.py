@@ -266,6 +266,8 @@ class Shipment(models.Model):
     raw_status = models.CharField(max_length=64, blank=True)
     public_tracking_url = models.URLField(max_length=500, blank=True)
     status_updated_at = models.DateTimeField(null=True, blank=True)
+    # The carrier's latest delivery estimate (EasyPost `est_delivery_date`), null until a carrier gives one.
+    estimated_delivery = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "tracking_shipment"

@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 
 from orders import events
+from orders.links import customer_tracking_url, order_email_url, order_token
 from orders.models import EmailLog, Order
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def send_order_email(*, order_id: int, kind: str, dedupe_key: str, extra: dict |
     shipment = None
     if extra.get("shipmentId"):
         shipment = order.shipments.prefetch_related("lines").filter(pk=extra["shipmentId"]).first()
+    order_url = order_email_url(order)
     context = {
         "order": order,
         "customer": order.customer,
@@ -65,6 +67,10 @@ def send_order_email(*, order_id: int, kind: str, dedupe_key: str, extra: dict |
         "shipment": shipment,
         "data": extra,
         "lookup_url": order_lookup_url(order),
+        # The order's own page, signed: the store is in the link and nothing is retyped (issue 18).
+        "order_url": order_url,
+        "track_url": (customer_tracking_url(shipment, token=order_token(order, emailed=True), absolute=True)
+                      if shipment else ""),
     }
     subject = " ".join(render_to_string(f"emails/{kind}_subject.txt", context).split())
     body = render_to_string(f"emails/{kind}_body.txt", context)

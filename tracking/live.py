@@ -44,7 +44,7 @@ def _stored_answer(shipment, *, carrier_available: bool, reason: str) -> dict:
         "carrier": shipment.carrier,
         "status": shipment.status,
         "carrierStatus": shipment.raw_status,
-        "estimatedDelivery": None,
+        "estimatedDelivery": _iso(shipment.estimated_delivery),
         "updatedAt": _iso(last.occurred_at if last else shipment.ship_date),
         "events": [_scan_json(scan) for scan in reversed(scans)],
         "source": "stored",

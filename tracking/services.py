@@ -105,7 +105,10 @@ def shipment_apply_tracking(*, shipment_id: int, result: TrackingResult, source:
             shipment.public_tracking_url = result.public_url[:500]
         if not shipment.provider and source != "manual":
             shipment.provider = source
-        shipment.save(update_fields=["provider_ref", "public_tracking_url", "provider"])
+        if result.estimated_delivery:
+            # The carrier revises its estimate as the parcel moves: the newest answer wins.
+            shipment.estimated_delivery = result.estimated_delivery
+        shipment.save(update_fields=["provider_ref", "public_tracking_url", "provider", "estimated_delivery"])
         _refresh_status(shipment, fallback_status=result.status, fallback_raw=result.raw_status)
         delivered = False
         if shipment.status == DELIVERED:

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from core.http import guard_session
 from core.outbound import OutboundURLRefused
+from orders.links import order_email_url
 from orders.models import EmailLog, Order
 from workflows.conf import workflows_settings
 
@@ -51,8 +52,8 @@ def send_email(*, order: Order, template: str, dedupe_key: str, workflow_name: s
         return f"already sent to {done.to}"
     context = {"order": order, "customer": order.customer, "org": order.org, "lines": list(order.lines.all()),
                "workflow": workflow_name,
-               "lookup_url": f"{settings.PUBLIC_BASE_URL}/storefront/order/get/{order.customer.sk}/"
-                             f"{order.order_number}"}
+               # The order's signed page (HTML), never the JSON API: customers open these links.
+               "lookup_url": order_email_url(order), "order_url": order_email_url(order)}
     subject = " ".join(render_to_string(f"{folder}/{template}_subject.txt", context).split())
     body = render_to_string(f"{folder}/{template}_body.txt", context)
     to = order.customer.email

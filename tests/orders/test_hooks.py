@@ -1,6 +1,7 @@
 """Each transition's effects: inventory, shipments, emails (through events and Celery tasks), activity."""
 
 import pytest
+from django.conf import settings
 from django.core import mail
 
 from orders import services
@@ -99,7 +100,7 @@ def test_emails_are_sent_by_the_event_tasks_and_recorded(org, stocked, dispatche
     dispatched.run_all()
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["ada@example.com"]
     assert f"Order {order.order_number} confirmed" == mail.outbox[0].subject
-    assert f"/orders/lookup?org={org.slug}" in mail.outbox[0].body
+    assert f"{settings.PUBLIC_BASE_URL}/orders/view/" in mail.outbox[0].body  # the order's own signed page
     with django_capture_on_commit_callbacks(execute=True):
         services.order_process(org=org, order_number=order.order_number)
         services.order_ship(org=org, order_number=order.order_number, carrier="ups",

@@ -41,6 +41,8 @@ PUBLIC_ROUTES = {
     "upstream/webhooks/<slug:provider_name>/<slug:topic>": "channel webhook (signature)",
     "orders/lookup": "customer lookup page (form, CSRF, rate-limited)",
     "orders/view/<str:token>": "customer order page (signed token)",
+    "orders/view/<str:token>/parcels/<str:parcel>": "customer parcel page (the order's signed token)",
+    "orders/view/<str:token>/cancel": "customer cancellation request (signed token, CSRF, rate-limited)",
     "orders/account/<str:author>": "customer orders page (signed, expiring link)",
 }
 # Authenticated but about the caller, not an org.

@@ -197,3 +197,22 @@ def test_easyposts_documented_timestamp_format_with_unknown_zone_is_read_as_utc(
     headers["HTTP_X_TIMESTAMP"] = (now - timedelta(hours=1)).strftime("%a, %d %b %Y %H:%M:%S -0000")
     replay = anon.post("/shipping/webhooks/easypost", data=body, content_type="application/json", **headers)
     assert replay.status_code == 401
+
+
+def test_the_carriers_delivery_estimate_is_kept_on_the_parcel_and_revised(org, anon):
+    """The customer's order page shows `est_delivery_date`: stored from the event, the newest estimate wins."""
+    order, [shipment] = shipped_order(org)
+    event = delivered_event(tracking_code=shipment.tracking_number, event_id="evt_eta_1", status="in_transit")
+    assert post_webhook(anon, event).status_code == 200
+    shipment.refresh_from_db()
+    assert shipment.estimated_delivery == datetime(2025, 5, 9, 20, 39, 17, tzinfo=UTC)
+    revised = delivered_event(tracking_code=shipment.tracking_number, event_id="evt_eta_2", status="in_transit")
+    revised["result"]["est_delivery_date"] = "2025-05-11T18:00:00Z"
+    assert post_webhook(anon, revised).status_code == 200
+    shipment.refresh_from_db()
+    assert shipment.estimated_delivery == datetime(2025, 5, 11, 18, 0, tzinfo=UTC)
+    silent = delivered_event(tracking_code=shipment.tracking_number, event_id="evt_eta_3", status="in_transit")
+    silent["result"]["est_delivery_date"] = None  # a carrier that stops estimating does not erase what it said
+    assert post_webhook(anon, silent).status_code == 200
+    shipment.refresh_from_db()
+    assert shipment.estimated_delivery == datetime(2025, 5, 11, 18, 0, tzinfo=UTC)

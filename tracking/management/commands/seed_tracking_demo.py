@@ -13,7 +13,7 @@ from django.db import transaction
 
 from accounts.models import Org, OrgBranding
 from orders import services
-from orders.links import customer_account_url
+from orders.links import customer_account_url, order_email_url
 from orders.models import InventoryItem, Shipment
 from tracking.services import shipment_add_scan
 
@@ -47,6 +47,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  lookup:  {base}/orders/lookup?org={org}  (email {order.customer.email}, "
                           f"number {order.order_number})")
         self.stdout.write(f"  account: {customer_account_url(order.customer)}")
+        self.stdout.write(f"  page:    {order_email_url(order)}  (the order page, as its emails link it)")
         self.stdout.write(f"  deliver: .venv/bin/python manage.py send_carrier_webhook {TRACKING} --status delivered")
 
     @transaction.atomic

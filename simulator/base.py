@@ -491,7 +491,11 @@ class ChannelSimulator:
             self.deliver(hooks)
             sent = [{"path": h.path, "topic": h.topic, "orderId": h.order_id} for h in hooks]
             return json_response({"webhooks": sent})
-        return error_response(404, "Not Found")
+        return self.handle_sim(what, request) or error_response(404, "Not Found")
+
+    def handle_sim(self, what: str, request: SimRequest) -> SimResponse | None:
+        """A channel's own `_sim/<what>` controls (e.g. WooCommerce's extensions); None: not one."""
+        return None
 
 
 def parse_query(query_string: str) -> dict[str, list[str]]:

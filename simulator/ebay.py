@@ -254,6 +254,30 @@ class Simulator(ChannelSimulator):
                                                    "X-EBAY-SIGNATURE": self.sign(body)},
                                body=body, topic=topic, order_id=order["orderId"])
 
+    def build_account_deletion(self, username: str, user_id: str = "") -> OutboundWebhook:
+        """MARKETPLACE_ACCOUNT_DELETION as eBay sends it to an app's one endpoint (no channel named), signed."""
+        now, user_id = self.now(), user_id or f"u{self.rng.getrandbits(40):x}"
+        message = {"metadata": {"topic": "MARKETPLACE_ACCOUNT_DELETION", "schemaVersion": "1.0", "deprecated": False},
+                   "notification": {"notificationId": str(uuid.UUID(int=self.rng.getrandbits(128))),
+                                    "eventDate": _iso(now), "publishDate": _iso(now), "publishAttemptCount": 1,
+                                    "data": {"username": username, "userId": user_id,
+                                             "eiasToken": base64.b64encode(self.rng.randbytes(30)).decode()}}}
+        body = json.dumps(message, separators=(",", ":")).encode()
+        return OutboundWebhook(path=self.webhook_path, headers={"Content-Type": "application/json",
+                                                                "X-EBAY-SIGNATURE": self.sign(body)},
+                               body=body, topic="MARKETPLACE_ACCOUNT_DELETION")
+
+    def handle_sim(self, what: str, request: SimRequest) -> SimResponse | None:
+        """`POST _sim/account-deletion {"username": ...}` sends eBay's deletion notification for that buyer."""
+        if request.method == "POST" and what == "account-deletion":
+            username = str((request.json() or {}).get("username") or "")
+            if not username:
+                return _error(400, 1, "username is required")
+            hook = self.build_account_deletion(username)
+            self.deliver([hook])
+            return json_response({"webhooks": [{"path": hook.path, "topic": hook.topic}]})
+        return None
+
     # --- OAuth ---------------------------------------------------------------------------------
     @route("POST", r"^/identity/v1/oauth2/token$")
     def token(self, request: SimRequest) -> SimResponse:

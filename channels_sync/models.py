@@ -11,6 +11,7 @@ import secrets
 
 from django.db import models
 from django.db.models import F, Value
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Lower, Replace, Upper
 from django.utils import timezone
 
@@ -200,6 +201,9 @@ class AggregatedOrder(models.Model):
             models.Index(F("org"), Lower("customer_email"), name="agg_org_email_idx"),
             models.Index(fields=["org", "grand_total", "id"], name="agg_org_total_idx"),
             models.Index(fields=["org", "channel_updated_at", "id"], name="agg_org_chupdated_idx"),
+            # eBay account deletions find the buyer's orders by username (services/compliance.py).
+            models.Index(KeyTextTransform("username", KeyTransform("buyer", "channel_metadata")),
+                         name="agg_ebay_buyer_idx"),
         ]
         ordering = ["-created_at", "-id"]
 
@@ -386,13 +390,14 @@ class WritebackAttempt(models.Model):
 
 
 class ComplianceRequest(models.Model):
-    """A channel's privacy request (Shopify's customers/data_request, customers/redact, shop/redact), recorded
-    for staff whatever it asked, with what was done about it."""
+    """A channel's privacy request (Shopify's customers/data_request, customers/redact, shop/redact; eBay's
+    marketplace account deletion), recorded for staff whatever it asked, with what was done about it."""
 
     class Kind(models.TextChoices):
         DATA_REQUEST = "data_request", "Customer data request"
         CUSTOMER_REDACT = "customer_redact", "Customer redaction"
         SHOP_REDACT = "shop_redact", "Shop redaction"
+        ACCOUNT_DELETION = "account_deletion", "Marketplace account deletion (eBay)"
 
     org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+")
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="compliance_requests")

@@ -136,3 +136,6 @@ class WritebackResult:
     channel_reference: str | None = None   # the channel's id for what was created (fulfillment id, ...)
     response_code: int | None = None
     request_summary: str = ""
+    # What the call taught about the channel account (WooCommerce: whether Shipment Tracking is installed),
+    # merged into the channel's config once the writeback is recorded, so the next one goes straight there.
+    learned_config: dict = field(default_factory=dict)

@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from channels_sync.conf import webhook_max_body_bytes
 from channels_sync.normalized import WebhookRequest
 from channels_sync.providers.errors import WebhookMalformed, WebhookRejected
+from channels_sync.services.ebay_app import ebay_app_challenge, ebay_app_notification
 from channels_sync.services.webhooks import (
     AmbiguousDelivery,
     UnknownChannel,
@@ -56,6 +57,8 @@ def webhook_receiver(request: HttpRequest, provider_name: str, topic: str | None
     if len(body) > limit:
         return _error("payload_too_large", f"Webhook bodies are limited to {limit} bytes.", 413)
     hook = _as_webhook_request(request, body)
+    if provider_name == "ebay" and not hook.query.get("channel"):
+        return _ebay_app_endpoint(request.method, hook)
     try:
         candidates = webhook_route(provider_name=provider_name, request=hook,
                                    include_disabled=request.method == "GET")
@@ -87,6 +90,22 @@ def webhook_receiver(request: HttpRequest, provider_name: str, topic: str | None
         return _error("malformed_body", "The delivery's body is not valid JSON.", 400)
     received = webhook_store(channel=channel, request=hook, provider=provider)
     return HttpResponse(_DUPLICATE if received.duplicate else _RECEIVED, content_type="application/json")
+
+
+def _ebay_app_endpoint(method: str, hook: WebhookRequest):
+    """eBay's per-app endpoint (no `?channel=`): its challenge, and marketplace account deletions."""
+    if method == "GET":
+        if not hook.query.get("challenge_code"):
+            return _error("method_not_allowed", "Use POST.", 405)
+        answer = ebay_app_challenge(request=hook)
+        return JsonResponse(answer.body, status=answer.status)
+    try:
+        answer = ebay_app_notification(request=hook)
+    except WebhookMalformed as exc:
+        return _error("malformed_signature", str(exc), 400)
+    except WebhookRejected:
+        return _error("invalid_signature", "The delivery's signature does not verify.", 401)
+    return JsonResponse(answer.body, status=answer.status)
 
 
 # The two answers a stored delivery gets, serialized once.

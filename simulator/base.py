@@ -26,7 +26,8 @@ How to add a channel (amazon, ebay, tiktok, walmart, ...):
 
 Every simulator gets these for free under its prefix: `GET _sim/orders` (the catalogue, newest
 first), `GET _sim/writebacks`, `GET _sim/webhooks` (what was sent and the answer), `POST _sim/tick`
-(create or change one order now and send its webhook), `POST _sim/throttle {"count": n}` (the next
+(create or change one order now and send its webhook), `POST _sim/shift {"perPage": n}` (after every page
+a list call serves, n of its orders change: see `shift_during_paging`), `POST _sim/throttle {"count": n}` (the next
 n API calls answer 429), `POST _sim/faults {"phases": [[seconds, status, retry_after], ...]}` (an
 outage: for the first phase's seconds every API call answers that status, then the next phase, then
 normal again), `POST _sim/reset`. Rate limiting applies to the channel's routes only. Every API call
@@ -213,6 +214,8 @@ class ChannelSimulator:
         self.requests: deque[LoggedRequest] = deque(maxlen=REQUEST_LOG_SIZE)
         self.fault_schedule: list[FaultPhase] = []
         self.faults_started_at: float | None = None
+        # Orders changed after each page a list call serves (paging tests): what a busy shop does to a poll.
+        self.shift_per_page = getattr(self, "shift_per_page", 0)
         # Set by the server: POSTs a webhook to our app and records the answer.
         self.webhook_sender: Callable[[OutboundWebhook], None] | None = None
         self.rate_limiter = self.make_rate_limiter()
@@ -247,6 +250,10 @@ class ChannelSimulator:
     def change_order(self, order: dict, now: datetime) -> str | None:
         """Move `order` one step along its lifecycle in place; returns the event/topic, or None."""
         return None
+
+    def set_order_updated_at(self, order: dict, when: datetime) -> None:
+        """Stamp `order` as modified at `when` (for a change that moves no status: a note, an edited address)."""
+        raise NotImplementedError
 
     def new_order_topic(self) -> str:
         return "order.created"
@@ -326,6 +333,20 @@ class ChannelSimulator:
         """Re-sort after an in-place change (orders are kept in updated-at order)."""
         with self.lock:
             self._sort()
+
+    def shift_during_paging(self, candidates: list[dict]) -> list[dict]:
+        """Change `shift_per_page` of a list call's orders (served or still to come) now, as sellers and buyers
+        do while a poll pages: the channel's paging must not let an unchanged order slip past. Call it after
+        serving a page, holding the lock. Returns the changed orders."""
+        changed = []
+        for order in self.rng.sample(candidates, min(self.shift_per_page, len(candidates))):
+            now = self.now()
+            if not self.change_order(order, now):
+                self.set_order_updated_at(order, now)
+            changed.append(order)
+        if changed:
+            self._sort()
+        return changed
 
     def tick(self) -> list[OutboundWebhook]:
         """One step of the live demo: a new order, or a change to a recent one, and its webhook."""
@@ -445,6 +466,9 @@ class ChannelSimulator:
                 return json_response({"writebacks": self.writebacks})
             if request.method == "GET" and what == "webhooks":
                 return json_response({"webhooks": self.webhooks_sent})
+            if request.method == "POST" and what == "shift":
+                self.shift_per_page = int((request.json() or {}).get("perPage", 0))
+                return json_response({"shiftPerPage": self.shift_per_page})
             if request.method == "POST" and what == "throttle":
                 self.forced_429 = int((request.json() or {}).get("count", 1))
                 return json_response({"throttled": self.forced_429})
@@ -458,6 +482,7 @@ class ChannelSimulator:
                 self.webhooks_sent.clear()
                 self.requests.clear()
                 self.fault_schedule, self.faults_started_at = [], None
+                self.shift_per_page = 0
                 self.rng = random.Random(f"{self.seed}:{self.name}")
                 self.seed_catalogue(self.order_count)
                 return json_response({"orders": len(self.orders)})
@@ -466,7 +491,11 @@ class ChannelSimulator:
             self.deliver(hooks)
             sent = [{"path": h.path, "topic": h.topic, "orderId": h.order_id} for h in hooks]
             return json_response({"webhooks": sent})
-        return error_response(404, "Not Found")
+        return self.handle_sim(what, request) or error_response(404, "Not Found")
+
+    def handle_sim(self, what: str, request: SimRequest) -> SimResponse | None:
+        """A channel's own `_sim/<what>` controls (e.g. WooCommerce's extensions); None: not one."""
+        return None
 
 
 def parse_query(query_string: str) -> dict[str, list[str]]:

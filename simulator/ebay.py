@@ -57,6 +57,13 @@ BUYERS = [
 ]
 
 
+# getOrders' query parameters and filters, and the only two orderfulfillmentstatus sets it documents
+# (https://developer.ebay.com/api-docs/sell/fulfillment/resources/order/methods/getOrders).
+GET_ORDERS_PARAMS = {"filter", "limit", "offset", "orderIds", "fieldGroups"}
+FILTER_NAMES = {"creationdate", "lastmodifieddate", "orderfulfillmentstatus"}
+FULFILLMENT_SETS = {frozenset({"NOT_STARTED", "IN_PROGRESS"}), frozenset({"FULFILLED", "IN_PROGRESS"})}
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -247,6 +254,30 @@ class Simulator(ChannelSimulator):
                                                    "X-EBAY-SIGNATURE": self.sign(body)},
                                body=body, topic=topic, order_id=order["orderId"])
 
+    def build_account_deletion(self, username: str, user_id: str = "") -> OutboundWebhook:
+        """MARKETPLACE_ACCOUNT_DELETION as eBay sends it to an app's one endpoint (no channel named), signed."""
+        now, user_id = self.now(), user_id or f"u{self.rng.getrandbits(40):x}"
+        message = {"metadata": {"topic": "MARKETPLACE_ACCOUNT_DELETION", "schemaVersion": "1.0", "deprecated": False},
+                   "notification": {"notificationId": str(uuid.UUID(int=self.rng.getrandbits(128))),
+                                    "eventDate": _iso(now), "publishDate": _iso(now), "publishAttemptCount": 1,
+                                    "data": {"username": username, "userId": user_id,
+                                             "eiasToken": base64.b64encode(self.rng.randbytes(30)).decode()}}}
+        body = json.dumps(message, separators=(",", ":")).encode()
+        return OutboundWebhook(path=self.webhook_path, headers={"Content-Type": "application/json",
+                                                                "X-EBAY-SIGNATURE": self.sign(body)},
+                               body=body, topic="MARKETPLACE_ACCOUNT_DELETION")
+
+    def handle_sim(self, what: str, request: SimRequest) -> SimResponse | None:
+        """`POST _sim/account-deletion {"username": ...}` sends eBay's deletion notification for that buyer."""
+        if request.method == "POST" and what == "account-deletion":
+            username = str((request.json() or {}).get("username") or "")
+            if not username:
+                return _error(400, 1, "username is required")
+            hook = self.build_account_deletion(username)
+            self.deliver([hook])
+            return json_response({"webhooks": [{"path": hook.path, "topic": hook.topic}]})
+        return None
+
     # --- OAuth ---------------------------------------------------------------------------------
     @route("POST", r"^/identity/v1/oauth2/token$")
     def token(self, request: SimRequest) -> SimResponse:
@@ -270,11 +301,32 @@ class Simulator(ChannelSimulator):
         return json_response({"access_token": token, "expires_in": TOKEN_SECONDS, "token_type": token_type})
 
     # --- Fulfillment API -----------------------------------------------------------------------
-    @staticmethod
-    def _filters(value: str | None) -> dict:
-        found = {}
-        for name, body in re.findall(r"(\w+):([\[{][^\]}]*[\]}])", value or ""):
-            found[name.lower()] = body
+    def set_order_updated_at(self, order: dict, when: datetime) -> None:
+        order["lastModifiedDate"] = _iso(when)
+
+    def _filters(self, value: str | None) -> dict | SimResponse:
+        """The `filter` parameter as {name: bounds}, or getOrders' error for what eBay refuses: an unknown
+        filter name, a date that is not ISO 8601, an orderfulfillmentstatus other than the two documented sets."""
+        found: dict = {}
+        for part in [part.strip() for part in re.split(r",(?![^\[{]*[\]}])", value or "") if part.strip()]:
+            match = re.fullmatch(r"(\w+):([\[{][^\]}]*[\]}])", part)
+            if not match or match.group(1) not in FILTER_NAMES:
+                return _error(400, 30700, f"Invalid filter name: {part.split(':', 1)[0]}")
+            name, body = match.groups()
+            if name == "orderfulfillmentstatus":
+                if not body.startswith("{") or frozenset(body.strip("{}").split("|")) not in FULFILLMENT_SETS:
+                    return _error(400, 30800, f"Invalid filter value {body} for filter {name}")
+            else:
+                start, dots, end = body.strip("[]").partition("..")
+                if not body.startswith("[") or not dots or not start:
+                    return _error(400, 30800, f"Invalid filter value {body} for filter {name}")
+                try:
+                    for moment in (start, end):
+                        if moment:
+                            _parse(moment)
+                except ValueError:
+                    return _error(400, 30810, f"Invalid date format in filter {name}")
+            found[name] = body
         return found
 
     def _matches(self, order: dict, filters: dict) -> bool:
@@ -292,20 +344,29 @@ class Simulator(ChannelSimulator):
 
     @route("GET", r"^/sell/fulfillment/v1/order$")
     def get_orders(self, request: SimRequest) -> SimResponse:
+        unknown = sorted(set(request.query) - GET_ORDERS_PARAMS)
+        if unknown:
+            return _error(400, 30700, f"Invalid query parameter: {', '.join(unknown)}")
         try:
             limit = int(request.arg("limit") or 50)
             offset = int(request.arg("offset") or 0)
         except ValueError:
-            return _error(400, 30700, "Invalid limit or offset")
+            return _error(400, 30850, "Invalid limit or offset")
         if not 1 <= limit <= 200 or offset < 0:
-            return _error(400, 30700, "The limit must be between 1 and 200")
+            return _error(400, 30850, "The limit must be between 1 and 200")
         filters = self._filters(request.arg("filter"))
+        if isinstance(filters, SimResponse):
+            return filters
         with self.lock:
-            matching = [order for order in self.orders.values() if self._matches(order, filters)]
+            # eBay answers newest creation first, whatever the filter: a modified order keeps its place.
+            ordered = sorted(self.orders.values(), key=lambda order: (order["creationDate"], order["orderId"]),
+                             reverse=True)
+            matching = [order for order in ordered if self._matches(order, filters)]
             if request.arg("orderIds"):
                 wanted = request.arg("orderIds").split(",")
-                matching = [order for order in self.orders.values() if order["orderId"] in wanted]
-        page = matching[offset:offset + limit]
+                matching = [order for order in ordered if order["orderId"] in wanted]
+            page = [json.loads(json.dumps(order)) for order in matching[offset:offset + limit]]
+            self.shift_during_paging(matching)
 
         def link(at: int) -> str:
             params = {key: request.arg(key) for key in ("filter", "orderIds") if request.arg(key)}

@@ -31,6 +31,24 @@ CONSUMER_KEY = "ck_simulator_demo_key"
 CONSUMER_SECRET = "cs_simulator_demo_secret"
 SITE_TZ = timezone(timedelta(hours=-3))
 API = "/wp-json/wc/v3"
+TRACKING_API = "/wp-json/wc-shipment-tracking/v3"
+# A few of the extension's built-in providers, grouped by region as GET .../shipment-trackings/providers answers.
+TRACKING_PROVIDERS = {
+    "United States": {"USPS": "https://tools.usps.com/go/TrackConfirmAction_input?qtc_tLabels1=%1$s",
+                      "UPS": "https://www.ups.com/track?loc=en_US&tracknum=%1$s",
+                      "Fedex": "https://www.fedex.com/apps/fedextrack/?action=track&tracknumbers=%1$s",
+                      "DHL US": "https://www.logistics.dhl/us-en/home/tracking/tracking-ecommerce.html?tracking-id=%1$s"},
+    "United Kingdom": {"Royal Mail": "https://www.royalmail.com/track-your-item#/tracking-results/%1$s",
+                       "DPD.co.uk": "https://www.dpd.co.uk/apps/tracking/?reference=%1$s"},
+    "Canada": {"Canada Post": "https://www.canadapost-postescanada.ca/track-reperage/en#/resultList?searchFor=%1$s"},
+}
+# GET /orders parameters (WooCommerce REST API docs, "List all orders"), the auth pair, and WordPress' own.
+ORDER_LIST_PARAMS = {"context", "page", "per_page", "search", "after", "before", "modified_after", "modified_before",
+                     "dates_are_gmt", "exclude", "include", "offset", "order", "orderby", "parent", "parent_exclude",
+                     "status", "customer", "product", "dp", "created_via", "consumer_key", "consumer_secret",
+                     "_fields", "_envelope"}
+ORDERBY = ("date", "id", "include", "title", "slug", "modified")
+BOOLEANS = ("true", "false", "1", "0")
 STATUSES = ("pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed", "trash")
 PRODUCTS = [
     # product id, variation id, name, sku, price
@@ -81,6 +99,10 @@ class Simulator(ChannelSimulator):
     per_page_max = 100
 
     def __init__(self, **kwargs):
+        # The Shipment Tracking extension: off, its routes answer rest_no_route as WordPress does for a plugin
+        # that is not installed (tests and `_sim/extensions` turn it on).
+        self.shipment_tracking = False
+        self.trackings: dict[str, list[dict]] = {}
         self.notes: dict[str, list[dict]] = {}
         self.registered_webhooks: list[dict] = []
         self._next_id = 5000
@@ -114,6 +136,9 @@ class Simulator(ChannelSimulator):
 
     def new_order_topic(self) -> str:
         return "order.created"
+
+    def set_order_updated_at(self, order: dict, when: datetime) -> None:
+        order["date_modified"], order["date_modified_gmt"] = _local(when), _gmt(when)
 
     def demo_channel(self) -> DemoChannel:
         return DemoChannel(channel_id="demo-woocommerce", provider="woocommerce", label="Demo WooCommerce store",
@@ -276,9 +301,22 @@ class Simulator(ChannelSimulator):
                 continue
             result.append(order)
         orderby = request.arg("orderby", "date")
-        key = {"id": lambda o: o["id"], "modified": lambda o: o["date_modified_gmt"]}.get(
+        key = {"id": lambda o: o["id"], "modified": lambda o: (o["date_modified_gmt"], o["id"])}.get(
             orderby, lambda o: (o["date_created_gmt"], o["id"]))
         return sorted(result, key=key, reverse=(request.arg("order", "desc") == "desc"))
+
+    @staticmethod
+    def _refused_params(request: SimRequest) -> SimResponse | None:
+        """WordPress answers an enum or type it does not accept with rest_invalid_param; unknown names, which
+        WordPress ignores, are refused here too, so a misspelt filter fails a test instead of reading everything."""
+        unknown = sorted(set(request.query) - ORDER_LIST_PARAMS)
+        if unknown:
+            return _wp_error(400, "rest_invalid_param", f"Invalid parameter(s): {', '.join(unknown)}")
+        for name, allowed in (("orderby", ORDERBY), ("order", ("asc", "desc")), ("dates_are_gmt", BOOLEANS)):
+            value = request.arg(name)
+            if value is not None and value not in allowed:
+                return _wp_error(400, "rest_invalid_param", f"Invalid parameter(s): {name}")
+        return None
 
     @route("GET", rf"^{API}/orders$")
     def list_orders(self, request: SimRequest) -> SimResponse:
@@ -288,8 +326,14 @@ class Simulator(ChannelSimulator):
             return _wp_error(400, "rest_invalid_param", "Invalid parameter(s): page, per_page")
         if not 1 <= per_page <= self.per_page_max or page < 1:
             return _wp_error(400, "rest_invalid_param", "Invalid parameter(s): per_page (must be between 1 and 100)")
+        refused = self._refused_params(request)
+        if refused is not None:
+            return refused
         with self.lock:
             matching = self._filter(request)
+            if not isinstance(matching, SimResponse):
+                served = [json.loads(json.dumps(order)) for order in matching[(page - 1) * per_page: page * per_page]]
+                self.shift_during_paging(matching)
         if isinstance(matching, SimResponse):
             return matching
         total = len(matching)
@@ -297,7 +341,7 @@ class Simulator(ChannelSimulator):
         if page > max(total_pages, 1):
             return _wp_error(400, "rest_post_invalid_page_number",
                              "The page number requested is larger than the number of pages available.")
-        items = matching[(page - 1) * per_page: page * per_page]
+        items = served
         query = {k: v[0] for k, v in request.query.items() if k not in ("consumer_key", "consumer_secret")}
         links = []
         if page > 1:
@@ -360,6 +404,73 @@ class Simulator(ChannelSimulator):
     def list_notes(self, request: SimRequest, order_id: str) -> SimResponse:
         with self.lock:
             return json_response(list(reversed(self.notes.get(order_id, []))))
+
+    # --- the Shipment Tracking extension (wc-shipment-tracking/v3) -----------------------------------------
+    def _no_route(self) -> SimResponse:
+        return _wp_error(404, "rest_no_route", "No route was found matching the URL and request method.")
+
+    @route("GET", rf"^{TRACKING_API}/shipment-trackings/providers$")
+    def tracking_providers(self, request: SimRequest) -> SimResponse:
+        if not self.shipment_tracking:
+            return self._no_route()
+        return json_response(TRACKING_PROVIDERS)
+
+    @route("GET", rf"^{TRACKING_API}/orders/(?P<order_id>\d+)/shipment-trackings$")
+    def list_trackings(self, request: SimRequest, order_id: str) -> SimResponse:
+        if not self.shipment_tracking:
+            return self._no_route()
+        with self.lock:
+            if order_id not in self.orders:
+                return _wp_error(404, "woocommerce_rest_order_invalid_id", "Invalid order ID.")
+            return json_response(self.trackings.get(order_id, []))
+
+    @route("POST", rf"^{TRACKING_API}/orders/(?P<order_id>\d+)/shipment-trackings$")
+    def create_tracking(self, request: SimRequest, order_id: str) -> SimResponse:
+        if not self.shipment_tracking:
+            return self._no_route()
+        try:
+            body = request.json() or {}
+        except ValueError:
+            return _wp_error(400, "rest_invalid_json", "Invalid JSON body passed.")
+        unknown = sorted(set(body) - {"tracking_provider", "custom_tracking_provider", "custom_tracking_link",
+                                      "tracking_number", "date_shipped"})
+        if unknown:
+            return _wp_error(400, "rest_invalid_param", f"Invalid parameter(s): {', '.join(unknown)}")
+        if not body.get("tracking_number"):
+            return _wp_error(400, "rest_missing_callback_param", "Missing parameter(s): tracking_number")
+        links = {name: link for group in TRACKING_PROVIDERS.values() for name, link in group.items()}
+        provider = body.get("tracking_provider")
+        if provider is not None and provider not in links:
+            return _wp_error(400, "rest_invalid_param", "Invalid parameter(s): tracking_provider")
+        if not provider and not body.get("custom_tracking_provider"):
+            return _wp_error(400, "rest_missing_callback_param",
+                             "Missing parameter(s): tracking_provider or custom_tracking_provider")
+        shipped = body.get("date_shipped") or self.now().date().isoformat()
+        try:
+            datetime.strptime(shipped, "%Y-%m-%d")
+        except ValueError:
+            return _wp_error(400, "rest_invalid_param", "Invalid parameter(s): date_shipped")
+        with self.lock:
+            if order_id not in self.orders:
+                return _wp_error(404, "woocommerce_rest_order_invalid_id", "Invalid order ID.")
+            template = links.get(provider) if provider else body.get("custom_tracking_link") or ""
+            item = {"tracking_id": hashlib.md5(f"{order_id}:{body['tracking_number']}:{len(self.trackings)}"
+                                               .encode()).hexdigest(),
+                    "tracking_provider": provider or body["custom_tracking_provider"],
+                    "tracking_link": template.replace("%1$s", body["tracking_number"]),
+                    "tracking_number": body["tracking_number"], "date_shipped": shipped}
+            self.trackings.setdefault(order_id, []).append(item)
+            self.set_order_updated_at(self.orders[order_id], self.now())
+            self.touch(self.orders[order_id])
+            self.record_writeback(request, kind="shipment_tracking", order_id=order_id, trackingId=item["tracking_id"])
+        return json_response(item, 201)
+
+    def handle_sim(self, what: str, request: SimRequest) -> SimResponse | None:
+        """`POST _sim/extensions {"shipmentTracking": bool}` turns the Shipment Tracking extension on or off."""
+        if request.method == "POST" and what == "extensions":
+            self.shipment_tracking = bool((request.json() or {}).get("shipmentTracking"))
+            return json_response({"shipmentTracking": self.shipment_tracking})
+        return None
 
     # --- API: webhooks -------------------------------------------------------------------------
     @route("GET", rf"^{API}/webhooks$")

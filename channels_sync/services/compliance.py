@@ -4,6 +4,7 @@ customers/redact: that customer's personal data (email, name, addresses, phone) 
 stored orders (the columns, the metadata and the raw payload) and from the stored webhook bodies of those orders;
 shop/redact: the same for every order of the channel; customers/data_request: recorded (a ComplianceRequest row in
 admin) for staff to answer the merchant, nothing is changed. Every request is recorded, whatever it asked.
+eBay's marketplace account deletion (`ebay_account_deletion`) removes that buyer from every eBay channel's orders.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.utils import timezone
 
 from channels_sync.models import AggregatedOrder, Channel, ComplianceRequest, WebhookDelivery
@@ -30,23 +32,32 @@ PERSONAL_FIELDS = {"email", "contact_email", "contactEmail", "phone", "browser_i
 CUSTOMER_KEYS = {"customer"}
 
 
-def redact_payload(value):
+# eBay's spellings (Fulfillment API Order): the buyer's username, registration and tax addresses, the ship-to.
+EBAY_PERSONAL_OBJECTS = {"shipTo", "buyerRegistrationAddress", "taxAddress", "contactAddress", "primaryPhone"}
+EBAY_PERSONAL_FIELDS = {"username", "userId", "fullName", "email", "companyName", "taxIdentifier"}
+
+
+def redact_payload(value, *, objects=PERSONAL_OBJECTS, fields=PERSONAL_FIELDS, customer_keys=CUSTOMER_KEYS):
     """A copy of a channel payload without personal data; ids, lines, money and statuses are kept."""
     if isinstance(value, list):
-        return [redact_payload(item) for item in value]
+        return [redact_payload(item, objects=objects, fields=fields, customer_keys=customer_keys) for item in value]
     if not isinstance(value, dict):
         return value
     redacted = {}
     for key, item in value.items():
-        if key in CUSTOMER_KEYS and isinstance(item, dict):
+        if key in customer_keys and isinstance(item, dict):
             redacted[key] = {"id": item.get("id")} if item.get("id") is not None else None
-        elif key in PERSONAL_OBJECTS and item not in (None, "", [], {}):
+        elif key in objects and item not in (None, "", [], {}):
             redacted[key] = None
-        elif key in PERSONAL_FIELDS and item not in (None, ""):
+        elif key in fields and item not in (None, ""):
             redacted[key] = None
         else:
-            redacted[key] = redact_payload(item)
+            redacted[key] = redact_payload(item, objects=objects, fields=fields, customer_keys=customer_keys)
     return redacted
+
+
+def redact_ebay_payload(value):
+    return redact_payload(value, objects=EBAY_PERSONAL_OBJECTS, fields=EBAY_PERSONAL_FIELDS, customer_keys=set())
 
 
 def _orders_for(channel: Channel, request: dict):
@@ -63,14 +74,14 @@ def _orders_for(channel: Channel, request: dict):
     return orders.filter(match)
 
 
-def _redact_orders(orders) -> set[str]:
+def _redact_orders(orders, redact=redact_payload) -> set[str]:
     now, ids = timezone.now(), set()
     for order in orders.select_for_update():
         order.customer_email = ""
         order.customer_name = ""
         order.shipping_address = None
-        order.channel_metadata = redact_payload(order.channel_metadata or {})
-        order.raw = redact_payload(order.raw or {})
+        order.channel_metadata = redact(order.channel_metadata or {})
+        order.raw = redact(order.raw or {})
         order.data = {**(order.data or {}), "personalDataRedactedAt": now.isoformat()}
         order.updated_at = now
         order.save(update_fields=["customer_email", "customer_name", "shipping_address", "channel_metadata", "raw",
@@ -139,3 +150,44 @@ def compliance_handle(*, channel: Channel, event: WebhookEvent, delivery: Webhoo
         record.save()
     logger.info("channel %s: %s processed (%s)", channel.pk, record.kind, record.note[:200])
     return record
+
+
+# The stored eBay buyer: normalize keeps the order's `buyer` in channel_metadata (jsonb), indexed by this
+# expression (migration agg_ebay_buyer_idx) so a deletion notification, sent for every eBay user to every app,
+# costs one index look-up.
+def ebay_buyer_username():
+    return KeyTextTransform("username", KeyTransform("buyer", "channel_metadata"))
+
+
+def ebay_account_deletion(*, channels: list[Channel], delivery_id: str, username: str) -> list[ComplianceRequest]:
+    """eBay's MARKETPLACE_ACCOUNT_DELETION: that user's personal data is removed from every stored order of these
+    channels that names them (username, buyer and ship-to names, addresses, phone, email, in the columns, the
+    metadata and the raw payload), and each channel that had some gets a ComplianceRequest for staff. eBay sends
+    the notification for every deleted user to every app, so a channel without that user gets no record (admin
+    would drown), and a repeated notification finds the orders already clean and does nothing."""
+    if not username or not channels:
+        return []
+    records = []
+    with transaction.atomic():
+        matching = (AggregatedOrder.objects.annotate(ebay_username=ebay_buyer_username())
+                    .filter(ebay_username=username, channel__in=[channel.pk for channel in channels]))
+        by_channel: dict[int, list[int]] = {}
+        for channel_pk, order_pk in matching.values_list("channel_id", "pk"):
+            by_channel.setdefault(channel_pk, []).append(order_pk)
+        for channel in channels:
+            if channel.pk not in by_channel:
+                continue
+            ids = _redact_orders(AggregatedOrder.objects.filter(pk__in=by_channel[channel.pk]),
+                                 redact=redact_ebay_payload)
+            record, _ = ComplianceRequest.objects.get_or_create(
+                channel=channel, delivery_id=delivery_id[:255],
+                defaults={"org_id": channel.org_id, "kind": ComplianceRequest.Kind.ACCOUNT_DELETION})
+            record.redacted_orders += len(ids)
+            record.note = (f"eBay marketplace account deletion: the buyer's personal data was removed from "
+                           f"{record.redacted_orders} order(s): {', '.join(sorted(ids))}.")
+            record.processed_at = timezone.now()
+            record.save()
+            records.append(record)
+    for record in records:
+        logger.info("channel %s: eBay account deletion processed (%s)", record.channel_id, record.note[:200])
+    return records

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from channels_sync import scheduling
 from channels_sync.conf import retry_max_delay_seconds, writeback_backoff_seconds, writeback_max_attempts
-from channels_sync.models import AggregatedOrder, Outcome, Writeback, WritebackAttempt
+from channels_sync.models import AggregatedOrder, Channel, Outcome, Writeback, WritebackAttempt
 from channels_sync.normalized import CommonStatus, OrderLineData, WritebackRequest
 from channels_sync.providers import provider_class
 from channels_sync.providers.errors import ChannelError, RetryableChannelError
@@ -194,8 +194,19 @@ def writeback_attempt(*, writeback_pk: int) -> float | None:
             return None
         for name, value in outcome.items():
             setattr(writeback, name, value)
+        if attempt.succeeded and result.learned_config:
+            _remember(writeback.channel_id, result.learned_config)
         events.writeback_finished(writeback=writeback)  # succeeded, or failed for good; nothing while retrying
     return delay
+
+
+def _remember(channel_pk: int, learned: dict) -> None:
+    """Merge what a writeback learned about the channel account into its config (locked: an edit meanwhile
+    keeps its own keys)."""
+    channel = Channel.objects.select_for_update().filter(pk=channel_pk).first()
+    if channel is not None and any(channel.config.get(key) != value for key, value in learned.items()):
+        channel.config = {**channel.config, **learned}
+        channel.save(update_fields=["config", "updated_at"])
 
 
 def writeback_sweep(*, now=None, limit: int = 500) -> int:

@@ -3,8 +3,8 @@ class, OAuth tokens, paging.
 
 Auth is the seller's OAuth user token, renewed from the refresh token (basic auth with the app's
 client id and secret) and cached until it expires. Orders come from getOrders filtered by
-`lastmodifieddate`, paged with limit/offset. Notifications are signed with ECDSA over the body;
-the public key for the signature's `kid` comes from the Notification API (or from config).
+`lastmodifieddate` (open-ended: see fetch_orders), paged with limit/offset. Notifications are signed with
+ECDSA over the body; the public key for the signature's `kid` comes from the Notification API (or from config).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from channels_sync.normalized import CommonStatus
 from channels_sync.providers.base import ChannelProvider
-from channels_sync.providers.ebay.normalize import ORDERS_PATH, iso, normalize
+from channels_sync.providers.ebay.normalize import ORDERS_PATH, iso, normalize, parse_time
 from channels_sync.providers.ebay.webhooks import WebhooksMixin
 from channels_sync.providers.ebay.writeback import WritebackMixin
 from channels_sync.providers.errors import PermanentChannelError
@@ -29,12 +29,13 @@ APP_SCOPE = "https://api.ebay.com/oauth/api_scope"   # client-credentials scope 
 PAGE_LIMIT = 200          # getOrders maximum
 
 
-# One-shot `status` filter -> orderfulfillmentstatus values (refined after normalizing).
+# One-shot `status` filter -> the orderfulfillmentstatus combination getOrders accepts (it documents exactly
+# these two; any other value is an error), refined after normalizing. Cancelled/refunded: no server filter.
 FULFILLMENT_FILTER = {
     CommonStatus.PENDING: "NOT_STARTED|IN_PROGRESS",
     CommonStatus.PROCESSING: "NOT_STARTED|IN_PROGRESS",
-    CommonStatus.SHIPPED: "FULFILLED",
-    CommonStatus.DELIVERED: "FULFILLED",
+    CommonStatus.SHIPPED: "FULFILLED|IN_PROGRESS",
+    CommonStatus.DELIVERED: "FULFILLED|IN_PROGRESS",
 }
 
 
@@ -118,6 +119,14 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
 
     # --- reading -----------------------------------------------------------------------------
     def fetch_orders(self, since: datetime | None, until: datetime | None, status: str | None = None) -> Iterator[dict]:
+        """Every order modified in [since, until], each once.
+
+        getOrders sorts by creation date (newest first), not by modification, and pages by offset. With an upper
+        bound on lastmodifieddate, an order modified while we page leaves the window and every later order moves
+        up one offset: one unchanged order would be skipped for good. So the window is asked open-ended (a
+        modified order keeps its place: the sort is by creation) and `until` is applied here; an order created
+        meanwhile enters at offset 0 and pushes the rest down, which can only repeat one, dropped by id.
+        """
         try:
             wanted = CommonStatus(status) if status else None
         except ValueError:
@@ -125,16 +134,22 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
         filters = []
         if since or until:
             start = since or datetime.now(UTC) - timedelta(days=90)
-            filters.append(f"lastmodifieddate:[{iso(start)}..{iso(until) if until else ''}]")
+            filters.append(f"lastmodifieddate:[{iso(start)}..]")
         if wanted in FULFILLMENT_FILTER:
             filters.append(f"orderfulfillmentstatus:{{{FULFILLMENT_FILTER[wanted]}}}")
         limit = min(int(self.config.get("pageSize") or PAGE_LIMIT), PAGE_LIMIT)
         base_params = {"filter": ",".join(filters)} if filters else {}
         url, params, offset = ORDERS_PATH, {**base_params, "limit": limit, "offset": 0}, 0
+        seen: set[str] = set()
         while True:
             page = self._call("GET", url, params=params).json() or {}
             orders = page.get("orders") or []
             for order in orders:
+                if order.get("orderId") in seen:
+                    continue
+                seen.add(order.get("orderId"))
+                if until and parse_time(order.get("lastModifiedDate") or order.get("creationDate")) > until:
+                    continue   # changed after the window closed: the next poll, from this one's start, reads it
                 if wanted is None or normalize(order).status == wanted:
                     yield order
             offset = int(page.get("offset") or offset) + len(orders)

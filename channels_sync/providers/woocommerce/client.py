@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from channels_sync.providers.base import ChannelProvider
@@ -19,6 +19,19 @@ from channels_sync.providers.woocommerce.writeback import WritebackMixin
 
 API_PREFIX = "/wp-json/wc/v3"
 PER_PAGE = 100  # WordPress REST caps per_page at 100
+
+
+def _gmt(moment: datetime) -> str:
+    """A `dates_are_gmt` bound: UTC, to the second, without an offset."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def _second_before(date_modified_gmt: str) -> str | None:
+    try:
+        moment = datetime.fromisoformat(str(date_modified_gmt).replace("Z", ""))
+    except ValueError:
+        return None
+    return (moment.replace(tzinfo=None, microsecond=0) - timedelta(seconds=1)).isoformat(timespec="seconds")
 
 
 # Common status -> the Woo statuses a `status` filter asks for, and what writeback sets.
@@ -62,40 +75,53 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
             return {"params": {"consumer_key": key, "consumer_secret": secret}}
         return {"auth": (key, secret)}
 
-    def _call(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None):
+    def _call(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
+              prefix: str = API_PREFIX):
         auth = self._auth()
         merged = {**(params or {}), **auth.pop("params", {})}
-        response = self.http.request(method, f"{API_PREFIX}{path}", params=merged or None, json=body,
+        response = self.http.request(method, f"{prefix}{path}", params=merged or None, json=body,
                                      headers={"Accept": "application/json"}, rate_key=self.name, **auth)
         return response, json.loads(response.content or b"null")
 
     # --- reading -------------------------------------------------------------------------------
     def fetch_orders(self, since: datetime | None, until: datetime | None, status: str | None = None) -> Iterator[dict]:
-        params: dict[str, Any] = {"per_page": PER_PAGE, "orderby": "id", "order": "asc", "dates_are_gmt": "true"}
-        if since:
-            params["modified_after"] = since.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+        """Every order modified in (since, until), oldest modification first, each version once.
+
+        Page numbers over a window that orders leave when they change (their modification jumps past `until`)
+        would shift every later order one place up and skip one for good. So after each full page the window
+        restarts from the last modification read (one second earlier: WordPress compares whole seconds,
+        exclusively), and what was already read with that same modification is dropped; only a page whose
+        orders all share one second steps to the next page number of the same window.
+        """
+        params: dict[str, Any] = {"per_page": PER_PAGE, "orderby": "modified", "order": "asc", "dates_are_gmt": "true"}
         if until:
-            params["modified_before"] = until.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+            params["modified_before"] = _gmt(until)
         if status in STATUS_FILTER:
             params["status"] = STATUS_FILTER[status]
         elif status:
             params["status"] = status  # a raw Woo status passes through
-
-        def fetch_page(page: int | None):
-            page = page or 1
-            response, items = self._call("GET", "/orders", params={**params, "page": page})
+        after, page = (_gmt(since) if since else None), 1
+        read: dict[Any, str] = {}   # order id -> date_modified_gmt already yielded
+        while True:
+            query = {**params, "page": page, **({"modified_after": after} if after else {})}
+            response, items = self._call("GET", "/orders", params=query)
             items = items or []
+            fresh = [raw for raw in items if read.get(raw.get("id")) != raw.get("date_modified_gmt")]
+            for raw in fresh:
+                read[raw.get("id")] = raw.get("date_modified_gmt")
+                if status in ("shipped", "delivered") and common_status(raw).value != status:
+                    continue
+                yield raw
             total_pages = response.headers.get("X-WP-TotalPages")
-            if total_pages is not None:
-                more = page < int(total_pages)
-            else:  # header stripped by a proxy: a short page is the last one
-                more = len(items) == PER_PAGE
-            return items, (page + 1 if more and items else None)
-
-        for raw in iter_pages(fetch_page, 1):
-            if status in ("shipped", "delivered") and common_status(raw).value != status:
-                continue
-            yield raw
+            more = page < int(total_pages) if total_pages is not None else len(items) == PER_PAGE
+            if not items or not more:
+                return
+            last = items[-1].get("date_modified_gmt")
+            restart = _second_before(last) if last else None
+            if fresh and restart and (after is None or restart > after):
+                after, page = restart, 1     # the cursor moves past what was read
+            else:
+                page += 1                    # a full page within one second: the next page of the same window
 
     def fetch_order(self, channel_order_id: str) -> dict:
         return self._call("GET", f"/orders/{channel_order_id}")[1]

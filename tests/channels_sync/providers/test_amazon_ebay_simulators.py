@@ -228,6 +228,76 @@ def test_ebay_pulls_every_page_with_limit_and_offset(server):
     assert sorted(r["orderId"] for r in raws) == sorted(server.simulators["ebay"].orders)
 
 
+def test_ebay_paging_while_orders_change_skips_and_doubles_nothing(server):
+    """Orders change (lastModifiedDate jumps to now) after every page eBay serves; every order that did not change
+    is still read exactly once, and the changed ones are read by the next poll, from this one's end."""
+    sim = server.simulators["ebay"]
+    until = sim.now() + timedelta(minutes=1)
+    later = until + timedelta(minutes=2)
+    sim.now = lambda: later
+    sim.shift_per_page = 3
+    before = {order_id: order["lastModifiedDate"] for order_id, order in sim.orders.items()}
+    provider = provider_for(server, "ebay", pageSize=5)
+    first = [raw["orderId"] for raw in provider.fetch_orders(until - timedelta(days=40), until)]
+    sim.shift_per_page = 0
+    unchanged = {order_id for order_id, stamp in before.items() if sim.orders[order_id]["lastModifiedDate"] == stamp}
+    assert len(first) == len(set(first))
+    assert unchanged <= set(first)
+    assert len(unchanged) < ORDER_COUNT - 10      # many orders did change during the poll
+    second = {raw["orderId"] for raw in provider.fetch_orders(until, None)}
+    assert set(before) - unchanged <= second
+
+
+def test_ebay_simulator_shifting_pages_does_skip_an_order_for_a_closed_window_walked_by_offset(server):
+    """The knob is real: walking a closed lastmodifieddate window by offset, as the provider did, loses orders."""
+    sim = server.simulators["ebay"]
+    until = sim.now() + timedelta(minutes=1)
+    later = until + timedelta(minutes=2)
+    sim.now = lambda: later
+    sim.shift_per_page = 3
+    provider = provider_for(server, "ebay")
+    window = f"lastmodifieddate:[{(until - timedelta(days=40)).strftime('%Y-%m-%dT%H:%M:%S.000Z')}.." \
+             f"{until.strftime('%Y-%m-%dT%H:%M:%S.000Z')}]"
+    before = {order_id: order["lastModifiedDate"] for order_id, order in sim.orders.items()}
+    seen, offset = set(), 0
+    while True:
+        page = provider._call("GET", "/sell/fulfillment/v1/order",
+                              params={"filter": window, "limit": 5, "offset": offset}).json()
+        seen |= {order["orderId"] for order in page["orders"]}
+        offset += 5
+        if offset >= page["total"]:
+            break
+    unchanged = {order_id for order_id, stamp in before.items() if sim.orders[order_id]["lastModifiedDate"] == stamp}
+    assert unchanged - seen
+
+
+@pytest.mark.parametrize("params, error_id, message", [
+    ({"filter": "orderfulfillmentstatus:{FULFILLED}"}, 30800, "Invalid filter value"),
+    ({"filter": "orderfulfillmentstatus:{NOT_STARTED|FULFILLED}"}, 30800, "Invalid filter value"),
+    ({"filter": "buyerusername:{someone}"}, 30700, "Invalid filter name"),
+    ({"filter": "lastmodifieddate:[yesterday..]"}, 30810, "Invalid date format"),
+    ({"filter": "lastmodifieddate:[..2026-01-01T00:00:00.000Z]"}, 30800, "Invalid filter value"),
+    ({"sort": "lastmodifieddate"}, 30700, "Invalid query parameter: sort"),
+])
+def test_ebay_simulator_refuses_what_get_orders_refuses_with_ebays_error_shape(server, params, error_id, message):
+    provider = provider_for(server, "ebay")
+    response = requests.get(f"{server.simulators['ebay'].base_url}/sell/fulfillment/v1/order", params=params,
+                            headers={"Authorization": f"Bearer {provider.user_token.get()}"}, timeout=5)
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["errorId"] == error_id and message in error["message"]
+    assert (error["domain"], error["category"]) == ("API_FULFILLMENT", "REQUEST")
+
+
+@pytest.mark.parametrize("value", ["{NOT_STARTED|IN_PROGRESS}", "{IN_PROGRESS|FULFILLED}"])
+def test_ebay_simulator_accepts_the_two_documented_fulfillment_sets(server, value):
+    provider = provider_for(server, "ebay")
+    response = requests.get(f"{server.simulators['ebay'].base_url}/sell/fulfillment/v1/order",
+                            params={"filter": f"orderfulfillmentstatus:{value}"},
+                            headers={"Authorization": f"Bearer {provider.user_token.get()}"}, timeout=5)
+    assert response.status_code == 200 and response.json()["orders"]
+
+
 def test_ebay_429_and_token_expiry_mid_run_are_survived(server):
     sim = server.simulators["ebay"]
     sleeps: list[float] = []

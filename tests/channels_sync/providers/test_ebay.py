@@ -182,7 +182,7 @@ def test_fetch_filters_by_last_modified_and_follows_next_across_pages(wire, make
     second_page = {"href": "https://api.ebay.com/sell/fulfillment/v1/order?limit=2&offset=2", "total": 4,
                    "limit": 2, "offset": 2, "orders": orders()[2:]}
     wire.add(responses.GET, ORDERS_URL, json=first_page, match=[responses.matchers.query_param_matcher({
-        "filter": "lastmodifieddate:[2026-09-01T00:00:00.000Z..2026-10-02T00:00:00.000Z]",
+        "filter": "lastmodifieddate:[2026-09-01T00:00:00.000Z..]",   # open-ended: `until` is applied here
         "limit": "200", "offset": "0"})])
     wire.add(responses.GET, ORDERS_URL, json=second_page,
              match=[responses.matchers.query_param_matcher({"limit": "2", "offset": "2"})])
@@ -220,6 +220,40 @@ def test_status_filter_asks_ebay_then_refines(wire, make_provider):
     assert [order["orderId"] for order in fetched] == ["12-13579-24680"]
     assert query(wire.calls[1])["filter"] == ("lastmodifieddate:[2026-09-01T00:00:00.000Z..],"
                                               "orderfulfillmentstatus:{NOT_STARTED|IN_PROGRESS}")
+
+
+def test_shipped_filter_asks_the_documented_fulfilled_in_progress_combination_and_keeps_only_fulfilled(
+        wire, make_provider):
+    """getOrders accepts only {NOT_STARTED|IN_PROGRESS} and {FULFILLED|IN_PROGRESS}: `shipped` asks the second
+    and drops the part-shipped (IN_PROGRESS) orders here."""
+    token_ok(wire)
+    wire.add(responses.GET, ORDERS_URL, json={"total": 2, "orders": [orders()[1], orders()[3]]})
+    fetched = list(make_provider().fetch_orders(datetime(2026, 9, 1, tzinfo=UTC), None, status="shipped"))
+    assert [order["orderFulfillmentStatus"] for order in fetched] == ["FULFILLED"]
+    assert query(wire.calls[1])["filter"].endswith(",orderfulfillmentstatus:{FULFILLED|IN_PROGRESS}")
+
+
+def test_cancelled_filter_sends_no_fulfillment_filter_and_filters_locally(wire, make_provider):
+    token_ok(wire)
+    wire.add(responses.GET, ORDERS_URL, json={"total": 4, "orders": orders()})
+    fetched = list(make_provider().fetch_orders(datetime(2026, 9, 1, tzinfo=UTC), None, status="cancelled"))
+    assert [order["cancelStatus"]["cancelState"] for order in fetched] == ["CANCELED"]
+    assert "orderfulfillmentstatus" not in query(wire.calls[1])["filter"]
+
+
+def test_an_order_modified_after_the_window_or_seen_twice_is_yielded_once_at_most(wire, make_provider):
+    """The window is asked open-ended: an order modified after `until` is left to the next poll, and one repeated
+    by an offset shift (a new order pushed the page down) is not read twice."""
+    token_ok(wire)
+    first, second = orders()[:2], orders()[1:]
+    wire.add(responses.GET, ORDERS_URL, json={"total": 4, "limit": 2, "offset": 0, "orders": first,
+                                              "next": f"{ORDERS_URL}?limit=2&offset=2"},
+             match=[responses.matchers.query_param_matcher({"filter": "lastmodifieddate:[2026-09-01T00:00:00.000Z..]",
+                                                            "limit": "200", "offset": "0"})])
+    wire.add(responses.GET, ORDERS_URL, json={"total": 5, "limit": 3, "offset": 2, "orders": second},
+             match=[responses.matchers.query_param_matcher({"limit": "2", "offset": "2"})])
+    fetched = list(make_provider().fetch_orders(datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC)))
+    assert [order["orderId"] for order in fetched] == ["12-13579-24680", "12-13579-24681", "12-13579-24682"]
 
 
 def test_refresh_token_grant_uses_basic_auth_and_the_fulfillment_scope_and_is_cached(wire, make_provider):

@@ -19,6 +19,7 @@ from channels_sync.normalized import Address, CommonStatus, WebhookRequest, Writ
 from channels_sync.providers.errors import PermanentChannelError, WebhookRejected
 from channels_sync.providers.http import ChannelHttpClient
 from channels_sync.providers.woocommerce import Provider
+from tests.channels_sync.providers.amazon_ebay_fixtures import isolated_tokens_and_buckets  # noqa: F401
 from tests.channels_sync.providers.fixtures import fixture, fixture_bytes
 
 STORE = "https://example.com"
@@ -227,31 +228,81 @@ def test_identity_is_the_source_header():
     assert Provider.identity_config_key == "baseUrl"
 
 
-# --- fetching: X-WP-TotalPages paging with a 429 in the middle ---------------------------------------------
-def test_fetch_orders_pages_with_total_pages_and_waits_out_a_429():
-    orders = woo("orders.json")
-    pages = {"1": [orders[0]], "2": [orders[1]], "3": [woo("order_refunded.json")]}
-    seen: list[dict] = []
-    throttled = {"done": False}
-
+# --- fetching: oldest modification first, the window moving past what was read, a 429 in the middle ----------
+def _store(orders: list[dict], seen: list[dict], throttle_on_call: int | None = None):
+    """A WooCommerce orders endpoint: modified_after/before (exclusive, whole seconds), orderby=modified asc,
+    page/per_page with X-WP-TotalPages, one 429 on the given call."""
     def answer(request):
         query = {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
         seen.append(query)
         assert request.headers["Authorization"] == BASIC
-        if query["page"] == "2" and not throttled["done"]:
-            throttled["done"] = True
+        if len(seen) == throttle_on_call:
             return 429, {"Retry-After": "3"}, json.dumps({"code": "rest_too_many_requests"})
-        return 200, {"X-WP-Total": "3", "X-WP-TotalPages": "3"}, json.dumps(pages[query["page"]])
+        rows = sorted((o for o in orders
+                       if ("modified_after" not in query or o["date_modified_gmt"] > query["modified_after"])
+                       and ("modified_before" not in query or o["date_modified_gmt"] < query["modified_before"])),
+                      key=lambda o: (o["date_modified_gmt"], o["id"]))
+        size, page = int(query["per_page"]), int(query["page"])
+        pages = max(1, -(-len(rows) // size))
+        return 200, {"X-WP-Total": str(len(rows)), "X-WP-TotalPages": str(pages)}, json.dumps(
+            rows[(page - 1) * size: page * size])
+    return answer
 
+
+def _orders_modified_at(*stamps: str) -> list[dict]:
+    base = woo("order.json")
+    return [{**base, "id": 700 + index, "date_modified_gmt": stamp} for index, stamp in enumerate(stamps)]
+
+
+def test_fetch_orders_reads_oldest_modification_first_moving_the_window_and_waits_out_a_429(monkeypatch):
+    monkeypatch.setattr("channels_sync.providers.woocommerce.client.PER_PAGE", 2)
+    orders = _orders_modified_at("2017-03-21T10:00:00", "2017-03-21T10:00:05", "2017-03-21T10:00:05",
+                                 "2017-03-22T08:00:00", "2017-03-23T09:30:00")
+    seen: list[dict] = []
     sleeps: list[float] = []
     with responses.RequestsMock() as mock:
-        mock.add_callback(responses.GET, f"{API}/orders", callback=answer)
+        mock.add_callback(responses.GET, f"{API}/orders", callback=_store(orders, seen, throttle_on_call=2))
         raws = list(make_provider(sleeps).fetch_orders(utc(2017, 3, 1), utc(2017, 10, 1, 12, 30)))
-    assert [r["id"] for r in raws] == [727, 723, 609]
-    assert seen[0] == {"per_page": "100", "page": "1", "orderby": "id", "order": "asc", "dates_are_gmt": "true",
+    assert [r["id"] for r in raws] == [700, 701, 702, 703, 704]
+    assert seen[0] == {"per_page": "2", "page": "1", "orderby": "modified", "order": "asc", "dates_are_gmt": "true",
                        "modified_after": "2017-03-01T00:00:00", "modified_before": "2017-10-01T12:30:00"}
-    assert [q["page"] for q in seen] == ["1", "2", "2", "3"]
+    # After a full page the window restarts one second before the last modification read (its ties included);
+    # a page that moves it no further steps to the next page number.
+    assert [(q["modified_after"], q["page"]) for q in seen[2:]] == [("2017-03-21T10:00:04", "1"),
+                                                                     ("2017-03-21T10:00:04", "2")]
     assert sleeps == [3.0]
+
+
+def test_a_full_page_of_one_second_steps_to_the_next_page_number_and_misses_nothing(monkeypatch):
+    monkeypatch.setattr("channels_sync.providers.woocommerce.client.PER_PAGE", 2)
+    orders = _orders_modified_at(*(["2017-03-21T10:00:05"] * 5 + ["2017-03-21T10:00:06"]))
+    seen: list[dict] = []
+    with responses.RequestsMock() as mock:
+        mock.add_callback(responses.GET, f"{API}/orders", callback=_store(orders, seen))
+        raws = list(make_provider().fetch_orders(utc(2017, 3, 1), None))
+    assert sorted(r["id"] for r in raws) == [700, 701, 702, 703, 704, 705]
+    assert len(raws) == 6 and len(seen) < 8
+
+
+def test_an_order_modified_between_pages_is_neither_skipped_nor_an_unchanged_one_lost(monkeypatch):
+    """The flaw page numbers had: the first order read changes (leaves the window) before page 2 is asked;
+    page 2 of the shrunk window would start one order later. Restarting from the last modification does not."""
+    monkeypatch.setattr("channels_sync.providers.woocommerce.client.PER_PAGE", 2)
+    orders = _orders_modified_at("2017-03-21T10:00:00", "2017-03-21T11:00:00", "2017-03-21T12:00:00",
+                                 "2017-03-21T13:00:00")
+    seen: list[dict] = []
+    store = _store(orders, seen)
+
+    def changing(request):
+        answer = store(request)
+        if len(seen) == 1:
+            orders[0]["date_modified_gmt"] = "2017-12-01T00:00:00"   # after the window's end
+        return answer
+
+    with responses.RequestsMock() as mock:
+        mock.add_callback(responses.GET, f"{API}/orders", callback=changing)
+        raws = list(make_provider().fetch_orders(utc(2017, 3, 1), utc(2017, 10, 1)))
+    assert [r["id"] for r in raws] == [700, 701, 702, 703]
 
 
 def test_fetch_orders_without_total_pages_header_stops_on_a_short_page():
@@ -285,21 +336,59 @@ def _writeback(status=CommonStatus.SHIPPED, **extra) -> WritebackRequest:
     return WritebackRequest(channel_order_id="727", status=status, lines=[], raw={}, **extra)
 
 
-def test_shipped_sets_completed_then_adds_a_customer_note_with_the_tracking():
+TRACKING = "https://example.com/wp-json/wc-shipment-tracking/v3"
+
+
+def _no_extension(mock):
+    mock.add(responses.GET, f"{TRACKING}/orders/727/shipment-trackings", status=404,
+             body=fixture_bytes("woocommerce", "wp_rest_no_route.json"))
+
+
+def test_without_shipment_tracking_shipped_sets_completed_then_adds_a_customer_note_with_the_tracking():
     with responses.RequestsMock() as mock:
+        _no_extension(mock)
         mock.add(responses.PUT, f"{API}/orders/727",
                  body=fixture_bytes("woocommerce", "order_completed_after_update.json"))
         mock.add(responses.POST, f"{API}/orders/727/notes", status=201,
                  body=fixture_bytes("woocommerce", "order_note.json"))
         result = make_provider().write_back(_writeback(tracking_number="1Z999AA10123456784", carrier="ups",
                                                        tracking_url="https://www.ups.com/track?tracknum=1Z999AA10123456784"))
-        put, note = (json.loads(call.request.body) for call in mock.calls)
-        assert mock.calls[0].request.headers["Authorization"] == BASIC
+        put, note = (json.loads(call.request.body) for call in mock.calls[1:])
+        assert mock.calls[1].request.headers["Authorization"] == BASIC
     assert put == {"status": "completed"}
     assert note["customer_note"] is True
     assert note["note"] == ("Shipped via UPS, tracking number 1Z999AA10123456784. "
                             "Track it at https://www.ups.com/track?tracknum=1Z999AA10123456784")
     assert (result.channel_reference, result.response_code) == ("281", 201)
+    assert result.learned_config["shipmentTracking"] is False   # remembered on the channel by the service
+
+
+@pytest.mark.usefixtures("isolated_tokens_and_buckets")   # the store's provider list is cached per store URL
+def test_with_shipment_tracking_the_documented_item_is_posted_before_the_status():
+    """The body is the published example's: a provider the store lists (matched case-insensitively), the number,
+    the ship date as YYYY-MM-DD. The status goes second, so the Completed Order email carries the tracking."""
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, f"{TRACKING}/orders/727/shipment-trackings", json=[])
+        mock.add(responses.GET, f"{TRACKING}/shipment-trackings/providers",
+                 body=fixture_bytes("woocommerce", "shipment_tracking_providers.json"))
+        mock.add(responses.POST, f"{TRACKING}/orders/727/shipment-trackings", status=201,
+                 json={"tracking_id": "b1a2", "tracking_provider": "USPS", "tracking_number": "9400111899560000000000"})
+        mock.add(responses.PUT, f"{API}/orders/727", json=woo("order_completed_after_update.json"))
+        result = make_provider(shipmentTracking=True).write_back(_writeback(
+            tracking_number="9400111899560000000000", carrier="usps", ship_date=utc(2026, 7, 10, 18, 0)))
+        methods = [(call.request.method, urlsplit(call.request.url).path) for call in mock.calls]
+        posted = json.loads(mock.calls[2].request.body)
+    assert methods[2:] == [("POST", "/wp-json/wc-shipment-tracking/v3/orders/727/shipment-trackings"),
+                           ("PUT", "/wp-json/wc/v3/orders/727")]
+    assert posted == fixture("woocommerce", "shipment_tracking_create_request.json")
+    assert result.channel_reference == "b1a2" and result.learned_config == {}
+
+
+def test_a_carrier_the_store_does_not_list_is_sent_as_the_documented_custom_provider():
+    body = make_provider().tracking_item_body(
+        _writeback(tracking_number="12345678", carrier="Example Courier", tracking_url="https://example.com/track/%1$s",
+                   ship_date=utc(2026, 7, 10)), {"usps": "USPS"})
+    assert body == fixture("woocommerce", "shipment_tracking_custom_create_request.json")
 
 
 def test_without_tracking_only_the_status_is_sent():
@@ -323,11 +412,13 @@ def test_every_common_status_has_a_woo_status(status, woo_status):
 
 
 def test_a_failed_status_update_adds_no_note():
+    checked = datetime.now(UTC).isoformat()
     with responses.RequestsMock() as mock:
         mock.add(responses.PUT, f"{API}/orders/727", status=400, json={"code": "rest_invalid_param"})
         with pytest.raises(PermanentChannelError):
-            make_provider().write_back(_writeback(tracking_number="1Z1"))
-        assert len(mock.calls) == 1
+            make_provider(shipmentTracking=False, shipmentTrackingCheckedAt=checked).write_back(
+                _writeback(tracking_number="1Z1"))
+        assert len(mock.calls) == 1   # known to have no Shipment Tracking: not even asked
 
 
 # --- webhook registration ------------------------------------------------------------------------------------

@@ -1,0 +1,133 @@
+"""eBay marketplace account deletion at the per-app endpoint (no `?channel=`): eBay's challenge, then a signed
+MARKETPLACE_ACCOUNT_DELETION that removes that buyer's personal data from every eBay channel's stored orders,
+across orgs, recorded for staff; verified with eBay's key, never stored."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from channels_sync.models import AggregatedOrder, Channel, ComplianceRequest, WebhookDelivery
+from channels_sync.services import ingest
+from simulator.server import SimulatorServer
+from tests.channels_sync.providers.amazon_ebay_fixtures import fixture, isolated_tokens_and_buckets  # noqa: F401
+
+ENDPOINT = "/upstream/webhooks/ebay/notifications"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_tokens_and_buckets")]
+
+
+@pytest.fixture
+def sim():
+    server = SimulatorServer(port=0, order_count=12, seed=5, webhook_target=None, names=["ebay"]).start()
+    yield server.simulators["ebay"]
+    server.stop()
+
+
+@pytest.fixture
+def channels(sim, org, other_org):
+    """The same eBay keyset in two orgs, each with the simulator's orders; two orders bought by doomed_buyer."""
+    for order in list(sim.orders.values())[:2]:
+        order["buyer"]["username"] = "doomed_buyer"
+    demo = sim.demo_channel()
+    made = []
+    for owner in (org, other_org):
+        channel = Channel.objects.create(org=owner, channel_id="ebay", provider="ebay", enabled=True,
+                                         config=demo.config)
+        ingest(channel=channel, raw_orders=[json.loads(json.dumps(o)) for o in sim.orders.values()])
+        made.append(channel)
+    return made
+
+
+def post(client, hook, path=ENDPOINT, **headers):
+    return client.post(path, data=hook.body, content_type="application/json",
+                       HTTP_X_EBAY_SIGNATURE=hook.headers["X-EBAY-SIGNATURE"], **headers)
+
+
+@pytest.fixture
+def doomed_ids(sim):
+    return [order["orderId"] for order in list(sim.orders.values())[:2]]
+
+
+def doomed(channel, ids):
+    return AggregatedOrder.objects.filter(channel=channel, channel_order_id__in=ids)
+
+
+def test_a_signed_deletion_removes_the_buyer_from_every_orgs_orders_and_is_recorded_per_channel(
+        client, sim, channels, admin_client, doomed_ids):
+    assert all(order.customer_name and order.shipping_address
+               for channel in channels for order in doomed(channel, doomed_ids))
+    response = post(client, sim.build_account_deletion("doomed_buyer"))
+    assert response.status_code == 200 and response.json()["processed"] is True
+    for channel in channels:
+        orders = list(doomed(channel, doomed_ids))
+        assert len(orders) == 2
+        for order in orders:
+            assert (order.customer_name, order.customer_email, order.shipping_address) == ("", "", None)
+            assert order.channel_metadata["buyer"]["username"] is None and order.raw["buyer"]["username"] is None
+            assert order.raw["fulfillmentStartInstructions"][0]["shippingStep"]["shipTo"] is None
+            assert order.raw["lineItems"] and order.grand_total > 0          # the sale itself is kept
+            assert "doomed_buyer" not in json.dumps(order.raw) + json.dumps(order.channel_metadata)
+        others = AggregatedOrder.objects.filter(channel=channel).exclude(channel_order_id__in=doomed_ids)
+        assert all(order.shipping_address for order in others)          # other buyers untouched
+        record = ComplianceRequest.objects.get(channel=channel)
+        assert (record.kind, record.org_id, record.redacted_orders) == ("account_deletion", channel.org_id, 2)
+        assert record.processed_at and all(order_id in record.note for order_id in doomed_ids)
+    assert not WebhookDelivery.objects.exists()     # the notification is the user's data too: not kept
+    page = admin_client.get("/admin/channels_sync/compliancerequest/")
+    assert page.status_code == 200 and "Marketplace account deletion (eBay)" in page.content.decode()
+
+
+def test_a_repeated_notification_changes_nothing_and_an_unknown_user_leaves_no_record(client, sim, channels):
+    hook = sim.build_account_deletion("doomed_buyer")
+    assert post(client, hook).status_code == 200
+    assert post(client, hook).status_code == 200
+    assert post(client, sim.build_account_deletion("someone_we_never_sold_to")).status_code == 200
+    assert ComplianceRequest.objects.count() == 2
+
+
+def test_a_forged_or_unsigned_deletion_is_refused_and_deletes_nothing(client, sim, channels, doomed_ids):
+    hook = sim.build_account_deletion("doomed_buyer")
+    forged = hook.body.replace(b"doomed_buyer", b"other_buyer").replace(b"other_buyer", b"doomed_buyer ")
+    response = client.post(ENDPOINT, data=forged, content_type="application/json",
+                           HTTP_X_EBAY_SIGNATURE=hook.headers["X-EBAY-SIGNATURE"])
+    assert response.status_code == 401
+    assert client.post(ENDPOINT, data=hook.body, content_type="application/json").status_code == 401
+    assert all(order.shipping_address for order in doomed(channels[0], doomed_ids))
+    assert not ComplianceRequest.objects.exists()
+
+
+def test_ebays_own_signed_test_vector_deletes_test_user(client, org):
+    """eBay's published MARKETPLACE_ACCOUNT_DELETION test message and signature, with its public key."""
+    vector = fixture("ebay", "notification_marketplace_account_deletion_signed_vector.json")
+    config = {"clientId": "Acme-PRD", "clientSecret": "s", "refreshToken": "r", "verificationToken": "t" * 40,
+              "publicKeys": {vector["public_key"]: vector["response"]}}
+    channel = Channel.objects.create(org=org, channel_id="ebay", provider="ebay", enabled=True, config=config)
+    order = fixture("ebay", "get_order_response.json")
+    order["buyer"]["username"] = "test_user"
+    ingest(channel=channel, raw_orders=[order])
+    response = client.post(ENDPOINT, data=json.dumps(vector["message"], separators=(",", ":")),
+                           content_type="application/json", HTTP_X_EBAY_SIGNATURE=vector["signature"])
+    assert response.status_code == 200
+    stored = AggregatedOrder.objects.get(channel=channel)
+    assert stored.customer_name == "" and stored.raw["buyer"]["username"] is None
+    assert ComplianceRequest.objects.get(channel=channel).delivery_id == vector["message"]["notification"][
+        "notificationId"]
+
+
+def test_the_challenge_is_answered_without_a_channel_with_the_keysets_token(client, sim, channels):
+    response = client.get(ENDPOINT, {"challenge_code": "a8628072-3d33"})
+    token = sim.demo_channel().config["verificationToken"]
+    expected = hashlib.sha256(f"a8628072-3d33{token}http://testserver{ENDPOINT}".encode()).hexdigest()
+    assert response.status_code == 200 and response.json() == {"challengeResponse": expected}
+
+
+def test_two_keysets_on_one_endpoint_need_the_app_parameter(client, sim, channels, org):
+    other = {**sim.demo_channel().config, "clientId": "Other-App-PRD", "verificationToken": "x" * 40}
+    Channel.objects.create(org=org, channel_id="ebay-2", provider="ebay", enabled=False, config=other)
+    refused = client.get(ENDPOINT, {"challenge_code": "abc"})
+    assert refused.status_code == 409 and "?app=" in refused.json()["error"]["message"]
+    answered = client.get(ENDPOINT, {"app": "Other-App-PRD", "challenge_code": "abc"})
+    endpoint = f"http://testserver{ENDPOINT}?app=Other-App-PRD"
+    assert answered.json() == {"challengeResponse": hashlib.sha256(f"abc{'x' * 40}{endpoint}".encode()).hexdigest()}

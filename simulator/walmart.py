@@ -45,7 +45,22 @@ ADDRESSES = [
 CARRIERS = [("USPS", "9400{:018d}", "http://walmart.narvar.com/walmart/tracking/usps?tracking_numbers={}"),
             ("UPS", "1Z999AA1{:010d}", "http://walmart.narvar.com/walmart/tracking/ups?tracking_numbers={}"),
             ("FedEx", "7{:011d}", "http://walmart.narvar.com/walmart/tracking/fedex?tracking_numbers={}")]
+# Enums of the shipping update as Walmart's US Marketplace Orders OpenAPI publishes them (TrackingInfoType,
+# CarrierNameType, QuantityType; orders.json in highsidelabs/walmart-api-php at d4afcb4c65ab): written out here
+# again, not imported, so the app's own list is checked against the published one.
 METHOD_CODES = {"Standard", "Express", "OneDay", "Freight", "WhiteGlove", "Value"}
+CARRIER_ENUM = frozenset((
+    "UPS", "USPS", "FedEx", "Airborne", "OnTrac", "DHL Ecommerce - US", "LS", "UDS", "UPSMI", "FDX", "PILOT",
+    "ESTES", "SAIA", "FDS Express", "Seko Worldwide", "HIT Delivery", "FEDEXSP", "RL Carriers",
+    "Metropolitan Warehouse & Delivery", "China Post", "YunExpress", "Yellow Freight Sys", "AIT Worldwide Logistics",
+    "Chukou1", "Sendle", "Landmark Global", "Sunyou", "Yanwen", "4PX", "GLS", "OSM Worldwide", "FIRST MILE",
+    "AM Trucking", "CEVA", "India Post", "SF Express", "CNE", "TForce Freight", "AxleHire", "LSO", "Royal Mail",
+    "ABF Freight System", "WanB", "Roadrunner Freight", "Meyer Distribution", "AAA Cooper", "Canada Post",
+    "Southeastern Freight Lines", "Japan Post", "Correos de Mexico", "XPO Logistics", "JD Logistics", "YDH", "JCEX",
+    "Flyt", "Deutsche Post",
+))
+UNITS = {"EACH", "EA"}
+LINE_STATUSES = {"Created", "Acknowledged", "Shipped", "Delivered", "Cancelled", "Refund"}
 TAX_RATE = Decimal("0.08")
 
 
@@ -55,6 +70,52 @@ def _ms(moment: datetime) -> int:
 
 def _num(value: Decimal) -> float:
     return float(value.quantize(Decimal("0.01")))
+
+
+def shipping_line_problem(requested: dict) -> tuple[str, str] | None:
+    """(field, description) of the first way one orderShipment line breaks Walmart's published schema: the
+    required fields (ShippingLineType: lineNumber, sellerOrderId, orderLineStatuses; ShipLineStatusType: status,
+    statusQuantity, trackingInfo; TrackingInfoType: shipDateTime, carrierName, methodCode, trackingNumber), the
+    enums, and otherCarrier only with a trackingURL. None: the line is well formed."""
+    if not isinstance(requested, dict):
+        return "orderLine", "each orderLine must be an object"
+    if not isinstance(requested.get("lineNumber"), str) or not requested["lineNumber"]:
+        return "lineNumber", "lineNumber (string) is required"
+    seller_order_id = requested.get("sellerOrderId")
+    if not isinstance(seller_order_id, str) or not seller_order_id:
+        return "sellerOrderId", "sellerOrderId is required"
+    if len(seller_order_id) > 30:
+        return "sellerOrderId", "sellerOrderId is limited to 30 characters"
+    if "intentToCancelOverride" in requested and not isinstance(requested["intentToCancelOverride"], bool):
+        return "intentToCancelOverride", "intentToCancelOverride must be a boolean"
+    statuses = (requested.get("orderLineStatuses") or {}).get("orderLineStatus") \
+        if isinstance(requested.get("orderLineStatuses"), dict) else None
+    if not isinstance(statuses, list) or not statuses or not all(isinstance(s, dict) for s in statuses):
+        return "orderLineStatuses", "orderLineStatuses.orderLineStatus[] is required"
+    for status in statuses:
+        if status.get("status") not in LINE_STATUSES:
+            return "status", f"status must be one of {sorted(LINE_STATUSES)}"
+        quantity = status.get("statusQuantity")
+        if not isinstance(quantity, dict) or quantity.get("unitOfMeasurement") not in UNITS \
+                or not isinstance(quantity.get("amount"), str):
+            return "statusQuantity", "statusQuantity {unitOfMeasurement: EACH, amount: string} is required"
+        info = status.get("trackingInfo")
+        if not isinstance(info, dict):
+            return "trackingInfo", "trackingInfo is required"
+        if not isinstance(info.get("shipDateTime"), int) or isinstance(info.get("shipDateTime"), bool):
+            return "shipDateTime", "trackingInfo.shipDateTime (epoch milliseconds) is required"
+        if info.get("methodCode") not in METHOD_CODES:
+            return "methodCode", f"trackingInfo.methodCode must be one of {sorted(METHOD_CODES)}"
+        if not isinstance(info.get("trackingNumber"), str) or not info["trackingNumber"]:
+            return "trackingNumber", "trackingInfo.trackingNumber is required"
+        carrier = info.get("carrierName")
+        if not isinstance(carrier, dict) or not (carrier.get("carrier") or carrier.get("otherCarrier")):
+            return "carrierName", "trackingInfo.carrierName.carrier or otherCarrier is required"
+        if carrier.get("carrier") and carrier["carrier"] not in CARRIER_ENUM:
+            return "carrier", f"carrierName.carrier {carrier['carrier']!r} is not a valid carrier; use otherCarrier"
+        if carrier.get("otherCarrier") and not info.get("trackingURL"):
+            return "trackingURL", "trackingURL is mandatory when otherCarrier is used"
+    return None
 
 
 def _errors(status: int, code: str, description: str, *, field: str = "", info: str = "") -> SimResponse:
@@ -353,32 +414,29 @@ class Simulator(ChannelSimulator):
             by_number = {line["lineNumber"]: line for line in _lines(order)}
             plan = []
             for requested in lines:
-                number = str(requested.get("lineNumber"))
-                status = ((requested.get("orderLineStatuses") or {}).get("orderLineStatus") or [{}])[0]
-                info = status.get("trackingInfo") or {}
-                carrier = info.get("carrierName") or {}
-                quantity = (status.get("statusQuantity") or {}).get("amount")
+                invalid = shipping_line_problem(requested)
+                if invalid:
+                    return _errors(400, "INVALID_REQUEST_CONTENT.GMP_ORDER_API", invalid[1], field=invalid[0])
+                number = requested["lineNumber"]
+                status = requested["orderLineStatuses"]["orderLineStatus"][0]
+                info = status["trackingInfo"]
+                quantity = status["statusQuantity"]["amount"]
                 problem = None
                 if number not in by_number:
                     problem = f"lineNumber {number} is not in the purchase order"
-                elif status.get("status") != "Shipped":
+                elif status["status"] != "Shipped":
                     problem = "status must be Shipped"
-                elif not str(quantity or "").isdigit() or int(quantity) < 1:
+                elif not quantity.isdigit() or int(quantity) < 1:
                     problem = "statusQuantity.amount must be a positive number"
-                elif not isinstance(info.get("shipDateTime"), int):
-                    problem = "trackingInfo.shipDateTime (epoch ms) is required"
-                elif not (carrier.get("carrier") or carrier.get("otherCarrier")):
-                    problem = "trackingInfo.carrierName.carrier or otherCarrier is required"
-                elif info.get("methodCode") not in METHOD_CODES:
-                    problem = f"trackingInfo.methodCode must be one of {sorted(METHOD_CODES)}"
-                elif not info.get("trackingNumber"):
-                    problem = "trackingInfo.trackingNumber is required"
                 else:
                     line = by_number[number]
                     acknowledged = sum(int(s["statusQuantity"]["amount"])
                                        for s in line["orderLineStatuses"]["orderLineStatus"]
                                        if s["status"] == "Acknowledged")
-                    if int(quantity) > acknowledged:
+                    if line.get("intentToCancel") and requested.get("intentToCancelOverride") is not True:
+                        problem = (f"line {number}: the customer intends to cancel; pass intentToCancelOverride "
+                                   "true to ship it")
+                    elif int(quantity) > acknowledged:
                         problem = f"line {number}: only {acknowledged} acknowledged unit(s) can ship"
                 if problem:
                     return _errors(400, "INVALID_REQUEST_CONTENT.GMP_ORDER_API", problem)

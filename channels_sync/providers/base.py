@@ -57,6 +57,9 @@ class ChannelProvider(ABC):
     identity_config_key: ClassVar[str | None] = None
     # Headers that prove a delivery (its signature, a shared secret): checked once at receipt, never stored.
     webhook_secret_headers: ClassVar[tuple[str, ...]] = ()
+    # Whether a shipment's writeback carries the parcel's public tracking URL (`WritebackRequest.tracking_url`):
+    # only for channels that need one (Walmart, for a carrier outside its list); the others build their own.
+    wants_tracking_url: ClassVar[bool] = False
 
     def __init__(self, config: dict, *, webhook_secret: str | None = None, channel_id: str | None = None,
                  http: ChannelHttpClient | None = None):

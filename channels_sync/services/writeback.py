@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from decimal import Decimal
+from urllib.parse import quote
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -98,7 +99,31 @@ def _request_for(writeback: Writeback) -> WritebackRequest:
         channel_order_id=order.channel_order_id, status=CommonStatus(writeback.target_status), lines=lines,
         raw=order.raw or {}, tracking_number=writeback.tracking_number or None, carrier=writeback.carrier or None,
         ship_date=timezone.now() if writeback.target_status == CommonStatus.SHIPPED else None, parcel=parcel,
+        tracking_url=(_tracking_url(writeback) if writeback.target_status == CommonStatus.SHIPPED
+                      and provider_class(writeback.channel.provider).wants_tracking_url else None),
     )
+
+
+def _tracking_url(writeback: Writeback) -> str | None:
+    """Where the buyer can follow the parcel, for channels that want it (Walmart requires one with a carrier
+    outside its list): the storefront parcel's public tracking page (its tracking provider's), else the local
+    order's parcel with this tracking number, else the carrier's own page for carriers we know. None: unknown."""
+    from orders.models import CARRIER_TRACKING_URLS, Shipment
+
+    number = (writeback.tracking_number or "").strip()
+    if not number:
+        return None
+    shipments = Shipment.objects.filter(org_id=writeback.org_id)
+    if writeback.storefront_shipment_id:
+        shipment = shipments.filter(pk=writeback.storefront_shipment_id).first()
+    elif writeback.order.local_order_id:
+        shipment = shipments.filter(order_id=writeback.order.local_order_id, tracking_number=number).first()
+    else:
+        shipment = None
+    if shipment is not None and shipment.public_tracking_url:
+        return shipment.public_tracking_url
+    template = CARRIER_TRACKING_URLS.get((writeback.carrier or (shipment.carrier if shipment else "")).strip().lower())
+    return template.format(tn=quote(number, safe="")) if template else None
 
 
 # How long a claimed attempt may take before another worker may take the writeback over (a worker killed

@@ -60,6 +60,8 @@ class Provider(WritebackMixin, ChannelProvider):
 
     secret_config = ("clientSecret",)
 
+    wants_tracking_url = True  # otherCarrier is taken only with a trackingURL
+
     # What each config key is and where a merchant finds it (for connect forms and the README).
     config_help = {
         "clientId": "Client ID: Seller Center > API Integration > API Key Management (your personal key).",

@@ -136,3 +136,7 @@ class WritebackResult:
     channel_reference: str | None = None   # the channel's id for what was created (fulfillment id, ...)
     response_code: int | None = None
     request_summary: str = ""
+    # The tracking the channel itself reports for the shipment (a platform-shipped TikTok order), stored on the
+    # order in place of what was typed; None: the channel reported none.
+    tracking_number: str | None = None
+    carrier: str | None = None

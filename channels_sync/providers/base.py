@@ -182,6 +182,14 @@ class ChannelProvider(ABC):
         400 naming `accepted_carriers()` rather than a failure at the channel later."""
         return (carrier or "").strip() or None
 
+    def carrier_problem(self, carrier: str | None, raw: dict) -> list[str] | None:
+        """None when a shipment of this order (`raw`, as last fetched) can be written back with `carrier`; else the
+        carriers to name in the 400. Providers whose list depends on the channel or the order (TikTok) override."""
+        accepted = self.accepted_carriers()
+        if accepted is None or self.carrier_code(carrier):
+            return None
+        return accepted
+
     @abstractmethod
     def write_back(self, request: WritebackRequest) -> WritebackResult:
         """Tell the channel the order's new status (and tracking). Raises Retryable/PermanentChannelError."""

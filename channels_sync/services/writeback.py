@@ -27,14 +27,15 @@ logger = logging.getLogger(__name__)
 
 def _validate_carrier(order: AggregatedOrder, carrier: str | None) -> None:
     """A shipment's carrier must be one the channel knows, checked before anything is saved or queued."""
-    provider = provider_class(order.channel.provider)
-    accepted = provider.accepted_carriers()
-    if accepted is None or provider.carrier_code(carrier):
+    provider = order.channel.provider_instance()
+    accepted = provider.carrier_problem(carrier, order.raw or {})
+    if accepted is None:
         return
     message = (f"{provider.label} does not accept the carrier \"{carrier.strip()}\"." if (carrier or "").strip()
                else f"{provider.label} needs a carrier on a shipment.")
+    names = ", ".join(accepted) or "none is set up for this channel yet"
     raise ApiError(message, code="invalid", status_code=400,
-                   details={"carrier": [f"{message} Accepted carriers: {', '.join(accepted)}."]})
+                   details={"carrier": [f"{message} Accepted carriers: {names}."]})
 
 
 def _validate(status: str, tracking_number: str | None) -> CommonStatus:
@@ -210,6 +211,9 @@ def writeback_attempt(*, writeback_pk: int) -> float | None:
             attempt.request_summary = result.request_summary[:2000]
         outcome.update(status=Outcome.SUCCEEDED, channel_reference=(result.channel_reference or "")[:255],
                        last_error="", next_attempt_at=None, finished_at=timezone.now())
+        if result.tracking_number:   # the channel's own tracking (TikTok's label) replaces what was typed
+            outcome.update(tracking_number=result.tracking_number.strip()[:128],
+                           carrier=(result.carrier or writeback.carrier or "").strip()[:64])
     attempt.duration_ms = int((time.monotonic() - started) * 1000)
     with transaction.atomic():
         attempt.save()
@@ -219,6 +223,9 @@ def writeback_attempt(*, writeback_pk: int) -> float | None:
             return None
         for name, value in outcome.items():
             setattr(writeback, name, value)
+        if "tracking_number" in outcome:
+            AggregatedOrder.objects.filter(pk=writeback.order_id).update(
+                tracking_number=outcome["tracking_number"], carrier=outcome["carrier"])
         events.writeback_finished(writeback=writeback)  # succeeded, or failed for good; nothing while retrying
     return delay
 

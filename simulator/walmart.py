@@ -1,6 +1,9 @@
 """Walmart Marketplace Orders API v3, simulated: client-credentials tokens that expire after 900 s, the
 WM_* headers checked, GET /v3/orders with `nextCursor` paging (404 when nothing matches), acknowledge,
-ship and cancel order lines (recorded), and 429s past a token bucket. Walmart sends no order webhooks.
+ship and cancel order lines (recorded), and 429s past a token bucket. Webhook subscriptions (Notifications API:
+POST/GET/DELETE /v3/webhooks/subscriptions); a new purchase order is then pushed to the subscribed URL as
+ORDER_UPDATES (sub-event PO_CREATED) or, for a legacy PO_CREATED subscription, as that event, HMAC-signed with
+the subscription's clientSecret in its authHeaderName.
 
 Orders follow the published examples (tests/fixtures/walmart): epoch-millisecond dates, lists wrapped in
 objects (`orderLines.orderLine`), charges as JSON numbers, quantities as strings, relay e-mails.
@@ -9,7 +12,11 @@ objects (`orderLines.orderLine`), charges as JSON numbers, quantities as strings
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import json
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlencode
@@ -17,6 +24,7 @@ from urllib.parse import parse_qs, urlencode
 from simulator.base import (
     ChannelSimulator,
     DemoChannel,
+    OutboundWebhook,
     SimRequest,
     SimResponse,
     TokenBucket,
@@ -140,12 +148,25 @@ def _open_quantity(line: dict) -> int:
                if s["status"] in ("Created", "Acknowledged"))
 
 
+# Notification event types (GET /v3/webhooks/eventTypes sample, and ORDER_UPDATES from the 2026 order management
+# webhook) and the resource each belongs to.
+EVENT_RESOURCES = {"ORDER_UPDATES": "ORDER", "PO_CREATED": "ORDER", "PO_LINE_AUTOCANCELLED": "ORDER",
+                   "INTENT_TO_CANCEL": "ORDER", "OFFER_UNPUBLISHED": "ITEM", "BUY_BOX_CHANGED": "PRICE",
+                   "REPORT_STATUS": "REPORTS"}
+AUTH_METHODS = {"BASIC_AUTH", "OAUTH", "HMAC"}
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 class Simulator(ChannelSimulator):
     name = "walmart"
-    webhook_path = None   # no order webhooks for this flow: polled
+    webhook_path = "/upstream/webhooks/walmart/orders"
 
     def __init__(self, **kwargs):
         self.tokens: dict[str, float] = {}   # access token -> expiry (time.time())
+        self.subscriptions: dict[str, dict] = {}   # subscriptionId -> the subscribed event as created
         self.wall = time.time
         super().__init__(**kwargs)
 
@@ -189,7 +210,7 @@ class Simulator(ChannelSimulator):
     def demo_channel(self) -> DemoChannel:
         return DemoChannel(channel_id="demo-walmart", provider="walmart", label="Demo Walmart Marketplace",
                            config={"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET, "baseUrl": self.base_url},
-                           webhook_secret="", poll_interval_minutes=5)
+                           webhook_secret=self.webhook_secret, poll_interval_minutes=5)
 
     def expire_tokens(self) -> None:
         """Tests and demos: every issued token expires now (the next API call answers 401)."""
@@ -477,3 +498,105 @@ class Simulator(ChannelSimulator):
             self.touch(order)
             self.record_writeback(request, kind="cancel_lines", order_id=po)
             return json_response({"order": order})
+
+    # --- notifications -------------------------------------------------------------------------
+    def build_webhook(self, order: dict, topic: str) -> OutboundWebhook | None:
+        """A new purchase order, as each active ORDER subscription wants it (only PO_CREATED is pushed: Walmart
+        sends no notification for a delivery). Unsubscribed: ORDER_UPDATES to our receiver, signed with the
+        demo secret in WM-SEC-SIGNATURE."""
+        if topic != "PO_CREATED":
+            return None
+        with self.lock:
+            active = [sub for sub in self.subscriptions.values()
+                      if sub["status"] == "ACTIVE" and sub["eventType"] in ("ORDER_UPDATES", "PO_CREATED")]
+        subscription = active[0] if active else {
+            "eventType": "ORDER_UPDATES", "eventUrl": self.webhook_path,
+            "authDetails": {"authMethod": "HMAC", "authHeaderName": "WM-SEC-SIGNATURE",
+                            "clientSecret": self.webhook_secret}}
+        event_time = _iso(_ms(self.now()))
+        source = {"eventType": subscription["eventType"], "eventTime": event_time, "eventId": str(uuid.uuid4())}
+        summary = self._notified_order(order)
+        if subscription["eventType"] == "ORDER_UPDATES":
+            payload = {"source": {**source, "eventFilters": None},
+                       "payload": {"meta": {"subEventType": "PO_CREATED"}, "order": summary}}
+        else:
+            payload = {"source": source, "payload": summary}
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        auth = subscription.get("authDetails") or {}
+        headers = {"Content-Type": "application/json", **(subscription.get("headers") or {})}
+        if auth.get("authMethod") == "HMAC":
+            headers[auth.get("authHeaderName") or "Authorization"] = hmac.new(
+                str(auth.get("clientSecret") or "").encode(), body, hashlib.sha256).hexdigest()
+        return OutboundWebhook(subscription["eventUrl"], headers, body, topic="PO_CREATED",
+                               order_id=order["purchaseOrderId"])
+
+    @staticmethod
+    def _notified_order(order: dict) -> dict:
+        """The purchase order as the PO_CREATED notification describes it (ISO dates, a flat line list)."""
+        return {
+            "partnerId": PARTNER_ID, "purchaseOrderId": order["purchaseOrderId"],
+            "customerOrderId": order["customerOrderId"], "orderDate": _iso(order["orderDate"]),
+            "estimatedDeliveryDate": _iso(order["shippingInfo"]["estimatedDeliveryDate"]),
+            "estimatedShipDate": _iso(order["shippingInfo"]["estimatedShipDate"]),
+            "orderLines": [{
+                "lineNumber": line["lineNumber"], "sku": line["item"]["sku"],
+                "productName": line["item"]["productName"],
+                "quantity": {"unitOfMeasure": "EACH", "measurementValue": line["orderLineQuantity"]["amount"]},
+                "status": "CREATED", "statusDate": _iso(line["statusDate"]), "shippingProgramType": "THREE_DAY",
+                "shippingMethod": order["shippingInfo"]["methodCode"], "shipNodeType": order["shipNode"]["type"],
+            } for line in _lines(order)],
+        }
+
+    @route("POST", r"^/v3/webhooks/subscriptions$")
+    def create_subscription(self, request: SimRequest) -> SimResponse:
+        body = request.json() or {}
+        events = body.get("events") if isinstance(body, dict) else None
+        if not isinstance(events, list) or not events:
+            return _errors(400, "INVALID_REQUEST_CONTENT.GMP_NOTIFICATION_API", "events[] is required", field="events")
+        created = []
+        for event in events:
+            event = event if isinstance(event, dict) else {}
+            auth = event.get("authDetails") if isinstance(event.get("authDetails"), dict) else None
+            problem = None
+            if event.get("eventType") not in EVENT_RESOURCES:
+                problem = ("eventType", f"eventType must be one of {sorted(EVENT_RESOURCES)}")
+            elif event.get("eventVersion") != "V1":
+                problem = ("eventVersion", "eventVersion must be V1")
+            elif event.get("resourceName") != EVENT_RESOURCES[event["eventType"]]:
+                problem = ("resourceName", f"resourceName must be {EVENT_RESOURCES[event['eventType']]}")
+            elif not str(event.get("eventUrl") or "").startswith(("http://", "https://")):
+                problem = ("eventUrl", "eventUrl must be an http(s) URL")
+            elif auth is not None and auth.get("authMethod") not in AUTH_METHODS:
+                problem = ("authMethod", f"authMethod must be one of {sorted(AUTH_METHODS)}")
+            elif auth is not None and auth.get("authMethod") == "HMAC" and not (
+                    auth.get("clientSecret") and auth.get("authHeaderName")):
+                problem = ("authDetails", "HMAC needs clientSecret and authHeaderName")
+            if problem:
+                return _errors(400, "INVALID_REQUEST_CONTENT.GMP_NOTIFICATION_API", problem[1], field=problem[0])
+            created.append({**event, "subscriptionId": str(uuid.uuid4()), "partnerId": PARTNER_ID,
+                            "status": event.get("status") or "ACTIVE"})
+        with self.lock:
+            for event in created:
+                self.subscriptions[event["subscriptionId"]] = event
+            self.record_writeback(request, kind="webhook_subscription")
+        return json_response({"events": [{key: event[key] for key in ("eventType", "subscriptionId", "partnerId",
+                                                                         "eventVersion", "resourceName", "status")}
+                                         for event in created]})
+
+    @route("GET", r"^/v3/webhooks/subscriptions$")
+    def list_subscriptions(self, request: SimRequest) -> SimResponse:
+        with self.lock:
+            events = [{**{k: v for k, v in event.items() if k != "authDetails"},
+                       "authDetails": {k: v for k, v in (event.get("authDetails") or {}).items()
+                                       if k not in ("clientSecret", "password")}}
+                      for event in self.subscriptions.values()]
+        return json_response({"events": events})
+
+    @route("DELETE", r"^/v3/webhooks/subscriptions/(?P<subscription_id>[\w-]+)$")
+    def delete_subscription(self, request: SimRequest, subscription_id: str) -> SimResponse:
+        with self.lock:
+            if self.subscriptions.pop(subscription_id, None) is None:
+                return _errors(404, "CONTENT_NOT_FOUND.GMP_NOTIFICATION_API", "No subscription found")
+            self.record_writeback(request, kind="webhook_unsubscription")
+        return json_response({"message": "Successfully deleted"})
+

@@ -502,15 +502,16 @@ class Simulator(ChannelSimulator):
     # --- notifications -------------------------------------------------------------------------
     def build_webhook(self, order: dict, topic: str) -> OutboundWebhook | None:
         """A new purchase order, as each active ORDER subscription wants it (only PO_CREATED is pushed: Walmart
-        sends no notification for a delivery). Unsubscribed: ORDER_UPDATES to our receiver, signed with the
-        demo secret in WM-SEC-SIGNATURE."""
+        sends no notification for a delivery). Unsubscribed: ORDER_UPDATES to our receiver for the demo channel,
+        signed with the demo secret in WM-SEC-SIGNATURE."""
         if topic != "PO_CREATED":
             return None
         with self.lock:
             active = [sub for sub in self.subscriptions.values()
                       if sub["status"] == "ACTIVE" and sub["eventType"] in ("ORDER_UPDATES", "PO_CREATED")]
         subscription = active[0] if active else {
-            "eventType": "ORDER_UPDATES", "eventUrl": self.webhook_path,
+            # the demo channel by name: Walmart's body names no account the hub could route by
+            "eventType": "ORDER_UPDATES", "eventUrl": f"{self.webhook_path}?channel=demo-walmart",
             "authDetails": {"authMethod": "HMAC", "authHeaderName": "WM-SEC-SIGNATURE",
                             "clientSecret": self.webhook_secret}}
         event_time = _iso(_ms(self.now()))

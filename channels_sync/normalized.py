@@ -139,3 +139,7 @@ class WritebackResult:
     # What the call taught about the channel account (WooCommerce: whether Shipment Tracking is installed),
     # merged into the channel's config once the writeback is recorded, so the next one goes straight there.
     learned_config: dict = field(default_factory=dict)
+    # The tracking the channel itself reports for the shipment (a platform-shipped TikTok order), stored on the
+    # order in place of what was typed; None: the channel reported none.
+    tracking_number: str | None = None
+    carrier: str | None = None

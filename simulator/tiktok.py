@@ -351,17 +351,56 @@ class Simulator(ChannelSimulator):
         return json_response(_envelope({"orders": orders}))
 
     # --- API: fulfillment ----------------------------------------------------------------------
+    # TikTok's answers for what a seller may not do (error codes from the Ship Package / Mark Package As Shipped
+    # references): an order TikTok ships itself, a missing field, a provider id TikTok does not know.
+    PLATFORM_SHIPPED = (21008025, "Seller cannot operate orders which are fulfilled by platform")
+    MISSING_FIELD = 21001001
+    BAD_PROVIDER = (21011022, "Invalid tracking number or provider ID. Please double check and try again.")
+
     def _order_of_package(self, package_id: str) -> dict | None:
         for order in self.orders.values():
             if any(p["id"] == package_id for p in order.get("packages") or []):
                 return order
         return None
 
-    def _shipment(self, body: dict) -> tuple[str, str] | None:
-        tracking, provider = body.get("tracking_number"), body.get("shipping_provider_id")
-        if not tracking or provider not in dict(SHIPPING_PROVIDERS):
-            return None
-        return tracking, provider
+    @staticmethod
+    def _package_items(order: dict, package_id: str) -> list[dict]:
+        """The live line items a package holds: theirs by package_id, or every one when the order's only package
+        is the one TikTok made at payment (its items do not name it yet)."""
+        live = [i for i in order["line_items"] if i.get("display_status") != "CANCELLED"]
+        named = [i for i in live if i.get("package_id") == package_id]
+        if named or any(i.get("package_id") for i in live):
+            return named
+        return live if [p["id"] for p in order.get("packages") or []] == [package_id] else []
+
+    def _shipment_refusal(self, order: dict, body: dict) -> SimResponse | None:
+        """TikTok's error envelope ({code, message, request_id}) for a self-shipment it refuses, else None."""
+        if order.get("shipping_type") == "TIKTOK":
+            return json_response(_envelope(code=self.PLATFORM_SHIPPED[0], message=self.PLATFORM_SHIPPED[1]))
+        missing = [key for key in ("tracking_number", "shipping_provider_id")
+                   if not isinstance(body.get(key), str) or not body[key].strip()]
+        if missing:
+            return json_response(_envelope(code=self.MISSING_FIELD, message="Invalid parameters. Please ensure you "
+                                           f"are passing the correct request parameter(s): {', '.join(missing)} "
+                                           "required."))
+        if body["shipping_provider_id"] not in dict(SHIPPING_PROVIDERS):
+            return json_response(_envelope(code=self.BAD_PROVIDER[0], message=self.BAD_PROVIDER[1]))
+        return None
+
+    def _ship_items(self, order: dict, items: list[dict], package_id: str, body: dict) -> None:
+        """The items leave in `package_id` with this tracking; the order is shipped once no live item is left."""
+        provider_id, tracking = body["shipping_provider_id"], body["tracking_number"]
+        provider_name = dict(SHIPPING_PROVIDERS)[provider_id]
+        when = self.now()
+        for item in items:
+            item.update({"tracking_number": tracking, "package_id": package_id, "package_status": "PROCESSING",
+                         "shipping_provider_id": provider_id, "shipping_provider_name": provider_name,
+                         "rts_time": _now_ts(when), "display_status": "IN_TRANSIT"})
+        left = [i for i in order["line_items"] if i.get("display_status") in SHIPPABLE]
+        order.update({"tracking_number": tracking, "shipping_provider_id": provider_id,
+                      "shipping_provider": provider_name, "rts_time": _now_ts(when)})
+        order["status"] = "PARTIALLY_SHIPPING" if left else "IN_TRANSIT"
+        order["update_time"] = max(order["update_time"], _now_ts(when))
 
     @route("POST", r"^/fulfillment/202309/packages/(?P<package_id>\d+)/ship$")
     def ship_package(self, request: SimRequest, package_id: str) -> SimResponse:
@@ -374,13 +413,14 @@ class Simulator(ChannelSimulator):
             if order["status"] == "CANCELLED":
                 return json_response(_envelope(code=21011041, message="Cannot complete the operation when "
                                                                       "order is cancelled."))
-            if order["status"] not in SHIPPABLE:
+            items = self._package_items(order, package_id)
+            if order["status"] not in SHIPPABLE or not any(i["display_status"] in SHIPPABLE for i in items):
                 return json_response(_envelope(code=21011040, message="Package has already been shipped."))
-            shipment = self._shipment(body.get("self_shipment") or {})
-            if shipment is None:
-                return json_response(_envelope(code=21011022, message="Invalid tracking number or provider ID. "
-                                                                      "Please double check and try again."))
-            self._ship(order, self.now(), shipment[1], shipment[0])
+            self_shipment = body.get("self_shipment")
+            refusal = self._shipment_refusal(order, self_shipment if isinstance(self_shipment, dict) else {})
+            if refusal is not None:
+                return refusal
+            self._ship_items(order, items, package_id, self_shipment)
             self.touch(order)
             self.record_writeback(request, kind="ship_package", order_id=order["id"], packageId=package_id)
             hook = self.build_webhook(order, "ORDER_STATUS_CHANGE")
@@ -389,6 +429,8 @@ class Simulator(ChannelSimulator):
 
     @route("POST", r"^/fulfillment/202309/orders/(?P<order_id>\d+)/packages$")
     def mark_package_shipped(self, request: SimRequest, order_id: str) -> SimResponse:
+        """Mark Package As Shipped: the named line items (all unshipped ones when none are named) become a package
+        of their own with this tracking, split from the package they were in."""
         body = request.json() or {}
         with self.lock:
             order = self.orders.get(order_id)
@@ -397,17 +439,27 @@ class Simulator(ChannelSimulator):
                                                                       "passing the correct request parameter(s)."))
             if order["status"] not in SHIPPABLE:
                 return json_response(_envelope(code=21011020, message="These orders are already shipped."))
-            known = {item["id"] for item in order["line_items"]}
-            line_ids = [str(i) for i in body.get("order_line_item_ids") or []] or sorted(known)
-            if not set(line_ids) <= known:
+            by_id = {item["id"]: item for item in order["line_items"]}
+            open_ids = sorted(i for i, item in by_id.items() if item["display_status"] in SHIPPABLE)
+            line_ids = [str(i) for i in body.get("order_line_item_ids") or []] or open_ids
+            if not set(line_ids) <= set(by_id):
                 return json_response(_envelope(code=21011029, message="order does not belong to fulfill unit"))
-            shipment = self._shipment(body)
-            if shipment is None:
-                return json_response(_envelope(code=21011022, message="Invalid tracking number or provider ID. "
-                                                                      "Please double check and try again."))
-            self._ship(order, self.now(), shipment[1], shipment[0])
+            if not set(line_ids) <= set(open_ids):
+                return json_response(_envelope(code=21011020, message="These orders are already shipped."))
+            refusal = self._shipment_refusal(order, body)
+            if refusal is not None:
+                return refusal
+            packages = order.setdefault("packages", [])
+            if len(packages) == 1 and not any(i.get("package_id") for i in by_id.values()):
+                for item in by_id.values():   # the payment-time package keeps the items not shipped now
+                    item["package_id"] = packages[0]["id"]
+            whole = [p["id"] for p in packages
+                     if {i["id"] for i in self._package_items(order, p["id"])} == set(line_ids)]
+            package_id = whole[0] if whole else str(int(self._package_id(order)) + len(packages))
+            if not whole:
+                packages.append({"id": package_id})
+            self._ship_items(order, [by_id[i] for i in line_ids], package_id, body)
             self.touch(order)
-            package_id = order["packages"][0]["id"]
             self.record_writeback(request, kind="mark_package_shipped", order_id=order_id, packageId=package_id)
             hook = self.build_webhook(order, "ORDER_STATUS_CHANGE")
         self.deliver([hook])
@@ -416,20 +468,76 @@ class Simulator(ChannelSimulator):
 
     @route("POST", r"^/fulfillment/202309/packages/(?P<package_id>\d+)/shipping_info/update$")
     def update_shipping_info(self, request: SimRequest, package_id: str) -> SimResponse:
+        body = request.json() or {}
         with self.lock:
             order = self._order_of_package(package_id)
             if order is None:
                 return json_response(_envelope(code=21011028, message="The package does not belong to the "
                                                                       "current shop."))
-            if order["status"] in SHIPPABLE:
+            if order.get("shipping_type") == "TIKTOK":
+                return json_response(_envelope(code=21011004, message="This API cannot be used to update package "
+                                                                      "shipping information for packages that are "
+                                                                      "not shipped by sellers."))
+            items = self._package_items(order, package_id)
+            if any(i["display_status"] in SHIPPABLE for i in items):
                 return json_response(_envelope(code=21011030, message="fulfillment not allow update tracking no."))
-            shipment = self._shipment(request.json() or {})
-            if shipment is None:
-                return json_response(_envelope(code=21011022, message="Invalid tracking number or provider ID."))
-            self._ship(order, self.now(), shipment[1], shipment[0], move=False)
+            refusal = self._shipment_refusal(order, body)
+            if refusal is not None:
+                return refusal
+            provider_name = dict(SHIPPING_PROVIDERS)[body["shipping_provider_id"]]
+            for item in items:
+                item.update({"tracking_number": body["tracking_number"], "shipping_provider_name": provider_name,
+                             "shipping_provider_id": body["shipping_provider_id"]})
+            order.update({"tracking_number": body["tracking_number"], "shipping_provider": provider_name,
+                          "shipping_provider_id": body["shipping_provider_id"]})
             self.touch(order)
             self.record_writeback(request, kind="update_shipping_info", order_id=order["id"], packageId=package_id)
         return json_response(_envelope())
+
+    @route("GET", r"^/fulfillment/202309/packages/(?P<package_id>\d+)$")
+    def package_detail(self, request: SimRequest, package_id: str) -> SimResponse:
+        """Get Package Detail, in the published sample's shape (the fields a seller reads back)."""
+        with self.lock:
+            order = self._order_of_package(package_id)
+            if order is None:
+                return json_response(_envelope(code=21011028, message="The package does not belong to the "
+                                                                      "current shop."))
+            items = self._package_items(order, package_id)
+            tracked = next((i for i in items if i.get("tracking_number")), {})
+            statuses = {i["display_status"] for i in items}
+            status = ("COMPLETED" if statuses <= {"DELIVERED", "COMPLETED"} else
+                      "FULFILLING" if statuses & {"IN_TRANSIT", "DELIVERED", "COMPLETED"} else "PROCESSING")
+            return json_response(_envelope({
+                "package_id": package_id, "orders": [{"id": order["id"]}], "package_status": status,
+                "shipping_provider_name": tracked.get("shipping_provider_name", ""),
+                "shipping_provider_id": tracked.get("shipping_provider_id", ""),
+                "shipping_type": order.get("shipping_type", "SELLER"),
+                "delivery_option_id": order.get("delivery_option_id", ""),
+                "delivery_option_name": order.get("delivery_option_name", ""),
+                "tracking_number": tracked.get("tracking_number", ""),
+                "order_line_item_ids": [i["id"] for i in items], "create_time": order.get("paid_time", 0),
+                "update_time": order["update_time"], "handover_method": "PICKUP"}))
+
+    def ship_by_platform(self, order_id: str, *, label: bool = True) -> dict:
+        """Tests and demos: this order is TikTok-shipped (shipping_type TIKTOK); with `label`, TikTok has issued
+        its label, so its package carries TikTok's tracking (and only TikTok moves it on)."""
+        with self.lock:
+            order = self.orders[order_id]
+            order["shipping_type"] = "TIKTOK"
+            order["delivery_option_name"] = "Shipped via platform"
+            if not order.get("packages"):
+                order["packages"] = [{"id": self._package_id(order)}]
+            if label:
+                package_id = order["packages"][0]["id"]
+                number = "TT" + format(self.rng.randint(0, 10**14), "014d")
+                for item in self._package_items(order, package_id):
+                    item.update({"tracking_number": number, "package_id": package_id,
+                                 "shipping_provider_id": "6617675021119438849",
+                                 "shipping_provider_name": "TT Virtual express"})
+                order.update({"tracking_number": number, "shipping_provider": "TT Virtual express",
+                              "shipping_provider_id": "6617675021119438849"})
+            self.touch(order)
+            return self.public(order)
 
     @route("GET", r"^/logistics/202309/delivery_options/(?P<option_id>\d+)/shipping_providers$")
     def shipping_providers(self, request: SimRequest, option_id: str) -> SimResponse:

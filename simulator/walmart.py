@@ -1,6 +1,9 @@
 """Walmart Marketplace Orders API v3, simulated: client-credentials tokens that expire after 900 s, the
 WM_* headers checked, GET /v3/orders with `nextCursor` paging (404 when nothing matches), acknowledge,
-ship and cancel order lines (recorded), and 429s past a token bucket. Walmart sends no order webhooks.
+ship and cancel order lines (recorded), and 429s past a token bucket. Webhook subscriptions (Notifications API:
+POST/GET/DELETE /v3/webhooks/subscriptions); a new purchase order is then pushed to the subscribed URL as
+ORDER_UPDATES (sub-event PO_CREATED) or, for a legacy PO_CREATED subscription, as that event, HMAC-signed with
+the subscription's clientSecret in its authHeaderName.
 
 Orders follow the published examples (tests/fixtures/walmart): epoch-millisecond dates, lists wrapped in
 objects (`orderLines.orderLine`), charges as JSON numbers, quantities as strings, relay e-mails.
@@ -9,7 +12,11 @@ objects (`orderLines.orderLine`), charges as JSON numbers, quantities as strings
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import json
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlencode
@@ -17,6 +24,7 @@ from urllib.parse import parse_qs, urlencode
 from simulator.base import (
     ChannelSimulator,
     DemoChannel,
+    OutboundWebhook,
     SimRequest,
     SimResponse,
     TokenBucket,
@@ -45,7 +53,22 @@ ADDRESSES = [
 CARRIERS = [("USPS", "9400{:018d}", "http://walmart.narvar.com/walmart/tracking/usps?tracking_numbers={}"),
             ("UPS", "1Z999AA1{:010d}", "http://walmart.narvar.com/walmart/tracking/ups?tracking_numbers={}"),
             ("FedEx", "7{:011d}", "http://walmart.narvar.com/walmart/tracking/fedex?tracking_numbers={}")]
+# Enums of the shipping update as Walmart's US Marketplace Orders OpenAPI publishes them (TrackingInfoType,
+# CarrierNameType, QuantityType; orders.json in highsidelabs/walmart-api-php at d4afcb4c65ab): written out here
+# again, not imported, so the app's own list is checked against the published one.
 METHOD_CODES = {"Standard", "Express", "OneDay", "Freight", "WhiteGlove", "Value"}
+CARRIER_ENUM = frozenset((
+    "UPS", "USPS", "FedEx", "Airborne", "OnTrac", "DHL Ecommerce - US", "LS", "UDS", "UPSMI", "FDX", "PILOT",
+    "ESTES", "SAIA", "FDS Express", "Seko Worldwide", "HIT Delivery", "FEDEXSP", "RL Carriers",
+    "Metropolitan Warehouse & Delivery", "China Post", "YunExpress", "Yellow Freight Sys", "AIT Worldwide Logistics",
+    "Chukou1", "Sendle", "Landmark Global", "Sunyou", "Yanwen", "4PX", "GLS", "OSM Worldwide", "FIRST MILE",
+    "AM Trucking", "CEVA", "India Post", "SF Express", "CNE", "TForce Freight", "AxleHire", "LSO", "Royal Mail",
+    "ABF Freight System", "WanB", "Roadrunner Freight", "Meyer Distribution", "AAA Cooper", "Canada Post",
+    "Southeastern Freight Lines", "Japan Post", "Correos de Mexico", "XPO Logistics", "JD Logistics", "YDH", "JCEX",
+    "Flyt", "Deutsche Post",
+))
+UNITS = {"EACH", "EA"}
+LINE_STATUSES = {"Created", "Acknowledged", "Shipped", "Delivered", "Cancelled", "Refund"}
 TAX_RATE = Decimal("0.08")
 
 
@@ -55,6 +78,52 @@ def _ms(moment: datetime) -> int:
 
 def _num(value: Decimal) -> float:
     return float(value.quantize(Decimal("0.01")))
+
+
+def shipping_line_problem(requested: dict) -> tuple[str, str] | None:
+    """(field, description) of the first way one orderShipment line breaks Walmart's published schema: the
+    required fields (ShippingLineType: lineNumber, sellerOrderId, orderLineStatuses; ShipLineStatusType: status,
+    statusQuantity, trackingInfo; TrackingInfoType: shipDateTime, carrierName, methodCode, trackingNumber), the
+    enums, and otherCarrier only with a trackingURL. None: the line is well formed."""
+    if not isinstance(requested, dict):
+        return "orderLine", "each orderLine must be an object"
+    if not isinstance(requested.get("lineNumber"), str) or not requested["lineNumber"]:
+        return "lineNumber", "lineNumber (string) is required"
+    seller_order_id = requested.get("sellerOrderId")
+    if not isinstance(seller_order_id, str) or not seller_order_id:
+        return "sellerOrderId", "sellerOrderId is required"
+    if len(seller_order_id) > 30:
+        return "sellerOrderId", "sellerOrderId is limited to 30 characters"
+    if "intentToCancelOverride" in requested and not isinstance(requested["intentToCancelOverride"], bool):
+        return "intentToCancelOverride", "intentToCancelOverride must be a boolean"
+    statuses = (requested.get("orderLineStatuses") or {}).get("orderLineStatus") \
+        if isinstance(requested.get("orderLineStatuses"), dict) else None
+    if not isinstance(statuses, list) or not statuses or not all(isinstance(s, dict) for s in statuses):
+        return "orderLineStatuses", "orderLineStatuses.orderLineStatus[] is required"
+    for status in statuses:
+        if status.get("status") not in LINE_STATUSES:
+            return "status", f"status must be one of {sorted(LINE_STATUSES)}"
+        quantity = status.get("statusQuantity")
+        if not isinstance(quantity, dict) or quantity.get("unitOfMeasurement") not in UNITS \
+                or not isinstance(quantity.get("amount"), str):
+            return "statusQuantity", "statusQuantity {unitOfMeasurement: EACH, amount: string} is required"
+        info = status.get("trackingInfo")
+        if not isinstance(info, dict):
+            return "trackingInfo", "trackingInfo is required"
+        if not isinstance(info.get("shipDateTime"), int) or isinstance(info.get("shipDateTime"), bool):
+            return "shipDateTime", "trackingInfo.shipDateTime (epoch milliseconds) is required"
+        if info.get("methodCode") not in METHOD_CODES:
+            return "methodCode", f"trackingInfo.methodCode must be one of {sorted(METHOD_CODES)}"
+        if not isinstance(info.get("trackingNumber"), str) or not info["trackingNumber"]:
+            return "trackingNumber", "trackingInfo.trackingNumber is required"
+        carrier = info.get("carrierName")
+        if not isinstance(carrier, dict) or not (carrier.get("carrier") or carrier.get("otherCarrier")):
+            return "carrierName", "trackingInfo.carrierName.carrier or otherCarrier is required"
+        if carrier.get("carrier") and carrier["carrier"] not in CARRIER_ENUM:
+            return "carrier", f"carrierName.carrier {carrier['carrier']!r} is not a valid carrier; use otherCarrier"
+        if carrier.get("otherCarrier") and not info.get("trackingURL"):
+            return "trackingURL", "trackingURL is mandatory when otherCarrier is used"
+    return None
 
 
 def _errors(status: int, code: str, description: str, *, field: str = "", info: str = "") -> SimResponse:
@@ -79,12 +148,25 @@ def _open_quantity(line: dict) -> int:
                if s["status"] in ("Created", "Acknowledged"))
 
 
+# Notification event types (GET /v3/webhooks/eventTypes sample, and ORDER_UPDATES from the 2026 order management
+# webhook) and the resource each belongs to.
+EVENT_RESOURCES = {"ORDER_UPDATES": "ORDER", "PO_CREATED": "ORDER", "PO_LINE_AUTOCANCELLED": "ORDER",
+                   "INTENT_TO_CANCEL": "ORDER", "OFFER_UNPUBLISHED": "ITEM", "BUY_BOX_CHANGED": "PRICE",
+                   "REPORT_STATUS": "REPORTS"}
+AUTH_METHODS = {"BASIC_AUTH", "OAUTH", "HMAC"}
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 class Simulator(ChannelSimulator):
     name = "walmart"
-    webhook_path = None   # no order webhooks for this flow: polled
+    webhook_path = "/upstream/webhooks/walmart/orders"
 
     def __init__(self, **kwargs):
         self.tokens: dict[str, float] = {}   # access token -> expiry (time.time())
+        self.subscriptions: dict[str, dict] = {}   # subscriptionId -> the subscribed event as created
         self.wall = time.time
         super().__init__(**kwargs)
 
@@ -128,7 +210,7 @@ class Simulator(ChannelSimulator):
     def demo_channel(self) -> DemoChannel:
         return DemoChannel(channel_id="demo-walmart", provider="walmart", label="Demo Walmart Marketplace",
                            config={"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET, "baseUrl": self.base_url},
-                           webhook_secret="", poll_interval_minutes=5)
+                           webhook_secret=self.webhook_secret, poll_interval_minutes=5)
 
     def expire_tokens(self) -> None:
         """Tests and demos: every issued token expires now (the next API call answers 401)."""
@@ -353,32 +435,29 @@ class Simulator(ChannelSimulator):
             by_number = {line["lineNumber"]: line for line in _lines(order)}
             plan = []
             for requested in lines:
-                number = str(requested.get("lineNumber"))
-                status = ((requested.get("orderLineStatuses") or {}).get("orderLineStatus") or [{}])[0]
-                info = status.get("trackingInfo") or {}
-                carrier = info.get("carrierName") or {}
-                quantity = (status.get("statusQuantity") or {}).get("amount")
+                invalid = shipping_line_problem(requested)
+                if invalid:
+                    return _errors(400, "INVALID_REQUEST_CONTENT.GMP_ORDER_API", invalid[1], field=invalid[0])
+                number = requested["lineNumber"]
+                status = requested["orderLineStatuses"]["orderLineStatus"][0]
+                info = status["trackingInfo"]
+                quantity = status["statusQuantity"]["amount"]
                 problem = None
                 if number not in by_number:
                     problem = f"lineNumber {number} is not in the purchase order"
-                elif status.get("status") != "Shipped":
+                elif status["status"] != "Shipped":
                     problem = "status must be Shipped"
-                elif not str(quantity or "").isdigit() or int(quantity) < 1:
+                elif not quantity.isdigit() or int(quantity) < 1:
                     problem = "statusQuantity.amount must be a positive number"
-                elif not isinstance(info.get("shipDateTime"), int):
-                    problem = "trackingInfo.shipDateTime (epoch ms) is required"
-                elif not (carrier.get("carrier") or carrier.get("otherCarrier")):
-                    problem = "trackingInfo.carrierName.carrier or otherCarrier is required"
-                elif info.get("methodCode") not in METHOD_CODES:
-                    problem = f"trackingInfo.methodCode must be one of {sorted(METHOD_CODES)}"
-                elif not info.get("trackingNumber"):
-                    problem = "trackingInfo.trackingNumber is required"
                 else:
                     line = by_number[number]
                     acknowledged = sum(int(s["statusQuantity"]["amount"])
                                        for s in line["orderLineStatuses"]["orderLineStatus"]
                                        if s["status"] == "Acknowledged")
-                    if int(quantity) > acknowledged:
+                    if line.get("intentToCancel") and requested.get("intentToCancelOverride") is not True:
+                        problem = (f"line {number}: the customer intends to cancel; pass intentToCancelOverride "
+                                   "true to ship it")
+                    elif int(quantity) > acknowledged:
                         problem = f"line {number}: only {acknowledged} acknowledged unit(s) can ship"
                 if problem:
                     return _errors(400, "INVALID_REQUEST_CONTENT.GMP_ORDER_API", problem)
@@ -419,3 +498,106 @@ class Simulator(ChannelSimulator):
             self.touch(order)
             self.record_writeback(request, kind="cancel_lines", order_id=po)
             return json_response({"order": order})
+
+    # --- notifications -------------------------------------------------------------------------
+    def build_webhook(self, order: dict, topic: str) -> OutboundWebhook | None:
+        """A new purchase order, as each active ORDER subscription wants it (only PO_CREATED is pushed: Walmart
+        sends no notification for a delivery). Unsubscribed: ORDER_UPDATES to our receiver for the demo channel,
+        signed with the demo secret in WM-SEC-SIGNATURE."""
+        if topic != "PO_CREATED":
+            return None
+        with self.lock:
+            active = [sub for sub in self.subscriptions.values()
+                      if sub["status"] == "ACTIVE" and sub["eventType"] in ("ORDER_UPDATES", "PO_CREATED")]
+        subscription = active[0] if active else {
+            # the demo channel by name: Walmart's body names no account the hub could route by
+            "eventType": "ORDER_UPDATES", "eventUrl": f"{self.webhook_path}?channel=demo-walmart",
+            "authDetails": {"authMethod": "HMAC", "authHeaderName": "WM-SEC-SIGNATURE",
+                            "clientSecret": self.webhook_secret}}
+        event_time = _iso(_ms(self.now()))
+        source = {"eventType": subscription["eventType"], "eventTime": event_time, "eventId": str(uuid.uuid4())}
+        summary = self._notified_order(order)
+        if subscription["eventType"] == "ORDER_UPDATES":
+            payload = {"source": {**source, "eventFilters": None},
+                       "payload": {"meta": {"subEventType": "PO_CREATED"}, "order": summary}}
+        else:
+            payload = {"source": source, "payload": summary}
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        auth = subscription.get("authDetails") or {}
+        headers = {"Content-Type": "application/json", **(subscription.get("headers") or {})}
+        if auth.get("authMethod") == "HMAC":
+            headers[auth.get("authHeaderName") or "Authorization"] = hmac.new(
+                str(auth.get("clientSecret") or "").encode(), body, hashlib.sha256).hexdigest()
+        return OutboundWebhook(subscription["eventUrl"], headers, body, topic="PO_CREATED",
+                               order_id=order["purchaseOrderId"])
+
+    @staticmethod
+    def _notified_order(order: dict) -> dict:
+        """The purchase order as the PO_CREATED notification describes it (ISO dates, a flat line list)."""
+        return {
+            "partnerId": PARTNER_ID, "purchaseOrderId": order["purchaseOrderId"],
+            "customerOrderId": order["customerOrderId"], "orderDate": _iso(order["orderDate"]),
+            "estimatedDeliveryDate": _iso(order["shippingInfo"]["estimatedDeliveryDate"]),
+            "estimatedShipDate": _iso(order["shippingInfo"]["estimatedShipDate"]),
+            "orderLines": [{
+                "lineNumber": line["lineNumber"], "sku": line["item"]["sku"],
+                "productName": line["item"]["productName"],
+                "quantity": {"unitOfMeasure": "EACH", "measurementValue": line["orderLineQuantity"]["amount"]},
+                "status": "CREATED", "statusDate": _iso(line["statusDate"]), "shippingProgramType": "THREE_DAY",
+                "shippingMethod": order["shippingInfo"]["methodCode"], "shipNodeType": order["shipNode"]["type"],
+            } for line in _lines(order)],
+        }
+
+    @route("POST", r"^/v3/webhooks/subscriptions$")
+    def create_subscription(self, request: SimRequest) -> SimResponse:
+        body = request.json() or {}
+        events = body.get("events") if isinstance(body, dict) else None
+        if not isinstance(events, list) or not events:
+            return _errors(400, "INVALID_REQUEST_CONTENT.GMP_NOTIFICATION_API", "events[] is required", field="events")
+        created = []
+        for event in events:
+            event = event if isinstance(event, dict) else {}
+            auth = event.get("authDetails") if isinstance(event.get("authDetails"), dict) else None
+            problem = None
+            if event.get("eventType") not in EVENT_RESOURCES:
+                problem = ("eventType", f"eventType must be one of {sorted(EVENT_RESOURCES)}")
+            elif event.get("eventVersion") != "V1":
+                problem = ("eventVersion", "eventVersion must be V1")
+            elif event.get("resourceName") != EVENT_RESOURCES[event["eventType"]]:
+                problem = ("resourceName", f"resourceName must be {EVENT_RESOURCES[event['eventType']]}")
+            elif not str(event.get("eventUrl") or "").startswith(("http://", "https://")):
+                problem = ("eventUrl", "eventUrl must be an http(s) URL")
+            elif auth is not None and auth.get("authMethod") not in AUTH_METHODS:
+                problem = ("authMethod", f"authMethod must be one of {sorted(AUTH_METHODS)}")
+            elif auth is not None and auth.get("authMethod") == "HMAC" and not (
+                    auth.get("clientSecret") and auth.get("authHeaderName")):
+                problem = ("authDetails", "HMAC needs clientSecret and authHeaderName")
+            if problem:
+                return _errors(400, "INVALID_REQUEST_CONTENT.GMP_NOTIFICATION_API", problem[1], field=problem[0])
+            created.append({**event, "subscriptionId": str(uuid.uuid4()), "partnerId": PARTNER_ID,
+                            "status": event.get("status") or "ACTIVE"})
+        with self.lock:
+            for event in created:
+                self.subscriptions[event["subscriptionId"]] = event
+            self.record_writeback(request, kind="webhook_subscription")
+        return json_response({"events": [{key: event[key] for key in ("eventType", "subscriptionId", "partnerId",
+                                                                         "eventVersion", "resourceName", "status")}
+                                         for event in created]})
+
+    @route("GET", r"^/v3/webhooks/subscriptions$")
+    def list_subscriptions(self, request: SimRequest) -> SimResponse:
+        with self.lock:
+            events = [{**{k: v for k, v in event.items() if k != "authDetails"},
+                       "authDetails": {k: v for k, v in (event.get("authDetails") or {}).items()
+                                       if k not in ("clientSecret", "password")}}
+                      for event in self.subscriptions.values()]
+        return json_response({"events": events})
+
+    @route("DELETE", r"^/v3/webhooks/subscriptions/(?P<subscription_id>[\w-]+)$")
+    def delete_subscription(self, request: SimRequest, subscription_id: str) -> SimResponse:
+        with self.lock:
+            if self.subscriptions.pop(subscription_id, None) is None:
+                return _errors(404, "CONTENT_NOT_FOUND.GMP_NOTIFICATION_API", "No subscription found")
+            self.record_writeback(request, kind="webhook_unsubscription")
+        return json_response({"message": "Successfully deleted"})
+

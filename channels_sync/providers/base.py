@@ -57,6 +57,9 @@ class ChannelProvider(ABC):
     identity_config_key: ClassVar[str | None] = None
     # Headers that prove a delivery (its signature, a shared secret): checked once at receipt, never stored.
     webhook_secret_headers: ClassVar[tuple[str, ...]] = ()
+    # Whether a shipment's writeback carries the parcel's public tracking URL (`WritebackRequest.tracking_url`):
+    # only for channels that need one (Walmart, for a carrier outside its list); the others build their own.
+    wants_tracking_url: ClassVar[bool] = False
 
     def __init__(self, config: dict, *, webhook_secret: str | None = None, channel_id: str | None = None,
                  http: ChannelHttpClient | None = None):
@@ -178,6 +181,14 @@ class ChannelProvider(ABC):
         it cannot be mapped. Checked before a shipment's writeback is queued, so an unmappable carrier is a
         400 naming `accepted_carriers()` rather than a failure at the channel later."""
         return (carrier or "").strip() or None
+
+    def carrier_problem(self, carrier: str | None, raw: dict) -> list[str] | None:
+        """None when a shipment of this order (`raw`, as last fetched) can be written back with `carrier`; else the
+        carriers to name in the 400. Providers whose list depends on the channel or the order (TikTok) override."""
+        accepted = self.accepted_carriers()
+        if accepted is None or self.carrier_code(carrier):
+            return None
+        return accepted
 
     @abstractmethod
     def write_back(self, request: WritebackRequest) -> WritebackResult:

@@ -388,6 +388,25 @@ def _process_group(deliveries: list[WebhookDelivery]) -> None:
                 _record_failure(delivery, one_exc)
         return
     _mark_processed(parsed)
+    _acknowledge_new(provider, [raw for _, raws in parsed for raw in raws])
+
+
+def _acknowledge_new(provider, raws: list[dict]) -> None:
+    """Acknowledge the orders a notification brought that the channel expects acknowledged once stored (a
+    Walmart PO_CREATED), after they are committed. Best effort: one still unacknowledged reads so on the next
+    poll, which acknowledges it then."""
+    ids = list(dict.fromkeys(ack for raw in raws if (ack := provider.acknowledgement_id(raw))))
+    if not ids:
+        return
+    try:
+        outcomes = provider.acknowledge(ids)
+    except ChannelError as exc:
+        logger.warning("acknowledging %s notified orders failed: %s", len(ids), storable_text(str(exc)))
+        return
+    failed = {ack: outcome for ack, outcome in outcomes.items() if outcome != "acknowledged"}
+    if failed:
+        logger.warning("%s of %s notified orders not acknowledged (the next poll retries): %s", len(failed),
+                       len(ids), storable_text(str(failed))[:500])
 
 
 def _mark_processed(parsed: list[tuple[WebhookDelivery, list[dict]]]) -> None:
@@ -491,6 +510,7 @@ def webhook_process(*, delivery_pk: int) -> float | None:
         except Exception as exc:
             return _record_failure(delivery, exc, schedule=False)
         _record_success(delivery, result)
+        transaction.on_commit(lambda: _acknowledge_new(provider, raws))   # no channel call under the row lock
         return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from decimal import Decimal
+from urllib.parse import quote
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -26,14 +27,15 @@ logger = logging.getLogger(__name__)
 
 def _validate_carrier(order: AggregatedOrder, carrier: str | None) -> None:
     """A shipment's carrier must be one the channel knows, checked before anything is saved or queued."""
-    provider = provider_class(order.channel.provider)
-    accepted = provider.accepted_carriers()
-    if accepted is None or provider.carrier_code(carrier):
+    provider = order.channel.provider_instance()
+    accepted = provider.carrier_problem(carrier, order.raw or {})
+    if accepted is None:
         return
     message = (f"{provider.label} does not accept the carrier \"{carrier.strip()}\"." if (carrier or "").strip()
                else f"{provider.label} needs a carrier on a shipment.")
+    names = ", ".join(accepted) or "none is set up for this channel yet"
     raise ApiError(message, code="invalid", status_code=400,
-                   details={"carrier": [f"{message} Accepted carriers: {', '.join(accepted)}."]})
+                   details={"carrier": [f"{message} Accepted carriers: {names}."]})
 
 
 def _validate(status: str, tracking_number: str | None) -> CommonStatus:
@@ -98,7 +100,31 @@ def _request_for(writeback: Writeback) -> WritebackRequest:
         channel_order_id=order.channel_order_id, status=CommonStatus(writeback.target_status), lines=lines,
         raw=order.raw or {}, tracking_number=writeback.tracking_number or None, carrier=writeback.carrier or None,
         ship_date=timezone.now() if writeback.target_status == CommonStatus.SHIPPED else None, parcel=parcel,
+        tracking_url=(_tracking_url(writeback) if writeback.target_status == CommonStatus.SHIPPED
+                      and provider_class(writeback.channel.provider).wants_tracking_url else None),
     )
+
+
+def _tracking_url(writeback: Writeback) -> str | None:
+    """Where the buyer can follow the parcel, for channels that want it (Walmart requires one with a carrier
+    outside its list): the storefront parcel's public tracking page (its tracking provider's), else the local
+    order's parcel with this tracking number, else the carrier's own page for carriers we know. None: unknown."""
+    from orders.models import CARRIER_TRACKING_URLS, Shipment
+
+    number = (writeback.tracking_number or "").strip()
+    if not number:
+        return None
+    shipments = Shipment.objects.filter(org_id=writeback.org_id)
+    if writeback.storefront_shipment_id:
+        shipment = shipments.filter(pk=writeback.storefront_shipment_id).first()
+    elif writeback.order.local_order_id:
+        shipment = shipments.filter(order_id=writeback.order.local_order_id, tracking_number=number).first()
+    else:
+        shipment = None
+    if shipment is not None and shipment.public_tracking_url:
+        return shipment.public_tracking_url
+    template = CARRIER_TRACKING_URLS.get((writeback.carrier or (shipment.carrier if shipment else "")).strip().lower())
+    return template.format(tn=quote(number, safe="")) if template else None
 
 
 # How long a claimed attempt may take before another worker may take the writeback over (a worker killed
@@ -185,6 +211,9 @@ def writeback_attempt(*, writeback_pk: int) -> float | None:
             attempt.request_summary = result.request_summary[:2000]
         outcome.update(status=Outcome.SUCCEEDED, channel_reference=(result.channel_reference or "")[:255],
                        last_error="", next_attempt_at=None, finished_at=timezone.now())
+        if result.tracking_number:   # the channel's own tracking (TikTok's label) replaces what was typed
+            outcome.update(tracking_number=result.tracking_number.strip()[:128],
+                           carrier=(result.carrier or writeback.carrier or "").strip()[:64])
     attempt.duration_ms = int((time.monotonic() - started) * 1000)
     with transaction.atomic():
         attempt.save()
@@ -196,6 +225,9 @@ def writeback_attempt(*, writeback_pk: int) -> float | None:
             setattr(writeback, name, value)
         if attempt.succeeded and result.learned_config:
             _remember(writeback.channel_id, result.learned_config)
+        if "tracking_number" in outcome:
+            AggregatedOrder.objects.filter(pk=writeback.order_id).update(
+                tracking_number=outcome["tracking_number"], carrier=outcome["carrier"])
         events.writeback_finished(writeback=writeback)  # succeeded, or failed for good; nothing while retrying
     return delay
 

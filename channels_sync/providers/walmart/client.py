@@ -1,7 +1,8 @@
 """Walmart Marketplace (US, Orders API v3): the Provider class, client-credentials token, order windows, acknowledge.
 
-Walmart has no order webhooks for this flow, so it is polled (every 5 minutes by default). An order
-has no status of its own: each line carries its statuses, and the order's status is derived from them.
+Polled every 5 minutes by default; where the channel has a webhook secret, enabling it also subscribes Walmart's
+order notifications (.webhooks), so a new purchase order arrives within seconds and polling is the backstop. An
+order has no status of its own: each line carries its statuses, and the order's status is derived from them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from channels_sync.providers.http import ChannelHttpClient
 from channels_sync.providers.oauth import CachedToken, token_cache_key
 from channels_sync.providers.ratelimit import configured_limiter
 from channels_sync.providers.walmart.normalize import ORDERS_PATH, _list, needs_acknowledgement, normalize
+from channels_sync.providers.walmart.webhooks import WebhooksMixin
 from channels_sync.providers.walmart.writeback import WritebackMixin
 
 SERVICE_NAME = "Walmart Marketplace"
@@ -44,21 +46,23 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-class Provider(WritebackMixin, ChannelProvider):
+class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
     name = "walmart"
 
     label = "Walmart Marketplace"
-    webhook_path = None  # no order webhooks: polled only
+    webhook_path = "/upstream/webhooks/walmart/orders"
 
     default_base_url = "https://marketplace.walmartapis.com"
 
     default_poll_minutes = 5
 
-    supports_webhooks = False
+    supports_webhooks = True
 
     required_config = ("clientId", "clientSecret")
 
     secret_config = ("clientSecret",)
+
+    wants_tracking_url = True  # otherCarrier is taken only with a trackingURL
 
     # What each config key is and where a merchant finds it (for connect forms and the README).
     config_help = {

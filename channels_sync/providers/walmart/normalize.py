@@ -11,13 +11,6 @@ from typing import Any
 from channels_sync.normalized import Address, AggregatedOrderData, CommonStatus, OrderLineData
 
 ORDERS_PATH = "/v3/orders"  # the Orders API v3 resource whose shapes these are (the client and writeback call it)
-# Walmart's own carrier names (carrierName.carrier must match one exactly); others go as otherCarrier.
-KNOWN_CARRIERS = {name.lower().replace(" ", ""): name for name in (
-    "UPS", "USPS", "FedEx", "DHL", "OnTrac", "LaserShip", "Estes", "Roadrunner", "Pilot", "AIT", "Ceva",
-    "Saia", "YRC", "ABF", "Old Dominion", "R&L Carriers", "Southeastern Freight Lines", "Spee Dee", "UDS",
-    "AxleHire", "Better Trucks", "Veho", "Amazon", "Asendia", "Newgistics", "OSM", "Landmark", "GSO",
-)}
-
 LINE_STATUS_MAP = {
     "created": CommonStatus.PENDING,
     "acknowledged": CommonStatus.PROCESSING,
@@ -28,9 +21,6 @@ LINE_STATUS_MAP = {
     "refund": CommonStatus.REFUNDED,
     "refunded": CommonStatus.REFUNDED,
 }
-
-
-KNOWN_CARRIERS.update({"fedexground": "FedEx", "dhlecommerce": "DHL", "unitedstatespostalservice": "USPS"})
 
 
 COUNTRY_ALPHA2 = {"USA": "US", "CAN": "CA", "MEX": "MX", "CHL": "CL"}

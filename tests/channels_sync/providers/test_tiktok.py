@@ -466,6 +466,14 @@ def test_register_webhooks_subscribes_order_status_change_at_our_url():
 
 
 # --- writeback ------------------------------------------------------------------------------------
+def seller_order(**changes) -> dict:
+    """The published order, shipped by the seller (the sample is TikTok-shipped), its one line item in the
+    order's one package."""
+    order = order_with(shipping_type="SELLER", **changes)
+    order["line_items"][0]["package_id"] = order["packages"][0]["id"]
+    return order
+
+
 def ship_request(raw, *, carrier="6617675021119438849", tracking="JX12345", status=CommonStatus.SHIPPED):
     return WritebackRequest(channel_order_id=str(raw.get("id", "576461413038785752")), status=status, lines=[],
                             raw=raw, tracking_number=tracking, carrier=carrier)
@@ -475,7 +483,7 @@ def ship_request(raw, *, carrier="6617675021119438849", tracking="JX12345", stat
 def test_ship_marks_each_package_shipped_with_tracking_and_provider_id():
     responses.post(f"{BASE}/fulfillment/202309/packages/1152321127278713123/ship", json=fixture(
         "tiktok", "ship_package_response.json"))
-    result = make_provider().write_back(ship_request(order_with()))
+    result = make_provider().write_back(ship_request(seller_order()))
 
     call = responses.calls[0]
     assert_signed(call, "/fulfillment/202309/packages/1152321127278713123/ship")
@@ -495,7 +503,7 @@ def test_carrier_name_is_resolved_through_the_delivery_options_providers():
                   json=envelope({"shipping_providers": [{"id": "7117858858072016686", "name": "USPS"},
                                                         {"id": "7117858858072016687", "name": "UPS"}]}))
     responses.post(f"{BASE}/fulfillment/202309/packages/1152321127278713123/ship", json=envelope())
-    make_provider().write_back(ship_request(order_with(), carrier="ups"))
+    make_provider().write_back(ship_request(seller_order(), carrier="ups"))
     body = json.loads(responses.calls[1].request.body)
     assert body["self_shipment"]["shipping_provider_id"] == "7117858858072016687"
 
@@ -504,7 +512,7 @@ def test_carrier_name_is_resolved_through_the_delivery_options_providers():
 def test_carrier_name_from_the_config_map_needs_no_lookup():
     responses.post(f"{BASE}/fulfillment/202309/packages/1152321127278713123/ship", json=envelope())
     make_provider(shippingProviderIds={"FedEx": "7000000000000000001"}).write_back(
-        ship_request(order_with(), carrier="fedex"))
+        ship_request(seller_order(), carrier="fedex"))
     assert len(responses.calls) == 1
     assert json.loads(responses.calls[0].request.body)["self_shipment"]["shipping_provider_id"] == (
         "7000000000000000001")
@@ -516,7 +524,7 @@ def test_an_already_shipped_package_gets_its_shipping_info_updated():
                    json=envelope(code=21011040, message="Package has already been shipped."))
     responses.post(f"{BASE}/fulfillment/202309/packages/1152321127278713123/shipping_info/update",
                    json=envelope())
-    result = make_provider().write_back(ship_request(order_with(), tracking="576460868968549926",
+    result = make_provider().write_back(ship_request(seller_order(), tracking="576460868968549926",
                                                      carrier="6965352555291346690"))
     body = json.loads(responses.calls[1].request.body)
     assert body == fixture("tiktok", "update_package_shipping_info_request.json")
@@ -525,7 +533,7 @@ def test_an_already_shipped_package_gets_its_shipping_info_updated():
 
 @responses.activate
 def test_an_order_without_any_package_is_marked_shipped_by_its_line_items():
-    raw = order_with()
+    raw = seller_order()
     raw.pop("packages")
     cancelled = {**raw["line_items"][0], "id": "577086512123755999", "display_status": "CANCELLED"}
     raw["line_items"] = [{k: v for k, v in raw["line_items"][0].items() if k != "package_id"},
@@ -545,10 +553,10 @@ def test_an_order_without_any_package_is_marked_shipped_by_its_line_items():
 
 @responses.activate
 def test_package_ids_come_from_a_fresh_detail_when_the_stored_order_has_none():
-    raw = order_with()
+    raw = seller_order()
     raw.pop("packages")
     raw["line_items"][0].pop("package_id")
-    fresh = order_with()
+    fresh = seller_order()
     responses.get(f"{BASE}/order/202309/orders", json=envelope({"orders": [fresh]}))
     responses.post(f"{BASE}/fulfillment/202309/packages/1152321127278713123/ship", json=envelope())
     make_provider().write_back(ship_request(raw))
@@ -560,24 +568,24 @@ def test_a_rejected_ship_is_permanent_and_a_transient_one_retryable():
     url = f"{BASE}/fulfillment/202309/packages/1152321127278713123/ship"
     responses.post(url, json=envelope(code=21011022, message="Invalid tracking number or provider ID."))
     with pytest.raises(PermanentChannelError):
-        make_provider().write_back(ship_request(order_with()))
+        make_provider().write_back(ship_request(seller_order()))
     responses.replace(responses.POST, url, json=envelope(code=21001008, message="System process error, please "
                                                                                 "try again later."))
     with pytest.raises(RetryableChannelError):
-        make_provider().write_back(ship_request(order_with()))
+        make_provider().write_back(ship_request(seller_order()))
 
 
 def test_shipping_without_a_tracking_number_is_refused_before_any_call():
     with pytest.raises(PermanentChannelError, match="tracking number"):
-        make_provider().write_back(ship_request(order_with(), tracking=None))
+        make_provider().write_back(ship_request(seller_order(), tracking=None))
 
 
 def test_statuses_tiktok_cannot_take_are_not_sent():
     provider = make_provider()
-    assert "nothing sent" in provider.write_back(ship_request(order_with(), status=CommonStatus.PROCESSING)
+    assert "nothing sent" in provider.write_back(ship_request(seller_order(), status=CommonStatus.PROCESSING)
                                                  ).request_summary
     with pytest.raises(PermanentChannelError, match="not supported"):
-        provider.write_back(ship_request(order_with(), status=CommonStatus.CANCELLED))
+        provider.write_back(ship_request(seller_order(), status=CommonStatus.CANCELLED))
 
 
 # --- against the simulator (real HTTP on localhost, the channel's wire format) -----------------------

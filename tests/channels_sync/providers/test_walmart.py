@@ -59,10 +59,9 @@ def fixture_orders() -> list[dict]:
 
 
 # --- configuration -------------------------------------------------------------------------------
-def test_registered_polling_only_with_the_design_config_keys():
+def test_registered_with_the_design_config_keys():
     cls = provider_class("walmart")
     assert cls is Provider
-    assert cls.supports_webhooks is False
     assert cls.default_poll_minutes == 5
     assert cls.required_config == ("clientId", "clientSecret") and cls.secret_config == ("clientSecret",)
     assert cls.validate_config({}) == {"clientId": "This field is required.", "clientSecret": "This field is required."}
@@ -412,7 +411,10 @@ def test_ship_posts_the_documented_shape_line_by_line(provider):
     documented_status = documented["orderLineStatuses"]["orderLineStatus"][0]
     sent_lines = body["orderShipment"]["orderLines"]["orderLine"]
     assert set(body) == {"orderShipment"} and set(body["orderShipment"]) == {"orderLines"}
-    assert all(set(sent) <= set(documented) for sent in sent_lines)
+    # Every field of the documented line, sellerOrderId (required by the schema) and intentToCancelOverride too.
+    assert all(set(sent) == set(documented) for sent in sent_lines)
+    assert {sent["sellerOrderId"] for sent in sent_lines} == {raw["customerOrderId"]}
+    assert {sent["intentToCancelOverride"] for sent in sent_lines} == {False}
     assert [sent["lineNumber"] for sent in sent_lines] == ["1", "3"]  # the cancelled line is not shipped
     for sent, quantity in zip(sent_lines, ["2", "1"], strict=True):
         status = sent["orderLineStatuses"]["orderLineStatus"][0]
@@ -434,15 +436,16 @@ def test_ship_acknowledges_a_created_order_first(provider):
     responses.post(f"{BASE}/v3/token", json=token_answer())
     responses.post(f"{BASE}/v3/orders/1796277083022/acknowledge", json={"order": {}})
     responses.post(f"{BASE}/v3/orders/1796277083022/shipping", json={"order": {}})
-    provider.write_back(ship(fixture_orders()[0], carrier="Purolator Freightways", tracking_url=None,
-                             shipping_method="express"))
+    provider.write_back(ship(fixture_orders()[0], carrier="Purolator Freightways",
+                             tracking_url="https://www.purolator.com/track/PF1", shipping_method="express"))
     acknowledge, shipping = api_calls()
     assert acknowledge.request.url.endswith("/acknowledge")
     info = json.loads(shipping.request.body)["orderShipment"]["orderLines"]["orderLine"][0][
         "orderLineStatuses"]["orderLineStatus"][0]["trackingInfo"]
+    # Not in Walmart's carrier enum: sent as otherCarrier, with the tracking URL Walmart then requires.
     assert info["carrierName"] == {"otherCarrier": "Purolator Freightways"}
+    assert info["trackingURL"] == "https://www.purolator.com/track/PF1"
     assert info["methodCode"] == "Express"
-    assert "trackingURL" not in info  # not given, not invented
 
 
 @responses.activate

@@ -8,6 +8,7 @@ from django.db.models import F
 from django.http import Http404
 
 from accounts.admin import OrgScopedAdmin, RoleCheckedFSMAdminMixin
+from core.admin_text import error_text
 from core.api.exceptions import ApiError
 from orders import services
 from orders.admin_forms import service_kwargs
@@ -150,8 +151,7 @@ class OrderAdmin(RoleCheckedFSMAdminMixin, OrgScopedAdmin):
             order = services.order_transition(transition_name, org=obj.org, order_number=obj.order_number,
                                               actor=request.user, **service_kwargs(transition_name, kwargs or {}))
         except ApiError as exc:
-            details = "; ".join(f"{k}: {v}" for k, v in exc.details.items()) if exc.details else ""
-            self.message_user(request, f"{transition_name} failed: {exc.detail} {details}".strip(), messages.ERROR)
+            self.message_user(request, f"{transition_name.capitalize()} failed: {error_text(exc)}", messages.ERROR)
             return False
         except Http404:
             self.message_user(request, "Order not found.", messages.ERROR)

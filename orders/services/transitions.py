@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from orders import events
+from orders.history import history_log
 from orders.models import ZERO, Activity, Order, OrderLine, OrderStatus, Refund, Shipment, ShipmentLine
 from orders.payments import GatewayError, get_gateway
 from orders.services.errors import InvalidRequest, InvalidTransition
@@ -71,6 +72,7 @@ def _finish(order: Order, *, verb: str, from_status: str, actor, actor_label: st
     label = _actor_label(actor, actor_label)
     Activity.objects.create(order=order, actor=actor if getattr(actor, "pk", None) else None, actor_label=label,
                             verb=verb, from_status=from_status, to_status=order.status, data=data)
+    history_log(order, actor=actor, verb=verb, from_status=from_status, to_status=order.status, data=data)
     if event:
         events.publish(event, order=order, from_status=from_status, to_status=order.status, actor=label,
                        data=event_data or {})

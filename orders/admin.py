@@ -4,6 +4,7 @@ row, events), never the bare model methods."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.http import Http404
 
@@ -130,6 +131,37 @@ class OrderAdmin(RoleCheckedFSMAdminMixin, OrgScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         """Nothing is editable, so nothing to save (a stale save must never overwrite a transition)."""
+
+    # Delete: test orders only, by owners, through the API's remove service (which gives reserved stock back).
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or obj.is_test)
+
+    def get_deleted_objects(self, objs, request):
+        """The service removes an order with its lines, parcels and history: what the owner needs is the right
+        to delete the orders themselves, not one per cascaded row (which no role has)."""
+        to_delete, model_count, _, protected = super().get_deleted_objects(objs, request)
+        real = [order.order_number for order in objs if not order.is_test]
+        perms_needed = {f"real orders ({', '.join(real)}): only test orders can be deleted"} if real else set()
+        if any(not self.has_delete_permission(request, order) for order in objs if order.is_test):
+            perms_needed.add("orders")
+        return to_delete, model_count, perms_needed, protected
+
+    def delete_model(self, request, obj):
+        self._remove_test_orders(request, [obj])
+
+    def delete_queryset(self, request, queryset):
+        self._remove_test_orders(request, list(queryset.select_related("customer", "org")))
+
+    def _remove_test_orders(self, request, orders) -> None:
+        """One service call per order (all or nothing each); a refusal becomes an error message."""
+        for order in orders:
+            if not self.has_delete_permission(request, order):
+                raise PermissionDenied
+            try:
+                services.order_remove_test(org=order.org, author=order.customer.sk, order_number=order.order_number)
+            except ApiError as exc:
+                self.message_user(request, f"{order.order_number}: {error_text(exc)}", messages.ERROR)
 
     @admin.display(description="email", ordering="customer__email")
     def customer_email(self, order):

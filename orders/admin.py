@@ -44,7 +44,7 @@ class ReadOnlyInline(admin.TabularInline):
 
 class LineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ["sku", "name", "quantity", "unit_price", "quantity_shipped", "quantity_refunded"]
+    fields = ["sku", "name", "quantity", "unit_price", "quantity_shipped", "quantity_refunded", "quantity_backordered"]
     readonly_fields = fields
 
 
@@ -103,14 +103,14 @@ class OrderAdmin(RoleCheckedFSMAdminMixin, OrgScopedAdmin):
     fsm_fields = ["status"]
     list_display = ["order_number", "org", "customer_email", "status", "grand_total", "refunded_total", "currency",
                     "is_test", "tag_list", "created_at"]
-    list_filter = ["status", "created_at", TagFilter, "is_test", "org"]
+    list_filter = ["status", "created_at", TagFilter, "is_test", "is_backorder", "org"]
     search_fields = ["order_number", "customer__email", "shipments__tracking_number"]
     date_hierarchy = "created_at"
     list_select_related = ["customer", "org"]
     inlines = [LineInline, ShipmentInline, PaymentInline, RefundInline, ActivityInline, EmailInline]
     fieldsets = [
         (None, {"fields": ["org", "order_number", "status", "prior_status", "hold_reason", "cancel_reason",
-                           "customer", "is_test", "source"]}),
+                           "customer", "is_test", "is_backorder", "source"]}),
         ("Money", {"fields": ["currency", "subtotal", "shipping_total", "tax_total", "grand_total",
                               "captured_total", "refunded_total"]}),
         ("Details", {"fields": ["shipping_address", "billing_address", "customer_note", "internal_notes",

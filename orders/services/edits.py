@@ -98,7 +98,7 @@ def order_remove_test(*, org, author: str, order_number: str | None = None) -> l
                               details={"orderNumbers": real})
         for order in orders:
             if order.status in OPEN_STATES:
-                inventory_release(org=org, quantities={line.sku: line.quantity_unshipped
+                inventory_release(org=org, quantities={line.sku: line.quantity_reserved
                                                        for line in order.lines.all()})
         numbers = [o.order_number for o in orders]
         Order.objects.filter(pk__in=[o.pk for o in orders]).delete()

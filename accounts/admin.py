@@ -9,6 +9,7 @@ choice list ever offers another org's rows. Superusers see and may do everything
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -20,6 +21,7 @@ from accounts.models import Membership, Org, OrgBranding, StorefrontApiKey
 from accounts.roles import role_allows
 from accounts.selectors import orgs_of_user, roles_by_org, users_sharing_orgs
 from accounts.storefront_keys import storefront_key_create, storefront_key_revoke
+from core.admin_text import change_message
 
 NOT_YOUR_ROLE = "Your role in this org does not allow this."
 OTHER_ORG = "Pick one of this org's own records."
@@ -229,7 +231,29 @@ class OrgScopedInline:
 
 class RoleCheckedFSMAdminMixin(FSMAdminMixin):
     """django-fsm-2's transition buttons, shown and run only for those who may change the object (its own
-    transition page checks nothing but the transition's `permission`)."""
+    transition page checks nothing but the transition's `permission`).
+
+    A button posts the whole change form, so Django would log "No fields changed." for every transition:
+    that entry is dropped, and the transition's own History line ("Ship: processing to shipped. ...") is
+    written by the service that ran it (or by `log_fsm_transition`). A transition without help text gets
+    no "None" on its page nor on its button.
+    """
+
+    fsm_transition_form_template = "admin/fsm_transition_form.html"
+
+    def get_help_text(self, transition) -> str:
+        return super().get_help_text(transition) or ""
+
+    def log_change(self, request, obj, message):
+        if request.POST.get(self.fsm_post_param) and not message:
+            return None
+        return super().log_change(request, obj, message)
+
+    def log_fsm_transition(self, request, obj, transition_name: str, data: dict | None = None) -> None:
+        """The History line of a transition whose service does not write one itself."""
+        LogEntry.objects.log_actions(user_id=request.user.pk, queryset=[obj], action_flag=CHANGE,
+                                     change_message=change_message(transition_name, data=data),
+                                     single_object=True)
 
     def _get_fsm_extra_context(self, *, request, obj):
         if obj is None or not self.has_change_permission(request, obj):

@@ -4,10 +4,12 @@ row, events), never the bare model methods."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import F
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, F
 from django.http import Http404
 
 from accounts.admin import OrgScopedAdmin, RoleCheckedFSMAdminMixin
+from core.admin_text import error_text
 from core.api.exceptions import ApiError
 from orders import services
 from orders.admin_forms import service_kwargs
@@ -26,6 +28,7 @@ from orders.models import (
     Refund,
     Shipment,
 )
+from orders.selectors import customer_total_spent
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -42,7 +45,7 @@ class ReadOnlyInline(admin.TabularInline):
 
 class LineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ["sku", "name", "quantity", "unit_price", "quantity_shipped", "quantity_refunded"]
+    fields = ["sku", "name", "quantity", "unit_price", "quantity_shipped", "quantity_refunded", "quantity_backordered"]
     readonly_fields = fields
 
 
@@ -101,14 +104,14 @@ class OrderAdmin(RoleCheckedFSMAdminMixin, OrgScopedAdmin):
     fsm_fields = ["status"]
     list_display = ["order_number", "org", "customer_email", "status", "grand_total", "refunded_total", "currency",
                     "is_test", "tag_list", "created_at"]
-    list_filter = ["status", "created_at", TagFilter, "is_test", "org"]
+    list_filter = ["status", "created_at", TagFilter, "is_test", "is_backorder", "org"]
     search_fields = ["order_number", "customer__email", "shipments__tracking_number"]
     date_hierarchy = "created_at"
     list_select_related = ["customer", "org"]
     inlines = [LineInline, ShipmentInline, PaymentInline, RefundInline, ActivityInline, EmailInline]
     fieldsets = [
         (None, {"fields": ["org", "order_number", "status", "prior_status", "hold_reason", "cancel_reason",
-                           "customer", "is_test", "source"]}),
+                           "customer", "is_test", "is_backorder", "source"]}),
         ("Money", {"fields": ["currency", "subtotal", "shipping_total", "tax_total", "grand_total",
                               "captured_total", "refunded_total"]}),
         ("Details", {"fields": ["shipping_address", "billing_address", "customer_note", "internal_notes",
@@ -130,6 +133,37 @@ class OrderAdmin(RoleCheckedFSMAdminMixin, OrgScopedAdmin):
     def save_model(self, request, obj, form, change):
         """Nothing is editable, so nothing to save (a stale save must never overwrite a transition)."""
 
+    # Delete: test orders only, by owners, through the API's remove service (which gives reserved stock back).
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or obj.is_test)
+
+    def get_deleted_objects(self, objs, request):
+        """The service removes an order with its lines, parcels and history: what the owner needs is the right
+        to delete the orders themselves, not one per cascaded row (which no role has)."""
+        to_delete, model_count, _, protected = super().get_deleted_objects(objs, request)
+        real = [order.order_number for order in objs if not order.is_test]
+        perms_needed = {f"real orders ({', '.join(real)}): only test orders can be deleted"} if real else set()
+        if any(not self.has_delete_permission(request, order) for order in objs if order.is_test):
+            perms_needed.add("orders")
+        return to_delete, model_count, perms_needed, protected
+
+    def delete_model(self, request, obj):
+        self._remove_test_orders(request, [obj])
+
+    def delete_queryset(self, request, queryset):
+        self._remove_test_orders(request, list(queryset.select_related("customer", "org")))
+
+    def _remove_test_orders(self, request, orders) -> None:
+        """One service call per order (all or nothing each); a refusal becomes an error message."""
+        for order in orders:
+            if not self.has_delete_permission(request, order):
+                raise PermissionDenied
+            try:
+                services.order_remove_test(org=order.org, author=order.customer.sk, order_number=order.order_number)
+            except ApiError as exc:
+                self.message_user(request, f"{order.order_number}: {error_text(exc)}", messages.ERROR)
+
     @admin.display(description="email", ordering="customer__email")
     def customer_email(self, order):
         return order.customer.email
@@ -150,8 +184,7 @@ class OrderAdmin(RoleCheckedFSMAdminMixin, OrgScopedAdmin):
             order = services.order_transition(transition_name, org=obj.org, order_number=obj.order_number,
                                               actor=request.user, **service_kwargs(transition_name, kwargs or {}))
         except ApiError as exc:
-            details = "; ".join(f"{k}: {v}" for k, v in exc.details.items()) if exc.details else ""
-            self.message_user(request, f"{transition_name} failed: {exc.detail} {details}".strip(), messages.ERROR)
+            self.message_user(request, f"{transition_name.capitalize()} failed: {error_text(exc)}", messages.ERROR)
             return False
         except Http404:
             self.message_user(request, "Order not found.", messages.ERROR)
@@ -211,12 +244,42 @@ class CheckoutSettingsAdmin(OrgScopedAdmin):
         return bool(rules.stripe_secret_key)
 
 
+class CustomerOrderInline(ReadOnlyInline):
+    """The customer's orders, newest first, each linking to its page."""
+
+    model = Order
+    fk_name = "customer"
+    fields = ["order_number", "created_at", "status", "total", "is_test"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+    show_change_link = True
+    verbose_name_plural = "orders"
+
+    @admin.display(description="total")
+    def total(self, order):
+        return f"{order.grand_total} {order.currency}"
+
+
 @admin.register(Customer)
 class CustomerAdmin(OrgScopedAdmin):
-    list_display = ["email", "name", "sk", "org", "created_at"]
+    list_display = ["email", "name", "sk", "org", "order_count", "created_at"]
     list_filter = ["org"]
     search_fields = ["email", "name", "sk"]
-    readonly_fields = ["sk", "created_at"]
+    readonly_fields = ["sk", "created_at", "total_spent"]
+    inlines = [CustomerOrderInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(order_total=Count("orders"))
+
+    @admin.display(description="orders", ordering="order_total")
+    def order_count(self, customer):
+        return customer.order_total
+
+    @admin.display(description="total spent")
+    def total_spent(self, customer):
+        """Per currency (orders are never converted): order totals less refunds, test and cancelled orders left
+        out (docs/decisions.md)."""
+        return customer_total_spent(customer) or "nothing yet"
 
 
 @admin.register(EmailLog)

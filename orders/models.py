@@ -102,6 +102,9 @@ class Order(ConcurrentTransitionMixin, models.Model):
     idempotency_body_hash = models.CharField(max_length=64, blank=True, default="")
     # The name the buyer typed at checkout; an anonymous checkout never writes it onto the Customer.
     customer_name = models.CharField(max_length=200, blank=True, default="")
+    # Some units were sold without stock to hold (a marketplace order: the channel already sold them); see
+    # OrderLine.quantity_backordered. Cleared once every backordered unit has been reserved and shipped.
+    is_backorder = models.BooleanField(default=False, db_index=True, verbose_name="backorder")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -211,11 +214,15 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(**MONEY)
     quantity_shipped = models.PositiveIntegerField(default=0)
     quantity_refunded = models.PositiveIntegerField(default=0)
+    # Unshipped units no stock is reserved for (imported though short); reserved when they ship.
+    quantity_backordered = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["order", "sku"], name="order_line_unique_sku"),
+            models.CheckConstraint(condition=Q(quantity_backordered__lte=F("quantity") - F("quantity_shipped")),
+                                   name="order_line_backorder_le_unshipped"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
             models.CheckConstraint(condition=Q(quantity_shipped__lte=F("quantity")), name="order_line_ship_le_qty"),
             models.CheckConstraint(condition=Q(quantity_refunded__lte=F("quantity")), name="order_line_refund_le_qty"),
@@ -227,6 +234,11 @@ class OrderLine(models.Model):
     @property
     def quantity_unshipped(self) -> int:
         return self.quantity - self.quantity_shipped
+
+    @property
+    def quantity_reserved(self) -> int:
+        """Unshipped units that hold stock (backordered ones hold none)."""
+        return self.quantity_unshipped - self.quantity_backordered
 
     @property
     def line_total(self) -> Decimal:

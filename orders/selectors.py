@@ -1,9 +1,9 @@
 """Read queries for storefront orders: every one takes the org, so nothing crosses tenants."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet, Sum
 from django.http import Http404
 
-from orders.models import Activity, InventoryItem, Order, Shipment
+from orders.models import Activity, InventoryItem, Order, OrderStatus, Shipment
 
 
 def _with_details(queryset: QuerySet[Order]) -> QuerySet[Order]:
@@ -72,3 +72,11 @@ def inventory_list(*, org, sku: str | None = None) -> QuerySet[InventoryItem]:
     if sku:
         queryset = queryset.filter(sku__icontains=sku)
     return queryset
+
+
+def customer_total_spent(customer) -> str:
+    """What the customer has spent, per currency ("120.00 USD, 30.00 EUR"): order totals less refunds, leaving
+    out test orders and cancelled ones (a cancelled order's captured money is refunded, not spent)."""
+    rows = (Order.objects.filter(customer=customer, is_test=False).exclude(status=OrderStatus.CANCELLED)
+            .values("currency").annotate(spent=Sum(F("grand_total") - F("refunded_total"))).order_by("currency"))
+    return ", ".join(f"{row['spent']} {row['currency']}" for row in rows)

@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 
 from accounts.admin import OrgScopedAdmin, RoleCheckedFSMAdminMixin
+from core.admin_text import error_text
 from core.api.exceptions import ApiError
 from subscriptions.models import ACTIONS, BillingCycle, Price, Subscription
 from subscriptions.services import subscription_apply_action
@@ -50,8 +51,10 @@ class SubscriptionAdmin(RoleCheckedFSMAdminMixin, OrgScopedAdmin):
                                       action=METHOD_ACTIONS[transition_name],
                                       price_id=kwargs.get("price_id") or None, quantity=kwargs.get("quantity"))
         except (ApiError, KeyError) as exc:
-            self.message_user(request, f"{transition_name}: {getattr(exc, 'detail', exc)}", level=messages.ERROR)
+            self.message_user(request, f"{transition_name}: {error_text(exc)}", level=messages.ERROR)
             return False
+        self.log_fsm_transition(request, obj, transition_name,
+                                {k: v for k, v in kwargs.items() if k in ("price_id", "quantity")})
         self.message_user(request, f"{transition_name}: done.", level=messages.SUCCESS)
         return True
 

@@ -100,7 +100,9 @@ def local_order_create(*, aggregated_order_pk: int) -> str | None:
     """Create (once) the storefront order for a channel order; returns its order number.
 
     Idempotent through the checkout's idempotency key, so a retried task never makes two orders.
-    A failure (stock short, no usable lines) is kept on the aggregated order as `data.localOrderError`.
+    Short stock does not refuse it (the channel has sold the units): the order is imported as a backorder
+    (`Order.is_backorder`, `OrderLine.quantity_backordered`). A failure (no usable lines, no price) is kept
+    on the aggregated order as `data.localOrderError`.
     """
     from orders.services import checkout_cart, order_process
     from orders.services.errors import InsufficientStock, InvalidRequest
@@ -121,6 +123,8 @@ def local_order_create(*, aggregated_order_pk: int) -> str | None:
             metadata={"channel": order.channel.channel_id, "channelOrderId": order.channel_order_id,
                       "aggregatedOrderId": order.public_id},
             actor_label=f"channel {order.channel.channel_id}",
+            # The marketplace has sold it already: short stock is a backorder to fill, not a refusal.
+            allow_backorder=True,
         )
         if created and order.status == CommonStatus.PROCESSING:
             order_process(org=order.org, order_number=local.order_number,

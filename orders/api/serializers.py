@@ -126,6 +126,8 @@ class LineSerializer(serializers.Serializer):
     unitPrice = Money(source="unit_price")
     quantityShipped = serializers.IntegerField(source="quantity_shipped")
     quantityRefunded = serializers.IntegerField(source="quantity_refunded")
+    quantityBackordered = serializers.IntegerField(
+        source="quantity_backordered", help_text="Units sold without stock to hold (reserved when they ship).")
 
 
 class ShipmentLineSerializer(serializers.Serializer):
@@ -220,6 +222,8 @@ class OrderListSerializer(serializers.Serializer):
     lines = LineSerializer(many=True)
     tags = serializers.SerializerMethodField()
     isTest = serializers.BooleanField(source="is_test")
+    backorder = serializers.BooleanField(source="is_backorder",
+                                         help_text="Some units are backordered (imported although stock was short).")
     locked = serializers.BooleanField(source="is_locked")
     frozen = serializers.BooleanField(source="is_frozen")
     createdAt = serializers.DateTimeField(source="created_at")

@@ -46,7 +46,7 @@ from orders.models import (
 )
 from orders.payments import GatewayError, PaymentNotVerified, get_gateway
 from orders.services.errors import IdempotencyMismatch, InsufficientStock, InvalidRequest, PricesChanged
-from orders.services.inventory import inventory_reserve, short_lines
+from orders.services.inventory import inventory_reserve, inventory_reserve_available, short_lines
 from orders.services.pricing import hub_shipping_and_tax
 
 CENT = Decimal("0.01")
@@ -156,14 +156,14 @@ def _quote(*, org, items: dict[str, InventoryItem], wanted: dict[str, dict], cal
     """The order's lines and totals from the catalogue rows `items`, trusting the caller as far as `Caller` says."""
     lines, missing_price = [], []
     for sku in sorted(wanted):
-        item, row = items[sku], wanted[sku]
-        price = item.unit_price
+        item, row = items.get(sku), wanted[sku]
+        price = item.unit_price if item else None
         if price is None and caller in (Caller.STAFF, Caller.SYSTEM):
             price = row.get("unit_price")
         if price is None:
             missing_price.append(sku)
             continue
-        name = item.name if caller in BUYER_TEXT_CALLERS else (row.get("name") or item.name)
+        name = item.name if caller in BUYER_TEXT_CALLERS else (row.get("name") or getattr(item, "name", ""))
         lines.append(OrderLine(sku=sku, name=name, quantity=row["quantity"], unit_price=Decimal(price).quantize(CENT)))
     if missing_price:
         if caller in BUYER_TEXT_CALLERS:
@@ -277,8 +277,11 @@ def checkout_cart(
     metadata: dict | None = None,
     actor=None,
     actor_label: str = "customer",
+    allow_backorder: bool = False,
 ) -> tuple[Order, bool]:
-    """Create the order and reserve its stock; returns (order, created). 409 naming short SKUs.
+    """Create the order and reserve its stock; returns (order, created). 409 naming short SKUs, unless
+    `allow_backorder` (system callers importing an order sold elsewhere): then what is short is backordered
+    on its lines and the order is flagged `is_backorder`.
 
     `caller` says whose word about money counts (the table in this module's docstring); in-process callers
     are `system`. `shipping_total`/`tax_total` None: the hub's rules (system callers: 0).
@@ -301,7 +304,11 @@ def checkout_cart(
                            ) if payment else None
     try:
         with transaction.atomic():
-            items = inventory_reserve(org=org, quantities=quantities)
+            backordered = {}
+            if allow_backorder and caller == Caller.SYSTEM:
+                items, backordered = inventory_reserve_available(org=org, quantities=quantities)
+            else:
+                items = inventory_reserve(org=org, quantities=quantities)
             # Inside the transaction: a checkout refused for stock or price leaves no customer behind.
             quote = _quote(org=org, items=items, wanted=wanted, **price)
             if paid is not None and paid.verified_total is not None and quote.grand_total != paid.verified_total:
@@ -317,11 +324,12 @@ def checkout_cart(
                 shipping_address=shipping_address, billing_address=billing_address or shipping_address,
                 customer_note=customer_note, is_test=is_test, source=source, metadata=metadata or {},
                 idempotency_key=idempotency_key or None, idempotency_body_hash=idempotency_body_hash or "",
-                customer_name=typed_name,
+                customer_name=typed_name, is_backorder=bool(backordered),
             )
             order.save(force_insert=True)
             for line in quote.lines:
                 line.order = order
+                line.quantity_backordered = backordered.get(line.sku, 0)
             OrderLine.objects.bulk_create(quote.lines)
             if tags:
                 OrderTag.objects.bulk_create([OrderTag(order=order, name=t) for t in sorted(set(tags))])
@@ -330,7 +338,9 @@ def checkout_cart(
             Activity.objects.create(order=order, actor=actor, actor_label=_label(actor, actor_label), verb="checkout",
                                     from_status="", to_status=order.status,
                                     data={"lines": {sku: wanted[sku]["quantity"] for sku in sorted(wanted)},
-                                          **({"payment": paid.status} if paid else {})})
+                                          **({"payment": paid.status} if paid else {}),
+                                          **({"backordered": dict(sorted(backordered.items()))}
+                                             if backordered else {})})
             events.publish("order.created", order=order, to_status=order.status, actor=_label(actor, actor_label),
                            data={"source": source, "isTest": is_test})
     except IntegrityError:

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.http import Http404
 
 from orders import events
+from orders.history import history_log
 from orders.models import Activity, Order, OrderStatus, OrderTag
 from orders.scheduling import welcome_email_schedule
 from orders.services.errors import OrderLocked
@@ -48,6 +49,7 @@ def order_update(*, org, order_number: str, shipping_address=UNSET, billing_addr
         Activity.objects.create(order=order, actor=actor if getattr(actor, "pk", None) else None, actor_label=label,
                                 verb="update", from_status=order.status, to_status=order.status,
                                 data={"fields": changed})
+        history_log(order, actor=actor, verb="update", data={"fields": changed})
         events.publish("order.updated", order=order, from_status=order.status, actor=label, data={"fields": changed})
         return order
 
@@ -96,7 +98,7 @@ def order_remove_test(*, org, author: str, order_number: str | None = None) -> l
                               details={"orderNumbers": real})
         for order in orders:
             if order.status in OPEN_STATES:
-                inventory_release(org=org, quantities={line.sku: line.quantity_unshipped
+                inventory_release(org=org, quantities={line.sku: line.quantity_reserved
                                                        for line in order.lines.all()})
         numbers = [o.order_number for o in orders]
         Order.objects.filter(pk__in=[o.pk for o in orders]).delete()

@@ -25,6 +25,24 @@ def inventory_reserve(*, org, quantities: dict[str, int]) -> dict[str, Inventory
     return items
 
 
+def inventory_reserve_available(*, org, quantities: dict[str, int]) -> tuple[dict[str, InventoryItem], dict[str, int]]:
+    """Reserve what there is and say what is missing: for an order already sold elsewhere (a marketplace's),
+    which must be taken even when stock is short. Returns (rows, {sku: units backordered}); unknown SKUs
+    are wholly backordered."""
+    items = inventory_lock(org=org, skus=quantities)
+    taken, backordered = {}, {}
+    for sku in sorted(quantities):
+        available = max(items[sku].available, 0) if sku in items else 0
+        take = min(quantities[sku], available)
+        if take:
+            taken[items[sku].pk] = take
+            items[sku].reserved += take
+        if quantities[sku] > take:
+            backordered[sku] = quantities[sku] - take
+    add_by_id(InventoryItem, taken, "reserved")
+    return items, backordered
+
+
 def short_lines(items: dict[str, InventoryItem], quantities: dict[str, int]) -> list[dict]:
     """The SKUs `items` cannot supply, as InsufficientStock names them (unknown SKUs have 0 available)."""
     short = []

@@ -13,10 +13,11 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from orders import events
+from orders.history import history_log
 from orders.models import ZERO, Activity, Order, OrderLine, OrderStatus, Refund, Shipment, ShipmentLine
 from orders.payments import GatewayError, get_gateway
 from orders.services.errors import InvalidRequest, InvalidTransition
-from orders.services.inventory import add_by_id, inventory_commit_shipped, inventory_release
+from orders.services.inventory import add_by_id, inventory_commit_shipped, inventory_release, inventory_reserve
 
 CENT = Decimal("0.01")
 VERBS = ("process", "ship", "deliver", "complete", "hold", "release", "cancel", "refund")
@@ -71,6 +72,7 @@ def _finish(order: Order, *, verb: str, from_status: str, actor, actor_label: st
     label = _actor_label(actor, actor_label)
     Activity.objects.create(order=order, actor=actor if getattr(actor, "pk", None) else None, actor_label=label,
                             verb=verb, from_status=from_status, to_status=order.status, data=data)
+    history_log(order, actor=actor, verb=verb, from_status=from_status, to_status=order.status, data=data)
     if event:
         events.publish(event, order=order, from_status=from_status, to_status=order.status, actor=label,
                        data=event_data or {})
@@ -138,7 +140,7 @@ def order_cancel_locked(order: Order, *, reason: str = "", actor=None, actor_lab
     and has checked its own conditions under it (the unpaid-order expiry): one path for the stock release,
     the Activity row and `order.cancelled`."""
     lines = list(order.lines.all())
-    released = {line.sku: line.quantity_unshipped for line in lines if line.quantity_unshipped}
+    released = {line.sku: line.quantity_reserved for line in lines if line.quantity_reserved}
     inventory_release(org=order.org_id, quantities=released)
     from_status = order.status
     order.cancel_reason = (reason or "")[:500]
@@ -195,6 +197,7 @@ def order_ship(*, org, order_number: str, carrier: str, tracking_number: str, se
                                            currency=order.currency, ship_date=ship_date or timezone.now())
         ShipmentLine.objects.bulk_create([ShipmentLine(shipment=shipment, order_line=by_sku[sku], sku=sku, quantity=q)
                                           for sku, q in sorted(wanted.items())])
+        backorder_fields = _reserve_backordered(order, by_sku, wanted)
         add_by_id(OrderLine, {by_sku[sku].pk: quantity for sku, quantity in wanted.items()}, "quantity_shipped")
         for sku, quantity in wanted.items():
             by_sku[sku].quantity_shipped += quantity
@@ -206,8 +209,28 @@ def order_ship(*, org, order_number: str, carrier: str, tracking_number: str, se
                       "partial": not fully}
         data = {**event_data, "items": dict(sorted(wanted.items())), **({"note": note} if note else {})}
         _finish(order, verb="ship", from_status=from_status, actor=actor, actor_label=actor_label, data=data,
-                event="order.shipped" if fully else "order.partially_shipped", event_data=event_data)
+                event="order.shipped" if fully else "order.partially_shipped", event_data=event_data,
+                extra_fields=backorder_fields)
         return order, shipment
+
+
+def _reserve_backordered(order: Order, by_sku: dict[str, OrderLine], wanted: dict[str, int]) -> tuple[str, ...]:
+    """Shipping backordered units needs the stock now: reserve it (409 naming the SKUs still short) and clear
+    their backorder; the order's flag goes once no line is backordered. Returns the order fields changed."""
+    needed = {sku: quantity - by_sku[sku].quantity_reserved for sku, quantity in wanted.items()
+              if quantity > by_sku[sku].quantity_reserved}
+    if not needed:
+        return ()
+    inventory_reserve(org=order.org_id, quantities=needed)
+    OrderLine.objects.bulk_update([_less_backordered(by_sku[sku], quantity) for sku, quantity in needed.items()],
+                                  ["quantity_backordered"])
+    order.is_backorder = any(line.quantity_backordered for line in by_sku.values())
+    return ("is_backorder",)
+
+
+def _less_backordered(line: OrderLine, quantity: int) -> OrderLine:
+    line.quantity_backordered -= quantity
+    return line
 
 
 def order_refund(*, org, order_number: str, reason: str, amount: Decimal | None = None,

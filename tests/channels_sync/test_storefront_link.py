@@ -7,8 +7,8 @@ from channels_sync.services import ingest
 from channels_sync.services.writeback import writeback_attempt
 from channels_sync.tasks import create_local_orders, run_writeback
 from orders import events
-from orders.models import EventHandlerRun, Order
-from orders.services import inventory_set_on_hand, order_ship
+from orders.models import EventHandlerRun, InventoryItem, Order
+from orders.services import InsufficientStock, inventory_set_on_hand, order_cancel, order_ship
 from orders.tasks import run_event_handler
 from tests.channels_sync.fake_provider import raw_order
 
@@ -59,14 +59,47 @@ def test_shipping_the_storefront_order_queues_the_channel_writeback(org, linked,
     assert linked.status == "shipped" and linked.tracking_number == "1Z777"
 
 
-def test_short_stock_is_recorded_not_raised(org, make_channel, django_capture_on_commit_callbacks):
+def test_short_stock_imports_the_order_as_a_backorder(org, make_channel, django_capture_on_commit_callbacks):
+    """The marketplace has sold the units already: the order comes in, holding what stock there is, flagged as a
+    backorder; it ships once stock arrives (and not before), which clears the flag."""
     channel = make_channel(org, create_local_orders=True)
+    inventory_set_on_hand(org=org, sku="SKU-1", on_hand=1, unit_price="5.00")
     ingest(channel=channel, raw_orders=[raw_order(2)])
     aggregated = AggregatedOrder.objects.get()
     create_local_orders.run([aggregated.pk])
     aggregated.refresh_from_db()
-    assert aggregated.local_order is None and aggregated.data["localOrderError"]
-    assert not Order.objects.exists()
+    local = aggregated.local_order
+    assert local is not None and "localOrderError" not in aggregated.data
+    assert local.is_backorder and local.status == "processing"
+    line = local.lines.get()
+    assert (line.quantity, line.quantity_backordered) == (2, 1)
+    assert InventoryItem.objects.get(org=org, sku="SKU-1").reserved == 1
+    with pytest.raises(InsufficientStock):
+        order_ship(org=org, order_number=local.order_number, carrier="ups", tracking_number="1ZSHORT")
+    order_ship(org=org, order_number=local.order_number, carrier="ups", tracking_number="1ZONE",
+               items=[{"sku": "SKU-1", "quantity": 1}])  # the unit in stock ships now
+    local.refresh_from_db()
+    assert local.is_backorder and local.status == "processing"
+    inventory_set_on_hand(org=org, sku="SKU-1", on_hand=4)  # stock arrives
+    order_ship(org=org, order_number=local.order_number, carrier="ups", tracking_number="1ZREST")
+    local.refresh_from_db()
+    assert not local.is_backorder and local.status == "shipped"
+    assert local.lines.get().quantity_backordered == 0
+    item = InventoryItem.objects.get(org=org, sku="SKU-1")
+    assert (item.on_hand, item.reserved) == (3, 0)
+
+
+def test_an_unknown_sku_is_wholly_backordered_and_cancel_gives_back_only_what_was_held(
+        org, make_channel, django_capture_on_commit_callbacks):
+    channel = make_channel(org, create_local_orders=True)
+    ingest(channel=channel, raw_orders=[raw_order(5)])
+    create_local_orders.run([AggregatedOrder.objects.get().pk])
+    local = Order.objects.get()
+    assert local.is_backorder and local.lines.get().quantity_backordered == 2
+    assert not InventoryItem.objects.filter(org=org).exists()
+    order_cancel(org=org, order_number=local.order_number, reason="cannot source")
+    local.refresh_from_db()
+    assert local.status == "cancelled"
 
 
 def test_channels_without_the_flag_create_no_storefront_orders(org, channel, django_capture_on_commit_callbacks):

@@ -41,7 +41,7 @@ class FulfilForm(forms.Form):
     tracking = forms.CharField(max_length=128, label="Tracking number")
 
     def __init__(self, *args, order: AggregatedOrder, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, label_suffix="", **kwargs)
         self.provider = provider_class(order.channel.provider)
         accepted = self.provider.accepted_carriers()
         if accepted is None:

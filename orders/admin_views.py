@@ -168,7 +168,7 @@ class ShipDialogForm(forms.Form):
                               label="Shipping cost")
 
     def __init__(self, *args, order: Order, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, label_suffix="", **kwargs)
         self.order = order
         self.lines = [line for line in order.lines.all() if line.quantity_unshipped > 0]
         for line in self.lines:
@@ -219,7 +219,7 @@ class RefundDialogForm(forms.Form):
 
     def __init__(self, *args, order: Order, **kwargs):
         kwargs.setdefault("initial", {"request_id": uuid.uuid4().hex})
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, label_suffix="", **kwargs)
         self.order = order
         self.lines = [line for line in order.lines.all() if line.quantity > line.quantity_refunded]
         for line in self.lines:

@@ -177,11 +177,30 @@ class AggregatedOrderAdmin(OrgScopedAdmin):
                        {"raw", "channel_metadata", "lines", "shipping_address", "data"}] + [
         "lines_pretty", "shipping_address_pretty", "channel_metadata_pretty", "data_pretty", "raw_pretty"]
 
+    change_form_template = "admin/channels_sync/aggregatedorder/change_form.html"
+
     def has_add_permission(self, request):
         return False  # orders arrive from channels through ingest only
 
     def has_change_permission(self, request, obj=None):
-        return False  # status changes go through the status API, which writes back to the channel
+        return False  # status changes go through the page's actions (admin_views.py), which write back
+
+    def get_urls(self):
+        from channels_sync.admin_views import channel_order_urls
+
+        return channel_order_urls(self) + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """Fulfil and cancel, offered as the channel and the order's state allow (channels_sync/admin_views.py)."""
+        from django.contrib.admin.utils import unquote
+
+        from channels_sync.admin_views import page_context
+
+        extra_context = dict(extra_context or {})
+        order = self.get_object(request, unquote(object_id))
+        if order is not None:
+            extra_context.update(page_context(self, request, order))
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="Lines")
     def lines_pretty(self, order):

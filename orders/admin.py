@@ -4,6 +4,7 @@ row, events), never the bare model methods."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F
 from django.http import Http404
@@ -11,11 +12,10 @@ from django.http import Http404
 from accounts.admin import OrgScopedAdmin, RoleCheckedFSMAdminMixin
 from core.admin_text import error_text
 from core.api.exceptions import ApiError
-from orders import services
+from orders import admin_views, services
 from orders.admin_forms import service_kwargs
 from orders.conf import orders_settings
 from orders.models import (
-    Activity,
     CheckoutSettings,
     Customer,
     EmailLog,
@@ -75,18 +75,6 @@ class RefundInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class ActivityInline(ReadOnlyInline):
-    model = Activity
-    fields = ["at", "actor_label", "verb", "from_status", "to_status", "data"]
-    readonly_fields = fields
-
-
-class EmailInline(ReadOnlyInline):
-    model = EmailLog
-    fields = ["sent_at", "kind", "to", "subject", "status", "error"]
-    readonly_fields = fields
-
-
 class TagFilter(admin.SimpleListFilter):
     title = "tag"
     parameter_name = "tag"
@@ -108,14 +96,16 @@ class OrderAdmin(RoleCheckedFSMAdminMixin, OrgScopedAdmin):
     search_fields = ["order_number", "customer__email", "shipments__tracking_number"]
     date_hierarchy = "created_at"
     list_select_related = ["customer", "org"]
-    inlines = [LineInline, ShipmentInline, PaymentInline, RefundInline, ActivityInline, EmailInline]
+    # Activity and emails are in the page's timeline (orders/timeline.py), with scans, writebacks and comments.
+    inlines = [LineInline, ShipmentInline, PaymentInline, RefundInline]
+    change_form_template = "admin/orders/order/change_form.html"
     fieldsets = [
         (None, {"fields": ["org", "order_number", "status", "prior_status", "hold_reason", "cancel_reason",
                            "customer", "is_test", "is_backorder", "source"]}),
         ("Money", {"fields": ["currency", "subtotal", "shipping_total", "tax_total", "grand_total",
                               "captured_total", "refunded_total"]}),
-        ("Details", {"fields": ["shipping_address", "billing_address", "customer_note", "internal_notes",
-                                "tag_list", "metadata"]}),
+        # Addresses, notes and tags are shown formatted (and notes and tags edited) above the form.
+        ("Details", {"fields": ["customer_note", "metadata"]}),
         ("Times", {"fields": ["created_at", "processed_at", "shipped_at", "delivered_at", "completed_at",
                               "cancelled_at"]}),
     ]
@@ -129,6 +119,17 @@ class OrderAdmin(RoleCheckedFSMAdminMixin, OrgScopedAdmin):
 
     def has_add_permission(self, request):
         return False  # orders come from checkout
+
+    def get_urls(self):
+        return admin_views.order_urls(self) + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The header, actions, addresses, notes, timeline and dialogs (orders/admin_views.py)."""
+        extra_context = dict(extra_context or {})
+        order = self.get_object(request, unquote(object_id)) if request.method == "GET" else None
+        if order is not None:
+            extra_context.update(admin_views.order_page_context(self, request, order))
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         """Nothing is editable, so nothing to save (a stale save must never overwrite a transition)."""

@@ -31,7 +31,7 @@ EVENT_EMAILS = {
 
 def on_order_event(event: events.OrderEvent) -> None:
     kind = EVENT_EMAILS.get(event.name)
-    if not kind:
+    if not kind or event.data.get("notifyCustomer") is False:  # staff chose not to tell the customer
         return
     ref = event.data.get("shipmentId") or event.data.get("refundId") or ""
     send_order_email(order_id=event.order_id, kind=kind, dedupe_key=f"{kind}:{event.order_id}:{ref}",

@@ -89,6 +89,10 @@ class RefundSerializer(serializers.Serializer):
     amount = Money(required=False, min_value=0, help_text="Defaults to the items' value, else to all that is left.")
     items = ItemSerializer(many=True, required=False)
     reason = serializers.CharField(max_length=500)
+    restock = serializers.BooleanField(required=False, default=False,
+                                       help_text="Put the refunded items' shipped units back on hand (needs items).")
+    notifyCustomer = serializers.BooleanField(source="notify_customer", required=False, default=True,
+                                              help_text="false: record the refund without emailing the customer.")
 
 
 class OrderUpdateSerializer(serializers.Serializer):

@@ -97,6 +97,17 @@ def inventory_commit_shipped(*, org, quantities: dict[str, int]) -> None:
               "on_hand", "reserved")
 
 
+def inventory_restock(*, org, quantities: dict[str, int]) -> None:
+    """Returned units go back on the shelf (a refund with restock): on_hand rises, reservations do not.
+    SKUs the org no longer stocks are skipped."""
+    back = {sku: quantity for sku, quantity in quantities.items() if quantity > 0}
+    if not back:
+        return
+    ids = dict(InventoryItem.objects.select_for_update().filter(org=org, sku__in=sorted(back))
+               .order_by("sku").values_list("sku", "id"))
+    add_by_id(InventoryItem, {ids[sku]: quantity for sku, quantity in back.items() if sku in ids}, "on_hand")
+
+
 def inventory_set_on_hand(*, org, sku: str, on_hand: int, name: str | None = None, unit_price=None,
                           currency: str | None = None) -> InventoryItem:
     """Staff count: create the SKU or set its on-hand; below what open orders hold is a 409."""

@@ -17,7 +17,13 @@ from orders.history import history_log
 from orders.models import ZERO, Activity, Order, OrderLine, OrderStatus, Refund, Shipment, ShipmentLine
 from orders.payments import GatewayError, get_gateway
 from orders.services.errors import InvalidRequest, InvalidTransition
-from orders.services.inventory import add_by_id, inventory_commit_shipped, inventory_release, inventory_reserve
+from orders.services.inventory import (
+    add_by_id,
+    inventory_commit_shipped,
+    inventory_release,
+    inventory_reserve,
+    inventory_restock,
+)
 
 CENT = Decimal("0.01")
 VERBS = ("process", "ship", "deliver", "complete", "hold", "release", "cancel", "refund")
@@ -235,16 +241,22 @@ def _less_backordered(line: OrderLine, quantity: int) -> OrderLine:
 
 def order_refund(*, org, order_number: str, reason: str, amount: Decimal | None = None,
                  items: list[dict] | None = None, idempotency_key: str | None = None,
+                 restock: bool = False, notify_customer: bool = True,
                  actor=None, actor_label: str = "staff") -> tuple[Order, Refund]:
     """Refund money through the order's payment gateway, then record it.
 
     The gateway call happens while the order row is locked and before anything is written, so a
     gateway failure (502) leaves nothing changed and a concurrent refund cannot double-spend.
     `amount` defaults to the value of `items` when given, else to everything still refundable.
+    `restock` puts the refunded items' shipped units back on hand (they came back); `notify_customer`
+    False records the refund without the customer's email.
     """
     reason = (reason or "").strip()
     if not reason:
         raise InvalidRequest("A refund needs a reason.", field="reason", errors="This field is required.")
+    if restock and not items:
+        raise InvalidRequest("Restocking needs the refunded items.", field="items",
+                             errors="Pick the items that come back to stock.")
     with transaction.atomic():
         order = order_lock(org=org, order_number=order_number)
         if idempotency_key:
@@ -294,14 +306,20 @@ def order_refund(*, org, order_number: str, reason: str, amount: Decimal | None 
             for sku, qty in wanted.items():
                 by_sku[sku].quantity_refunded += qty
             type(lines[0]).objects.bulk_update([by_sku[sku] for sku in wanted], ["quantity_refunded"])
+        restocked = {}
+        if restock:
+            # Only units that left the shelf come back to it; unshipped ones were never taken off on_hand.
+            restocked = {sku: min(qty, by_sku[sku].quantity_shipped) for sku, qty in wanted.items()}
+            inventory_restock(org=org, quantities=restocked)
         fully = order.refundable_total - amount == ZERO
         from_status = order.status
         order.refund(fully_refunded=fully)  # before the total moves: its condition needs a balance left
         order.refunded_total += amount
         event_data = {"refundId": refund.pk, "amount": str(amount), "currency": order.currency,
-                      "fullyRefunded": fully}
+                      "fullyRefunded": fully, **({} if notify_customer else {"notifyCustomer": False})}
+        extra = {"restocked": {k: v for k, v in sorted(restocked.items()) if v}} if restock else {}
         _finish(order, verb="refund", from_status=from_status, actor=actor, actor_label=actor_label,
-                data={**event_data, "reason": reason, "items": refund.items}, event="order.refunded",
+                data={**event_data, "reason": reason, "items": refund.items, **extra}, event="order.refunded",
                 event_data=event_data, extra_fields=("refunded_total",))
         return order, refund
 

@@ -177,3 +177,22 @@ def test_refund_arithmetic_never_exceeds_captured(stocked, org):
         services.order_refund(org=org, order_number=order.order_number, amount=Decimal(amount), reason="x")
     order.refresh_from_db()
     assert order.refunded_total == Decimal("20.00") and order.refundable_total == Decimal("10.00")
+
+
+def test_api_refund_restocks_returned_units_and_can_skip_the_email(manager, stocked, org, dispatched,
+                                                                  django_capture_on_commit_callbacks):
+    from orders.models import EmailLog, InventoryItem
+
+    order = order_in(org, "shipped")  # A x2, B x1 shipped: on hand A 8, B 9
+    no_items = refund(manager, order, {"reason": "returned", "restock": True})
+    assert no_items.status_code == 400 and "items" in no_items.json()["error"]["details"]
+    dispatched.calls.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = refund(manager, order, {"reason": "returned", "items": [{"sku": "A", "quantity": 2}],
+                                           "restock": True, "notifyCustomer": False})
+    assert response.status_code == 200, response.json()
+    assert InventoryItem.objects.get(org=org, sku="A").on_hand == 10
+    assert InventoryItem.objects.get(org=org, sku="B").on_hand == 9
+    assert Activity.objects.filter(order=order, verb="refund").last().data["restocked"] == {"A": 2}
+    dispatched.run_all()
+    assert not EmailLog.objects.filter(order=order, kind="refunded").exists()

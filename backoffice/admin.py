@@ -156,6 +156,10 @@ class CappedPaginator(Paginator):
 
 
 class OrderListChangeList(ChangeList):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "Orders"
+
     def get_results(self, request):
         super().get_results(request)
         self.result_list = selectors.annotate_rows(list(self.result_list))
@@ -167,7 +171,7 @@ class HoldForm(forms.Form):
 
 @admin.register(OrderListRow)
 class OrderListAdmin(OrgScopedAdmin):
-    list_display = ["number_link", "channel_column", "placed_at", "customer", "items", "total", "status",
+    list_display = ["number_link", "channel_column", "placed", "customer", "items", "total", "status",
                     "payment_state", "fulfilment_state", "writeback_column", "tag_list"]
     list_display_links = None
     list_filter = [ChannelFilter, StatusFilter, FulfilmentFilter, WritebackFilter, PlacedRangeFilter]
@@ -245,9 +249,19 @@ class OrderListAdmin(OrgScopedAdmin):
             url = reverse("admin:orders_order_change", args=[row.source_id])
         else:
             url = reverse("admin:channels_sync_aggregatedorder_change", args=[row.source_id])
-        second = format_html("<br><small>{}</small>", row.channel_number) if row.channel_number else ""
         test = format_html(' <small class="bo-test">test</small>') if row.is_test else ""
-        return format_html('<a href="{}"><strong>{}</strong></a>{}{}', url, row.number, test, second)
+        if row.kind == OrderListRow.Kind.CHANNEL:
+            # The number a customer quotes first; ours (the aggregated order's id) under it.
+            first, second = row.channel_number or row.number, row.number if row.channel_number else ""
+        else:
+            first, second = row.number, row.channel_number
+        second = format_html("<br><small class='bo-id'>{}</small>", second) if second else ""
+        return format_html('<a href="{}"><strong>{}</strong></a>{}{}', url, first, test, second)
+
+    @admin.display(description="placed", ordering="placed_at")
+    def placed(self, row):
+        at = timezone.localtime(row.placed_at)
+        return format_html("{}<br><small>{}</small>", at.strftime("%Y-%m-%d"), at.strftime("%H:%M"))
 
     @admin.display(description="channel")
     def channel_column(self, row):
@@ -257,19 +271,22 @@ class OrderListAdmin(OrgScopedAdmin):
     def customer(self, row):
         return format_html("{}<br><small>{}</small>", row.customer_name or "-", row.customer_email)
 
-    @admin.display(description="items")
+    @admin.display(description="qty")
     def items(self, row):
         return row.items
 
     @admin.display(description="total")
     def total(self, row):
-        return f"{row.grand_total:,.2f} {row.currency}"
+        return format_html('<span class="bo-nowrap">{} {}</span>', f"{row.grand_total:,.2f}", row.currency)
 
     @admin.display(description="writeback")
     def writeback_column(self, row):
-        if row.writeback.startswith("failed"):
-            return format_html('<strong style="color:var(--error-fg)">{}</strong>', row.writeback)
-        return row.writeback or "-"
+        if not row.writeback:
+            return "-"
+        short = row.writeback.split(" (")[0]
+        if short == "failed":
+            return format_html('<strong class="bo-failed" title="{}">failed</strong>', row.writeback)
+        return format_html('<span title="{}">{}</span>', row.writeback, short)
 
     @admin.display(description="tags")
     def tag_list(self, row):

@@ -24,6 +24,7 @@ ORG_OWNED_MODELS = (
     "channels_sync.compliancerequest",
     "subscriptions.price", "subscriptions.subscription", "subscriptions.billingcycle",
     "workflows.workflow", "workflows.workflowrun",
+    "backoffice.orderlistrow",
 )
 
 # The manager's writes, as the API gives them: orders and what hangs off them (verbs and updates, stock,

@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "subscriptions",
     "workflows",
     "customer_pages",
+    "backoffice",
 ]
 
 MIDDLEWARE = [

@@ -23,6 +23,7 @@ ALLOWED = {
     "subscriptions": {"orders", "accounts", "core"},
     "workflows": {"orders", "accounts", "core"},
     "channels_sync": {"orders", "accounts", "core"},
+    "backoffice": {"channels_sync", "orders", "accounts", "core"},
 }
 # Development tools: no app (nor config) imports them.
 TOOLS = {"bench", "simulator"}

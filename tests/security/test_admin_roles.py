@@ -89,7 +89,9 @@ def test_seeded_demo_user_sees_every_section_of_the_admin(db):
     assert index.status_code == 200
     assert "have permission to view or edit anything" not in index.content.decode()
     sections = {app["app_label"]: {m["object_name"] for m in app["models"]} for app in index.context["app_list"]}
-    assert set(sections) == {"accounts", "auth", "orders", "channels_sync", "subscriptions", "workflows"}
+    assert set(sections) == {"accounts", "auth", "orders", "channels_sync", "subscriptions", "workflows",
+                             "backoffice"}
+    assert sections["backoffice"] == {"OrderListRow"}  # the one order list (issue 17)
     assert sections["orders"] >= {"Order", "Shipment", "InventoryItem", "Customer", "EventHandlerRun"}
     assert sections["channels_sync"] >= {"Channel", "AggregatedOrder", "SyncRun", "WebhookDelivery", "Writeback"}
     assert sections["accounts"] == {"Org", "Membership", "OrgBranding", "StorefrontApiKey"}

@@ -15,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from channels_sync.models import Channel, ShopifyInstall
-from tests.api import error_code, make_actor
+from tests.api import make_actor
 from tests.channels_sync.providers.fixtures import fixture
 
 pytestmark = pytest.mark.django_db

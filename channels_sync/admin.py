@@ -107,10 +107,10 @@ class ChannelForm(forms.ModelForm):
 class ChannelAdmin(OrgScopedAdmin):
     form = ChannelForm
     list_display = ["channel_id", "org", "provider", "enabled", "effective_poll_minutes", "last_polled_at",
-                    "last_run", "rejected_webhooks"]
+                    "last_run", "rejected_webhooks", "warnings_text"]
     list_filter = ["provider", "enabled", "org"]
     search_fields = ["channel_id", "account_identity"]
-    readonly_fields = ["account_identity", "last_polled_at", "webhooks_registered", "created_at"]
+    readonly_fields = ["account_identity", "last_polled_at", "webhooks_registered", "warnings_text", "created_at"]
     actions = ["enable_channels", "disable_channels", "sync_now"]
 
     def get_queryset(self, request):
@@ -131,6 +131,15 @@ class ChannelAdmin(OrgScopedAdmin):
                 f"fetched {channel.last_run_fetched}, created {channel.last_run_created}, "
                 f"updated {channel.last_run_updated}, unchanged {channel.last_run_unchanged}, "
                 f"failed {channel.last_run_failed}")
+
+    @admin.display(description="Warnings")
+    def warnings_text(self, channel):
+        """What to fix on the channel's side (e.g. an API version the channel no longer serves), with when."""
+        if not channel.warnings:
+            return "-"
+        return format_html("<br>".join(["{}"] * len(channel.warnings)),
+                           *[f"{w.get('message')} (last seen {str(w.get('at', ''))[:16].replace('T', ' ')})"
+                             for w in channel.warnings])
 
     @admin.display(description="Rejected webhooks")
     def rejected_webhooks(self, channel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Value
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
@@ -80,6 +81,9 @@ class Channel(models.Model):
     # A lease instead of a lock held across HTTP calls: a dead worker's lease simply expires.
     poll_lease_until = models.DateTimeField(null=True, blank=True)
     poll_lease_token = models.CharField(max_length=64, blank=True, default="")
+    # What staff should fix on the channel's side, as [{"code", "message", "at"}], one per code (the newest
+    # replaces the older): e.g. Shopify serving another API version than the one asked for.
+    warnings = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -117,8 +121,14 @@ class Channel(models.Model):
         return provider_class(self.provider)
 
     def provider_instance(self, **kwargs):
-        return self.provider_cls()(self.config, webhook_secret=self.webhook_secret or None,
-                                   channel_id=self.channel_id, **kwargs)
+        provider = self.provider_cls()(self.config, webhook_secret=self.webhook_secret or None,
+                                       channel_id=self.channel_id, **kwargs)
+        if self.pk:
+            from channels_sync.services.channel_state import ChannelStateStore
+
+            # Rotated tokens and warnings a provider learns while it works are saved on this row.
+            provider.channel_state = ChannelStateStore(self.pk)
+        return provider
 
     @property
     def effective_poll_minutes(self) -> int:
@@ -422,3 +432,26 @@ class ComplianceRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.customer_id or self.shop_domain}"
+
+
+class ShopifyInstall(models.Model):
+    """A started OAuth install (authorization-code grant): the `state` nonce Shopify hands back to the callback,
+    bound to the org and user who started it, single use and short-lived. Holds the app's client secret until
+    the callback, encrypted like every channel secret."""
+
+    state = models.CharField(max_length=64, unique=True)
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    channel_id = models.SlugField(max_length=64)
+    shop_domain = models.CharField(max_length=255)
+    client_id = models.CharField(max_length=255)
+    client_secret = EncryptedTextField()
+    scopes = models.TextField(blank=True, default="")
+    redirect_uri = models.TextField()
+    api_version = models.CharField(max_length=16, blank=True, default="")
+    base_url = models.TextField(blank=True, default="", help_text="Only for a local stand-in of Shopify.")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"install {self.shop_domain} -> {self.channel_id}"

@@ -13,7 +13,8 @@ credentials grant", "authorization code grant"):
   (MAX_COST_EXCEEDED); one requesting more than is left is THROTTLED (HTTP 200, `extensions.cost.throttleStatus`).
   `POST _sim/throttle {"count": n}` empties the bucket before each of the next n GraphQL calls (THROTTLED).
 - Tokens: the demo's legacy token, tokens from the client-credentials grant (expire after 86399 s) and from the
-  authorization-code install; an unknown or expired token is a 401 with Shopify's message.
+  authorization-code install (with `expiring=1`: an hour, with a refresh token rotated by grant_type=refresh_token);
+  an unknown or expired token is a 401 with Shopify's message.
 - `on_orders_page(page_number)`: a hook run after each orders page is served (tests change orders mid-poll).
 """
 
@@ -36,6 +37,8 @@ CLIENT_ID = "sim-shopify-client-id"
 CLIENT_SECRET = "sim-shopify-client-secret"
 SCOPES = "read_orders,write_orders,read_merchant_managed_fulfillment_orders,write_merchant_managed_fulfillment_orders"
 TOKEN_TTL_SECONDS = 86399
+EXPIRING_TOKEN_TTL_SECONDS = 3600        # expiring offline tokens (authorization code with expiring=1)
+REFRESH_TOKEN_TTL_SECONDS = 90 * 86400
 BUCKET_MAX = 2000.0
 RESTORE_RATE = 100.0
 MAX_QUERY_COST = 1000
@@ -85,6 +88,7 @@ class GraphQLMixin:
     def init_graphql(self) -> None:
         self.issued_tokens: dict[str, datetime | None] = {}     # token -> expiry (None: never)
         self.oauth_codes: dict[str, str] = {}                   # authorization code -> shop
+        self.refresh_tokens: dict[str, str] = {}                # refresh token -> the access token it came with
         self.cost_available = BUCKET_MAX
         self.cost_at: float | None = None
         self.graphql_calls: list[dict] = []                     # {"operation", "variables", "version"}
@@ -127,9 +131,24 @@ class GraphQLMixin:
                     return json_response({"error": "invalid_request",
                                           "error_description": "The authorization code was not found or was "
                                                                "already used"}, 400)
-                self.issued_tokens[token] = None
-                return json_response({"access_token": token, "scope": SCOPES})
+                if params.get("expiring") != "1":
+                    self.issued_tokens[token] = None
+                    return json_response({"access_token": token, "scope": SCOPES})
+                return json_response(self._expiring_pair(token))
+            if params.get("grant_type") == "refresh_token":
+                if self.refresh_tokens.pop(params.get("refresh_token") or "", None) is None:
+                    return json_response({"error": "invalid_grant",
+                                          "error_description": "The refresh token is invalid or expired"}, 400)
+                return json_response(self._expiring_pair(token))
         return json_response({"error": "unsupported_grant_type"}, 400)
+
+    def _expiring_pair(self, token: str) -> dict:
+        """An expiring offline token (an hour) and its refresh token (90 days), rotated on each refresh."""
+        refresh = "shprt_" + uuid.UUID(int=self.rng.getrandbits(128), version=4).hex
+        self.issued_tokens[token] = self.now() + timedelta(seconds=EXPIRING_TOKEN_TTL_SECONDS)
+        self.refresh_tokens[refresh] = token
+        return {"access_token": token, "expires_in": EXPIRING_TOKEN_TTL_SECONDS, "refresh_token": refresh,
+                "refresh_token_expires_in": REFRESH_TOKEN_TTL_SECONDS, "scope": SCOPES}
 
     @route("GET", r"^/admin/oauth/authorize$")
     def oauth_authorize(self, request: SimRequest) -> SimResponse:

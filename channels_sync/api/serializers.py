@@ -39,6 +39,41 @@ class ChannelEnableSerializer(serializers.Serializer):
                                                "the channel's API which account these credentials belong to.")
 
 
+class ShopifyInstallStartSerializer(serializers.Serializer):
+    shop = serializers.CharField(max_length=255, help_text="The store: acme or acme.myshopify.com.")
+    channelId = serializers.SlugField(max_length=64, help_text="The channel to create (or whose tokens to renew).")
+    clientId = serializers.CharField(max_length=255)
+    clientSecret = serializers.CharField(max_length=255, write_only=True)
+    redirectUri = serializers.URLField(max_length=2000,
+                                       help_text="Where Shopify sends the merchant back (one of the app's allowed "
+                                                 "redirect URLs); that page posts the parameters to the callback.")
+    scopes = serializers.CharField(required=False, max_length=1000)
+    apiVersion = serializers.CharField(required=False, max_length=16)
+    baseUrl = serializers.URLField(required=False, max_length=500, help_text="Only for a local stand-in of Shopify.")
+
+
+class ShopifyInstallSerializer(serializers.Serializer):
+    state = serializers.CharField()
+    installUrl = serializers.CharField()
+    expiresAt = serializers.DateTimeField()
+
+
+class ShopifyCallbackSerializer(serializers.Serializer):
+    """Shopify's redirect parameters, as received: every one of them is signed (hmac)."""
+
+    code = serializers.CharField(max_length=500)
+    hmac = serializers.CharField(max_length=128)
+    shop = serializers.CharField(max_length=255)
+    state = serializers.CharField(max_length=128)
+    timestamp = serializers.CharField(max_length=32, required=False)
+    host = serializers.CharField(max_length=500, required=False)
+
+    def to_internal_value(self, data):
+        validated = super().to_internal_value(data)
+        # Parameters Shopify may add later are signed too, so every one received is kept for the hmac.
+        return {**{str(k): str(v) for k, v in data.items() if isinstance(v, str | int)}, **validated}
+
+
 class ChannelSerializer(serializers.ModelSerializer):
     channelId = serializers.CharField(source="channel_id")
     config = serializers.SerializerMethodField()
@@ -50,13 +85,16 @@ class ChannelSerializer(serializers.ModelSerializer):
     webhookUrl = serializers.SerializerMethodField()
     lastRun = serializers.SerializerMethodField()
     rejectedWebhooks = serializers.SerializerMethodField()
+    warnings = serializers.ListField(child=serializers.DictField(), read_only=True,
+                                     help_text="What to fix on the channel's side, [{code, message, at}]: e.g. "
+                                               "Shopify serving another API version than the one asked for.")
     createdAt = serializers.DateTimeField(source="created_at")
 
     class Meta:
         model = Channel
         fields = ["channelId", "provider", "enabled", "config", "pollIntervalMinutes", "cursor", "lastPolledAt",
                   "webhookSecretSet", "createLocalOrders", "webhooksRegistered", "webhookUrl", "lastRun",
-                  "rejectedWebhooks", "createdAt"]
+                  "rejectedWebhooks", "warnings", "createdAt"]
 
     def get_config(self, channel) -> dict:
         return public_config(channel)

@@ -6,6 +6,9 @@ from channels_sync.webhook_views import webhook_receiver
 
 urlpatterns = [
     path("sales-channel/channels", views.ChannelListView.as_view(), name="sales-channel-channels"),
+    path("sales-channel/shopify/install", views.ShopifyInstallView.as_view(), name="sales-channel-shopify-install"),
+    path("sales-channel/shopify/install/callback", views.ShopifyInstallCallbackView.as_view(),
+         name="sales-channel-shopify-callback"),
     path("sales-channel/channels/<slug:channel_id>", views.ChannelDetailView.as_view(), name="sales-channel-channel"),
     path("sales-channel/channels/<slug:channel_id>/enable", views.ChannelToggleView.as_view(action="enable"),
          name="sales-channel-enable"),

@@ -24,6 +24,9 @@ from channels_sync.api.serializers import (
     OrderListQuerySerializer,
     OrderLookupQuerySerializer,
     OrderSummarySerializer,
+    ShopifyCallbackSerializer,
+    ShopifyInstallSerializer,
+    ShopifyInstallStartSerializer,
     StatusUpdateSerializer,
     SyncRequestSerializer,
     SyncRunSerializer,
@@ -37,6 +40,7 @@ from channels_sync.services import (
     order_status_update,
     sync_start,
 )
+from channels_sync.services.shopify_install import shopify_install_complete, shopify_install_start
 from core.api.pagination import PagePagination
 from core.api.schema import ERROR
 
@@ -111,6 +115,47 @@ class ChannelToggleView(APIView):
         else:
             channel = channel_disable(channel=channel)
         return Response(ChannelSerializer(channel, context=_channel_context([channel])).data)
+
+
+class ShopifyInstallView(APIView):
+    serializer_class = ShopifyInstallSerializer
+    write_role = Role.OWNER  # the install stores the store's credentials
+
+    @extend_schema(request=ShopifyInstallStartSerializer, responses={201: ShopifyInstallSerializer},
+                   summary="Start a Shopify OAuth install (authorization-code grant)",
+                   description="Answers the URL to send the merchant to (the store's /admin/oauth/authorize) and its "
+                               "`state`, bound to this org and user, single use, valid 10 minutes. 400 for a shop "
+                               "that is not a myshopify.com store.")
+    def post(self, request):
+        body = ShopifyInstallStartSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        install, url = shopify_install_start(
+            org=request.org, user=request.user, shop=data["shop"], channel_id=data["channelId"],
+            client_id=data["clientId"], client_secret=data["clientSecret"], redirect_uri=data["redirectUri"],
+            scopes=data.get("scopes"), api_version=data.get("apiVersion"), base_url=data.get("baseUrl"))
+        return Response({"state": install.state, "installUrl": url,
+                         "expiresAt": ShopifyInstallSerializer().fields["expiresAt"].to_representation(
+                             install.expires_at)}, status=status.HTTP_201_CREATED)
+
+
+class ShopifyInstallCallbackView(APIView):
+    serializer_class = ChannelSerializer
+    write_role = Role.OWNER
+
+    @extend_schema(request=ShopifyCallbackSerializer, responses={201: ChannelSerializer},
+                   summary="Finish a Shopify OAuth install with Shopify's callback parameters",
+                   description="The page at the redirect URI posts every query parameter Shopify sent (code, hmac, "
+                               "host, shop, state, timestamp), as the user who started the install. The hmac is "
+                               "checked with the app's client secret, the state must be unused and unexpired, the "
+                               "code is exchanged for an (expiring) offline token, and the channel is created, or its "
+                               "tokens replaced; it stays disabled until enabled. 400 says which part was wrong.")
+    def post(self, request):
+        body = ShopifyCallbackSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        channel = shopify_install_complete(org=request.org, user=request.user, params=body.validated_data)
+        return Response(ChannelSerializer(channel, context=_channel_context([channel])).data,
+                        status=status.HTTP_201_CREATED)
 
 
 class ChannelSyncView(APIView):

@@ -103,3 +103,13 @@ def test_an_older_failed_writeback_still_lists_above_newer_successes(admin_clien
     failed, ok = failed_and_succeeded_writebacks(channel, failed_first=True)
     page = admin_client.get("/admin/channels_sync/writeback/").content.decode()
     assert page.index(failed.public_id) < page.index(ok.public_id)
+
+
+def test_channel_warnings_show_in_the_list_and_on_the_page(admin_client, channel):
+    Channel.objects.filter(pk=channel.pk).update(warnings=[{
+        "code": "api_version", "at": "2026-12-03T07:00:00+00:00",
+        "message": "Shopify served API version 2026-01 instead of the requested 2025-01"}])
+    listing = admin_client.get("/admin/channels_sync/channel/").content.decode()
+    page = admin_client.get(f"/admin/channels_sync/channel/{channel.pk}/change/").content.decode()
+    for html in (listing, page):
+        assert "served API version 2026-01 instead of the requested 2025-01 (last seen 2026-12-03 07:00)" in html

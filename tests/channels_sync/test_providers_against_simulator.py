@@ -10,6 +10,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -335,3 +336,34 @@ def test_shopify_two_parcels_make_two_fulfillments_against_the_simulator(server)
     kinds = [w["kind"] for w in requests.get(f"{sim.base_url}/_sim/writebacks", timeout=5).json()["writebacks"]]
     assert "update_tracking" not in kinds[-2:]
     assert sim.orders[order_id]["fulfillment_status"] == "fulfilled"
+
+
+@pytest.mark.django_db
+def test_shopify_oauth_install_then_a_token_refresh_against_the_simulator(server):
+    """The whole install over real HTTP: the simulator's authorize page signs its redirect as Shopify does, the hub
+    checks it and exchanges the code for an expiring token; once Shopify refuses that token, the hub refreshes it
+    and keeps the rotated refresh token."""
+    from simulator.shopify_graphql import CLIENT_ID, CLIENT_SECRET
+    from tests.accounts.factories import OrgFactory
+    from tests.api import make_actor
+
+    sim = server.simulators["shopify"]
+    demo = sim.demo_channel().config
+    owner = make_actor(OrgFactory(), role="owner")
+    started = owner.client.post("/sales-channel/shopify/install", {
+        "shop": demo["shopDomain"], "channelId": "agency-store", "clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET,
+        "redirectUri": "https://agency.example/installed", "baseUrl": demo["baseUrl"]}, format="json")
+    assert started.status_code == 201, started.content
+    redirect = requests.get(started.json()["installUrl"], allow_redirects=False, timeout=5)
+    assert redirect.status_code == 302 and redirect.headers["Location"].startswith("https://agency.example/installed?")
+    params = {k: v[0] for k, v in parse_qs(urlsplit(redirect.headers["Location"]).query).items()}
+    done = owner.client.post("/sales-channel/shopify/install/callback", params, format="json")
+    assert done.status_code == 201, done.content
+    channel = Channel.objects.get(channel_id="agency-store")
+    assert channel.provider_instance().reported_identities() == [demo["shopDomain"]]
+    first_refresh = channel.config["refreshToken"]
+
+    sim.expire_tokens()                                   # Shopify now refuses the hour-long token
+    assert channel.provider_instance().reported_identities() == [demo["shopDomain"]]
+    channel.refresh_from_db()
+    assert channel.config["refreshToken"] != first_refresh

@@ -12,7 +12,8 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from contextlib import nullcontext
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import channels_sync.providers.shopify.queries as queries
@@ -33,6 +34,46 @@ API_VERSION_RE = re.compile(r"^\d{4}-(01|04|07|10)$")
 PAGE_SIZE = 5                # orders per page: ~850 of the 1000 a single query may request (queries.py)
 MAX_THROTTLE_WAIT = 30.0     # seconds waited in place for the cost bucket to refill before giving the task back
 THROTTLE_MIN_WAIT = 0.5
+VERSION_WARNING = "api_version"
+# Expiring offline tokens (OAuth installs, shopify.dev "Offline access tokens", December 2025) last an hour; they are
+# refreshed this long before they expire, so no call goes out with a token about to lapse.
+REFRESH_MARGIN_SECONDS = 300
+TOKEN_KEYS = ("accessToken", "accessTokenExpiresAt", "refreshToken", "refreshTokenExpiresAt", "scope")
+
+
+def _at(seconds) -> str | None:
+    try:
+        return (datetime.now(UTC) + timedelta(seconds=int(seconds))).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (TypeError, ValueError):
+        return None
+
+
+def token_config(body: dict) -> dict:
+    """The channel config keys of a token endpoint answer (authorization code or refresh): the access token and,
+    for an expiring offline token, when it expires and its refresh token with that token's expiry."""
+    changes = {"accessToken": body["access_token"]}
+    if body.get("scope"):
+        changes["scope"] = body["scope"]
+    if body.get("expires_in"):
+        changes["accessTokenExpiresAt"] = _at(body["expires_in"])
+    if body.get("refresh_token"):
+        changes["refreshToken"] = body["refresh_token"]
+        if body.get("refresh_token_expires_in"):
+            changes["refreshTokenExpiresAt"] = _at(body["refresh_token_expires_in"])
+    return changes
+
+
+def _expires_within(at: str | None, seconds: float) -> bool:
+    """Whether an expiry (ISO 8601) is unknown, past or within `seconds` from now."""
+    if not at:
+        return True
+    try:
+        expiry = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    if expiry.tzinfo is None:
+        expiry = expiry.replace(tzinfo=UTC)
+    return expiry - datetime.now(UTC) <= timedelta(seconds=seconds)
 
 
 def order_gid(order_id: str) -> str:
@@ -70,7 +111,7 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
     # or `clientId` + `clientSecret` (the client-credentials grant); validate_config says which is missing.
     required_config = ("shopDomain",)
 
-    secret_config = ("accessToken", "clientSecret")
+    secret_config = ("accessToken", "clientSecret", "refreshToken")
 
     webhook_identity_header = "X-Shopify-Shop-Domain"
 
@@ -84,6 +125,8 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
         super().__init__(config, webhook_secret=webhook_secret, channel_id=channel_id, http=http)
         self.max_throttle_wait = MAX_THROTTLE_WAIT
         self.warnings: list[str] = []   # what a run should show staff (a version Shopify did not serve)
+        self.channel_state = None       # set by Channel.provider_instance: saves rotated tokens and warnings
+        self._version_checked = False
 
     @property
     def base_url(self) -> str:
@@ -137,7 +180,55 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
     def access_token(self) -> str:
         if self._uses_client_credentials():
             return self._cached_token().get()
+        if self._expiring() and _expires_within(self.config.get("accessTokenExpiresAt"), REFRESH_MARGIN_SECONDS):
+            self.refresh_offline_token()
         return self.config.get("accessToken", "")
+
+    # --- expiring offline tokens (OAuth install) ---------------------------------------------------
+    def _expiring(self) -> bool:
+        return bool(self.config.get("refreshToken"))
+
+    def refresh_offline_token(self, *, rejected: str | None = None) -> None:
+        """Exchange the refresh token for a new offline token (it lasts an hour) and keep both new tokens.
+
+        Shopify rotates the refresh token on every refresh, so the pair is saved on the channel at once
+        (channel_state), one worker at a time; a worker that waited finds the new pair stored and uses it.
+        `rejected`: the access token Shopify just refused (a 401), refreshed whatever its stored expiry says."""
+        state = self.channel_state
+        lock = state.token_lock() if state is not None else nullcontext(True)
+        with lock:
+            if state is not None:
+                stored = state.current_config()
+                fresh = stored.get("accessToken") and stored.get("accessToken") != rejected and not _expires_within(
+                    stored.get("accessTokenExpiresAt"), REFRESH_MARGIN_SECONDS)
+                if stored.get("refreshToken"):
+                    self.config.update({key: stored.get(key) for key in TOKEN_KEYS if key in stored})
+                if fresh:
+                    return
+            body = self._refresh_grant()
+            changes = token_config(body)
+            if "refreshToken" not in changes:
+                changes["refreshToken"] = self.config.get("refreshToken")
+            self.config.update(changes)
+            if state is not None:
+                state.update_config(changes)
+
+    def _refresh_grant(self) -> dict:
+        try:
+            response = self.http.request("POST", "/admin/oauth/access_token", headers={"Accept": "application/json"},
+                                         data={"grant_type": "refresh_token",
+                                               "client_id": self.config.get("clientId", ""),
+                                               "client_secret": self.config.get("clientSecret", ""),
+                                               "refresh_token": self.config.get("refreshToken", "")})
+        except PermanentChannelError as exc:
+            raise PermanentChannelError(
+                f"Shopify refused to refresh the store's offline token (HTTP {exc.status_code}): install the app on "
+                "the store again", status_code=exc.status_code, response_body=exc.response_body) from exc
+        body = json.loads(response.content or b"{}")
+        if not body.get("access_token"):
+            raise PermanentChannelError("Shopify's token refresh answered without an access_token",
+                                        status_code=response.status_code, response_body=response.text[:2000])
+        return body
 
     def _path(self, resource: str) -> str:
         return f"/admin/api/{self.api_version}/{resource}"
@@ -156,6 +247,10 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
             except PermanentChannelError as exc:
                 if exc.status_code == 401 and self._uses_client_credentials() and not renewed:
                     self._cached_token().invalidate()   # expired early (rotated secret, revoked): one fresh grant
+                    renewed = True
+                    continue
+                if exc.status_code == 401 and self._expiring() and not renewed:
+                    self.refresh_offline_token(rejected=self.config.get("accessToken"))  # expired before its time
                     renewed = True
                     continue
                 raise
@@ -187,6 +282,13 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
             if warning not in self.warnings:
                 self.warnings.append(warning)
                 logger.warning("channel %s: %s", self.channel_id, warning)
+                if self.channel_state is not None:
+                    self.channel_state.warn(VERSION_WARNING, warning)
+            self._version_checked = True
+        elif served and not self._version_checked:
+            self._version_checked = True   # once per instance: a version fixed since the last warning clears it
+            if self.channel_state is not None:
+                self.channel_state.clear_warning(VERSION_WARNING)
 
     def connection_errors(self) -> dict[str, str]:
         """One cheap authenticated call (`{ shop { myshopifyDomain } }`): credentials Shopify refuses are field

@@ -24,7 +24,8 @@ FORBIDDEN = {
     "the workplace directory": re.compile(re.escape(_SLASH + "work" + _SLASH)),
     "the workplace tool library": re.compile(re.escape("." + "library" + _SLASH)),
     "the old design document (docs/architecture.md is the design)": re.compile(re.escape("DESIGN" + ".md")),
-    "a home directory": re.compile(_SLASH + "(?:home|Users|root)" + _SLASH),
+    # at the start of a path, not inside one (a URL such as dhl.com/us-en/home/tracking is no home directory)
+    "a home directory": re.compile(r"(?<![\w.~-])" + _SLASH + "(?:home|Users|root)" + _SLASH),
 }
 
 

@@ -38,6 +38,7 @@ PUBLIC_ROUTES = {
     "upstream/webhooks/amazon/notifications": "channel notification (verified relay)",
     "upstream/webhooks/ebay/notifications": "channel notification (signature, challenge)",
     "upstream/webhooks/tiktok/orders": "channel webhook (signature)",
+    "upstream/webhooks/walmart/orders": "channel notification (HMAC signature)",
     "upstream/webhooks/<slug:provider_name>/<slug:topic>": "channel webhook (signature)",
     "orders/lookup": "customer lookup page (form, CSRF, rate-limited)",
     "orders/view/<str:token>": "customer order page (signed token)",

@@ -143,6 +143,16 @@ class WebhooksMixin:
         endpoint = self.config.get("notificationEndpoint") or _without_query_param(request.url, "challenge_code")
         return {"challengeResponse": challenge_response(code, token, endpoint)}
 
+    def account_deletion_challenge(self, request: WebhookRequest) -> dict | None:
+        """The challenge at the keyset's one Marketplace Account Deletion endpoint: the same hash over that
+        endpoint (config `accountDeletionEndpoint` behind a proxy, else the URL as received)."""
+        code, token = request.query.get("challenge_code"), self.config.get("verificationToken")
+        if not code or not token:
+            return None
+        endpoint = (self.config.get("accountDeletionEndpoint")
+                    or _without_query_param(request.url, "challenge_code"))
+        return {"challengeResponse": challenge_response(code, token, endpoint)}
+
     def verify_webhook(self, request: WebhookRequest) -> None:
         header = request.header(SIGNATURE_HEADER)
         if not header:

@@ -163,3 +163,20 @@ def test_a_keyset_whose_key_lookup_fails_does_not_lose_the_deletion(client, sim,
     response = post(client, sim.build_account_deletion("doomed_buyer"))
     assert response.status_code == 200
     assert not any(order.shipping_address for order in doomed(channels[0], doomed_ids))
+
+
+def test_a_deletion_sent_to_a_channels_own_url_is_carried_out_alike_and_its_stored_body_loses_the_user(
+        client, sim, channels, doomed_ids, org):
+    from channels_sync.services.webhooks import webhook_process
+
+    hook = sim.build_account_deletion("doomed_buyer")
+    response = post(client, hook, path=f"{ENDPOINT}?channel=ebay&org={org.slug}")
+    assert response.status_code == 200
+    delivery = WebhookDelivery.objects.get()
+    webhook_process(delivery_pk=delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == "processed"
+    assert b"doomed_buyer" not in bytes(delivery.body)
+    for channel in channels:
+        assert not any(order.shipping_address for order in doomed(channel, doomed_ids))
+        assert ComplianceRequest.objects.get(channel=channel).redacted_orders == 2

@@ -90,7 +90,8 @@ def ebay_app_notification(*, request: WebhookRequest) -> Answer:
         notification = document["notification"]
         data = notification.get("data") or {}
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        raise WebhookMalformed("not an eBay notification") from None
+        return Answer(400, {"error": {"code": "malformed_body", "message": "The body is not an eBay notification.",
+                                      "details": {}}})
     if topic != ACCOUNT_DELETION_TOPIC:
         return Answer(200, {"received": True, "processed": False})
     records = ebay_account_deletion(channels=channels, delivery_id=str(notification.get("notificationId") or ""),

@@ -180,3 +180,10 @@ def test_a_deletion_sent_to_a_channels_own_url_is_carried_out_alike_and_its_stor
     for channel in channels:
         assert not any(order.shipping_address for order in doomed(channel, doomed_ids))
         assert ComplianceRequest.objects.get(channel=channel).redacted_orders == 2
+
+
+def test_a_signed_body_that_is_not_a_notification_is_a_400(client, sim, channels):
+    body = b'{"metadata": "nope"}'
+    response = client.post(ENDPOINT, data=body, content_type="application/json",
+                           HTTP_X_EBAY_SIGNATURE=sim.sign(body))
+    assert response.status_code == 400 and response.json()["error"]["code"] == "malformed_body"

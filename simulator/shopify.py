@@ -353,6 +353,9 @@ class Simulator(GraphQLMixin, ChannelSimulator):
             item["current_quantity"] = 0
         order["updated_at"] = _ts(when)
 
+    def set_order_updated_at(self, order: dict, when: datetime) -> None:
+        order["updated_at"] = _ts(when)
+
     def change_order(self, order: dict, now: datetime) -> str | None:
         if order["cancelled_at"] or order["financial_status"] == "refunded":
             return None

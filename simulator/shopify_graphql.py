@@ -400,15 +400,18 @@ class GraphQLMixin:
         with self.lock:
             matching = sorted((o for o in self.orders.values() if all(self._term_matches(o, t) for t in terms)),
                               key=key)
+            window = matching
             if after_key is not None:
                 matching = [o for o in matching if key(o) > after_key]
             page = matching[:first]
             lines = self._nested_first(query, "lineItems", 0)
-            nodes = [self.gql_order(order, lines) for order in page]
+            nodes = json.loads(json.dumps([self.gql_order(order, lines) for order in page]))
+            page_keys, more = [key(order) for order in page], len(matching) > first
+            self.shift_during_paging(window)   # the base knob: orders change while a poll pages
         extra = {"search": [{"path": ["orders"], "query": variables.get("query"), "warnings": warnings}]} \
             if warnings else {}
         data = {"orders": {"nodes": nodes, "pageInfo": {
-            "hasNextPage": len(matching) > first, "endCursor": _encode(list(key(page[-1]))) if page else None}}}
+            "hasNextPage": more, "endCursor": _encode(list(page_keys[-1])) if page else None}}}
         return data, None, 2 + sum(self._actual_cost(node) for node in nodes), extra
 
     def _order_for(self, value) -> dict | None:

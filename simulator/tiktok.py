@@ -131,6 +131,9 @@ class Simulator(ChannelSimulator):
     def new_order_topic(self) -> str:
         return "ORDER_STATUS_CHANGE"
 
+    def set_order_updated_at(self, order: dict, when: datetime) -> None:
+        order["update_time"] = int(when.timestamp())
+
     def demo_channel(self) -> DemoChannel:
         return DemoChannel(channel_id="demo-tiktok", provider="tiktok", label="Demo TikTok Shop",
                            config={"appKey": APP_KEY, "appSecret": APP_SECRET, "accessToken": ACCESS_TOKEN,
@@ -321,7 +324,9 @@ class Simulator(ChannelSimulator):
             if state.get("filters") != filters:
                 return json_response(_envelope(code=36009001, message="page_token does not match the filters"), 400)
         with self.lock:
-            matching = [self.public(o) for o in self.orders.values() if self._matches(o, filters)]
+            originals = [o for o in self.orders.values() if self._matches(o, filters)]
+            matching = [json.loads(json.dumps(self.public(o))) for o in originals]
+            self.shift_during_paging(originals)
         matching.sort(key=lambda o: (o.get(sort_field) or 0, o["id"]), reverse=descending)
         page = matching[offset:offset + page_size]
         more = offset + page_size < len(matching)

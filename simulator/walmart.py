@@ -207,6 +207,11 @@ class Simulator(ChannelSimulator):
     def new_order_topic(self) -> str:
         return "PO_CREATED"
 
+    def set_order_updated_at(self, order: dict, when: datetime) -> None:
+        """A change that moves no status (an edited ship-to, say): the lines' status dates are when it happened."""
+        for line in _lines(order):
+            line["statusDate"] = _ms(when)
+
     def demo_channel(self) -> DemoChannel:
         return DemoChannel(channel_id="demo-walmart", provider="walmart", label="Demo Walmart Marketplace",
                            config={"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET, "baseUrl": self.base_url},
@@ -363,13 +368,15 @@ class Simulator(ChannelSimulator):
         with self.lock:
             matching = [o for o in self.orders.values() if self._matches(o, filters, bounds)]
             matching.sort(key=lambda o: o["orderDate"], reverse=True)
-            page = matching[offset:offset + limit]
-        if not matching:
+            page = json.loads(json.dumps(matching[offset:offset + limit]))
+            total = len(matching)
+            self.shift_during_paging(matching)
+        if not total:
             return _errors(404, "CONTENT_NOT_FOUND.GMP_ORDER_API", "No Orders found", info="No Orders found")
-        meta = {"totalCount": len(matching), "limit": limit}
-        if offset + limit < len(matching):
+        meta = {"totalCount": total, "limit": limit}
+        if offset + limit < total:
             meta["nextCursor"] = "?" + urlencode({"limit": limit, "hasMoreElements": "true",
-                                                  "soIndex": len(matching), "poIndex": offset + limit,
+                                                  "soIndex": total, "poIndex": offset + limit,
                                                   "partnerId": PARTNER_ID, "sellerId": "8", **filters})
         return json_response({"list": {"meta": meta, "elements": {"order": page}}})
 

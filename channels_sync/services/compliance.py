@@ -116,11 +116,39 @@ def _redact_deliveries(channel: Channel, order_ids: set[str], *, everything: boo
     return count
 
 
+def _ebay_deletion_delivered(channel: Channel, delivery: WebhookDelivery | None, delivery_id: str,
+                             username: str) -> ComplianceRequest:
+    """An eBay account deletion that came to a channel's own URL: carried out for every eBay channel, as at the
+    keyset's endpoint; the stored delivery (the user's data itself) loses the username; the receiving channel's
+    record says what was done, even when it had none of the user's orders."""
+    with transaction.atomic():
+        records = ebay_account_deletion(channels=list(Channel.objects.filter(provider="ebay")),
+                                        delivery_id=delivery_id, username=username)
+        if delivery is not None:
+            try:
+                body = json.loads(bytes(delivery.body) or b"{}")
+            except ValueError:
+                body = {}
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                body=json.dumps(redact_ebay_payload(body), separators=(",", ":")).encode())
+        record = next((r for r in records if r.channel_id == channel.pk), None)
+        if record is None:
+            record, _ = ComplianceRequest.objects.get_or_create(
+                channel=channel, delivery_id=delivery_id[:255],
+                defaults={"org_id": channel.org_id, "kind": ComplianceRequest.Kind.ACCOUNT_DELETION,
+                          "note": f"eBay marketplace account deletion: carried out for {len(records)} eBay "
+                                  f"channel(s) with this buyer's orders; none here.",
+                          "processed_at": timezone.now()})
+    return record
+
+
 def compliance_handle(*, channel: Channel, event: WebhookEvent, delivery: WebhookDelivery | None = None
                       ) -> ComplianceRequest:
     """Record the request and carry it out, in one transaction; a repeated delivery finds its first record."""
     request = event.compliance or {}
     delivery_id = event.delivery_id or (delivery.delivery_id if delivery else "")
+    if request.get("kind") == ComplianceRequest.Kind.ACCOUNT_DELETION:
+        return _ebay_deletion_delivered(channel, delivery, delivery_id, request.get("username") or "")
     with transaction.atomic():
         if delivery_id:
             existing = ComplianceRequest.objects.filter(channel=channel, delivery_id=delivery_id).first()

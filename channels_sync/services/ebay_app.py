@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from channels_sync.models import Channel
 from channels_sync.normalized import WebhookRequest
-from channels_sync.providers.errors import WebhookMalformed
+from channels_sync.providers.errors import WebhookMalformed, WebhookRejected
 from channels_sync.services.compliance import ebay_account_deletion
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def ebay_app_challenge(*, request: WebhookRequest) -> Answer:
     """The challenge answered with the keyset's verification token; the channels of one keyset share it."""
     channels = _keyset_channels(request)
     answers = {json.dumps(answer, sort_keys=True): answer for channel in channels
-               if (answer := channel.provider_instance().webhook_challenge(request)) is not None}
+               if (answer := channel.provider_instance().account_deletion_challenge(request)) is not None}
     if not answers:
         return Answer(404, {"error": {"code": "not_found", "message": "No eBay channel can answer this challenge.",
                                       "details": {}}})
@@ -52,6 +52,30 @@ def ebay_app_challenge(*, request: WebhookRequest) -> Answer:
     return Answer(200, next(iter(answers.values())))
 
 
+VERIFY_KEYSETS = 3
+
+
+def _verify(channels: list[Channel], request: WebhookRequest) -> None:
+    """eBay signs with its own key, the same for every app: one channel's credentials fetching it is enough. One
+    channel per keyset is tried (a keyset whose app token eBay refuses must not lose the deletion), a few at
+    most; WebhookMalformed (an unreadable header) is final at once, WebhookRejected when none verifies."""
+    tried: set[str] = set()
+    for channel in channels:
+        keyset = str((channel.config or {}).get("clientId") or "")
+        if keyset in tried:
+            continue
+        tried.add(keyset)
+        try:
+            channel.provider_instance().verify_webhook(request)
+            return
+        except WebhookMalformed:
+            raise
+        except WebhookRejected:
+            if len(tried) >= VERIFY_KEYSETS:
+                break
+    raise WebhookRejected("X-EBAY-SIGNATURE does not verify")
+
+
 def ebay_app_notification(*, request: WebhookRequest) -> Answer:
     """A signed notification to the per-app endpoint: account deletions are carried out; anything else is
     acknowledged and ignored (order notifications come to each channel's own `?channel=` URL)."""
@@ -59,15 +83,15 @@ def ebay_app_notification(*, request: WebhookRequest) -> Answer:
     if not channels:
         return Answer(404, {"error": {"code": "not_found", "message": "No eBay channel matches this delivery.",
                                       "details": {}}})
-    for channel in channels[:1]:   # eBay's key verifies for all alike; one channel's credentials fetch it
-        channel.provider_instance().verify_webhook(request)    # WebhookRejected / WebhookMalformed propagate
+    _verify(channels, request)
     try:
         document = json.loads(request.body)
         topic = document["metadata"]["topic"]
         notification = document["notification"]
         data = notification.get("data") or {}
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        raise WebhookMalformed("not an eBay notification") from None
+        return Answer(400, {"error": {"code": "malformed_body", "message": "The body is not an eBay notification.",
+                                      "details": {}}})
     if topic != ACCOUNT_DELETION_TOPIC:
         return Answer(200, {"received": True, "processed": False})
     records = ebay_account_deletion(channels=channels, delivery_id=str(notification.get("notificationId") or ""),

@@ -131,3 +131,59 @@ def test_two_keysets_on_one_endpoint_need_the_app_parameter(client, sim, channel
     answered = client.get(ENDPOINT, {"app": "Other-App-PRD", "challenge_code": "abc"})
     endpoint = f"http://testserver{ENDPOINT}?app=Other-App-PRD"
     assert answered.json() == {"challengeResponse": hashlib.sha256(f"abc{'x' * 40}{endpoint}".encode()).hexdigest()}
+
+
+def test_the_app_challenge_hashes_the_app_endpoint_not_a_channels_own_notification_url(client, org):
+    """A channel's `notificationEndpoint` is its per-channel URL; the keyset endpoint is hashed as received, or
+    as `accountDeletionEndpoint` says behind a proxy."""
+    config = {"clientId": "Acme-PRD", "clientSecret": "s", "refreshToken": "r", "verificationToken": "t" * 40,
+              "notificationEndpoint": "https://hub.example.com/upstream/webhooks/ebay/notifications?channel=ebay"}
+    channel = Channel.objects.create(org=org, channel_id="ebay", provider="ebay", enabled=True, config=config)
+    answer = client.get(ENDPOINT, {"challenge_code": "abc"}).json()["challengeResponse"]
+    assert answer == hashlib.sha256(f"abc{'t' * 40}http://testserver{ENDPOINT}".encode()).hexdigest()
+    registered = "https://hub.example.com/upstream/webhooks/ebay/notifications"
+    channel.config = {**config, "accountDeletionEndpoint": registered}
+    channel.save()
+    answer = client.get(ENDPOINT, {"challenge_code": "abc"}).json()["challengeResponse"]
+    assert answer == hashlib.sha256(f"abc{'t' * 40}{registered}".encode()).hexdigest()
+
+
+@pytest.fixture
+def broken_keyset(sim, org):
+    """Another keyset's channel, created first (so tried first), whose credentials eBay refuses."""
+    broken = {"clientId": "Broken-PRD", "clientSecret": "nope", "refreshToken": "nope", "verificationToken": "b" * 40,
+              "baseUrl": sim.base_url, "tokenUrl": f"{sim.base_url}/identity/v1/oauth2/token"}
+    return Channel.objects.create(org=org, channel_id="ebay-broken", provider="ebay", enabled=True, config=broken)
+
+
+def test_a_keyset_whose_key_lookup_fails_does_not_lose_the_deletion(client, sim, broken_keyset, channels, doomed_ids):
+    """The first channel cannot fetch eBay's key (its app token is refused); the next keyset's channel verifies
+    the notification, and the deletion is carried out."""
+    assert broken_keyset.pk < channels[0].pk
+    response = post(client, sim.build_account_deletion("doomed_buyer"))
+    assert response.status_code == 200
+    assert not any(order.shipping_address for order in doomed(channels[0], doomed_ids))
+
+
+def test_a_deletion_sent_to_a_channels_own_url_is_carried_out_alike_and_its_stored_body_loses_the_user(
+        client, sim, channels, doomed_ids, org):
+    from channels_sync.services.webhooks import webhook_process
+
+    hook = sim.build_account_deletion("doomed_buyer")
+    response = post(client, hook, path=f"{ENDPOINT}?channel=ebay&org={org.slug}")
+    assert response.status_code == 200
+    delivery = WebhookDelivery.objects.get()
+    webhook_process(delivery_pk=delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == "processed"
+    assert b"doomed_buyer" not in bytes(delivery.body)
+    for channel in channels:
+        assert not any(order.shipping_address for order in doomed(channel, doomed_ids))
+        assert ComplianceRequest.objects.get(channel=channel).redacted_orders == 2
+
+
+def test_a_signed_body_that_is_not_a_notification_is_a_400(client, sim, channels):
+    body = b'{"metadata": "nope"}'
+    response = client.post(ENDPOINT, data=body, content_type="application/json",
+                           HTTP_X_EBAY_SIGNATURE=sim.sign(body))
+    assert response.status_code == 400 and response.json()["error"]["code"] == "malformed_body"

@@ -61,6 +61,8 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
         "verificationToken": "32-80 characters you choose; answers eBay's endpoint challenge.",
         "notificationTopics": "Optional: topics to subscribe on enable, e.g. [\"ORDER_CONFIRMATION\"].",
         "notificationEndpoint": "Optional: the exact URL registered with eBay, if a proxy changes the one we see.",
+        "accountDeletionEndpoint": "Optional: the keyset's Marketplace Account Deletion URL as registered, if a "
+                                   "proxy changes the one we see.",
         "publicKeys": "Optional: {kid: PEM} notification keys for offline use; otherwise fetched from eBay.",
         "alertEmail": "Optional: where eBay sends notification alerts (set with the first registration).",
         "marketplaceId": "Optional: X-EBAY-C-MARKETPLACE-ID, e.g. EBAY_US.",

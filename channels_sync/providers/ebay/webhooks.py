@@ -33,6 +33,7 @@ KEY_FETCHES_PER_WINDOW = 10
 KEY_FETCH_WINDOW_SECONDS = 600
 SIGNATURE_HEADER = "X-EBAY-SIGNATURE"
 ORDER_TOPICS = {"ORDER_CONFIRMATION", "ITEM_MARKED_SHIPPED"}
+ACCOUNT_DELETION_TOPIC = "MARKETPLACE_ACCOUNT_DELETION"
 
 
 def challenge_response(challenge_code: str, verification_token: str, endpoint: str) -> str:
@@ -143,6 +144,16 @@ class WebhooksMixin:
         endpoint = self.config.get("notificationEndpoint") or _without_query_param(request.url, "challenge_code")
         return {"challengeResponse": challenge_response(code, token, endpoint)}
 
+    def account_deletion_challenge(self, request: WebhookRequest) -> dict | None:
+        """The challenge at the keyset's one Marketplace Account Deletion endpoint: the same hash over that
+        endpoint (config `accountDeletionEndpoint` behind a proxy, else the URL as received)."""
+        code, token = request.query.get("challenge_code"), self.config.get("verificationToken")
+        if not code or not token:
+            return None
+        endpoint = (self.config.get("accountDeletionEndpoint")
+                    or _without_query_param(request.url, "challenge_code"))
+        return {"challengeResponse": challenge_response(code, token, endpoint)}
+
     def verify_webhook(self, request: WebhookRequest) -> None:
         header = request.header(SIGNATURE_HEADER)
         if not header:
@@ -207,6 +218,10 @@ class WebhooksMixin:
         topic = (document.get("metadata") or {}).get("topic") or ""
         notification = document.get("notification") or {}
         delivery_id = notification.get("notificationId") or "sha256:" + hashlib.sha256(request.body).hexdigest()
+        if topic == ACCOUNT_DELETION_TOPIC:   # at a channel's own URL: the same deletion as at the keyset's
+            data = notification.get("data") or {}
+            return WebhookEvent(delivery_id=str(delivery_id), topic=topic, compliance={
+                "kind": "account_deletion", "username": str(data.get("username") or "")})
         refs = _order_ids(notification.get("data")) if topic in ORDER_TOPICS else []
         return WebhookEvent(delivery_id=str(delivery_id), topic=topic, order_refs=refs)
 

@@ -222,7 +222,12 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
     # --- reading ---------------------------------------------------------------------------------
     def fetch_orders(self, since: datetime | None, until: datetime | None, status: str | None = None
                      ) -> Iterator[dict]:
-        """Order search by update time, every page (page_token), then detail in batches of 50."""
+        """Order search by update time (oldest first), then detail in batches of 50.
+
+        An order updated mid-poll leaves the window (update_time_lt); were the page_token a position, every later
+        order would move up one place and one would be skipped. So after each page the search restarts from the
+        last update_time read (update_time_ge is inclusive) and what was read at that same time is dropped; the
+        page_token is followed only when a whole page shares one second."""
         body: dict[str, Any] = {}
         if since is not None:
             body["update_time_ge"] = int(since.timestamp())
@@ -233,18 +238,25 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
             body["order_status"] = raw_filter
         page_size = max(1, min(int(self.config.get("pageSize") or PAGE_SIZE_MAX), PAGE_SIZE_MAX))
         page_token: str | None = None
+        read: dict[str, Any] = {}   # order id -> update_time already read
         while True:
             query = {"page_size": page_size, "sort_field": "update_time", "sort_order": "ASC"}
             if page_token:
                 query["page_token"] = page_token
             data = self.call("POST", SEARCH_PATH, query=query, body=body)
             summaries = data.get("orders") or []
-            for order in self._with_details(summaries):
+            fresh = [summary for summary in summaries
+                     if summary.get("id") not in read or read[summary.get("id")] != summary.get("update_time")]
+            read.update((summary.get("id"), summary.get("update_time")) for summary in fresh)
+            for order in self._with_details(fresh):
                 if common_filter is None or STATUS_MAP.get(order.get("status")) == common_filter:
                     yield order
             page_token = data.get("next_page_token") or None
             if not page_token or not summaries:
                 return
+            last = summaries[-1].get("update_time")
+            if fresh and isinstance(last, int) and last > body.get("update_time_ge", -1):
+                body, page_token = {**body, "update_time_ge": last}, None   # the window moves past what was read
 
     @staticmethod
     def _status_filter(status: str | None) -> tuple[str | None, CommonStatus | None]:

@@ -157,20 +157,24 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
         }
         if since is not None:
             params["lastModifiedStartDate"] = _iso(since)
-        if until is not None:
-            params["lastModifiedEndDate"] = _iso(until)
+        # No lastModifiedEndDate: Walmart pages newest order date first by position (nextCursor), so an order
+        # modified mid-poll would leave a closed window and move every later order up one place, skipping one.
+        # Open-ended, it keeps its place; one pushed in twice by a new order is dropped by its PO number.
         raw_filter, common_filter = self._status_filter(status)
         if raw_filter:
             params["status"] = raw_filter
         if self.config.get("shipNodeType"):
             params["shipNodeType"] = self.config["shipNodeType"]
-        path, query = ORDERS_PATH, params
+        path, query, seen = ORDERS_PATH, params, set()
         while True:
             # A 404 on the first page means no order matches; on a later page it is an error (an expired
             # cursor must fail the poll, not end it early and move the cursor past unread orders).
             payload = self.call("GET", path, params=query, not_found_ok=query is not None)
             listing = (payload or {}).get("list") or {}
             for order in _list(listing.get("elements"), "order"):
+                if order.get("purchaseOrderId") in seen:
+                    continue
+                seen.add(order.get("purchaseOrderId"))
                 if common_filter is None or self.normalize(order).status == common_filter:
                     yield order
             cursor = (listing.get("meta") or {}).get("nextCursor")

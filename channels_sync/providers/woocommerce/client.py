@@ -106,7 +106,8 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
             query = {**params, "page": page, **({"modified_after": after} if after else {})}
             response, items = self._call("GET", "/orders", params=query)
             items = items or []
-            fresh = [raw for raw in items if read.get(raw.get("id")) != raw.get("date_modified_gmt")]
+            fresh = [raw for raw in items
+                     if raw.get("id") not in read or read[raw.get("id")] != raw.get("date_modified_gmt")]
             for raw in fresh:
                 read[raw.get("id")] = raw.get("date_modified_gmt")
                 if status in ("shipped", "delivered") and common_status(raw).value != status:

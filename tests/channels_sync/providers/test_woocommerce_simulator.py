@@ -178,3 +178,17 @@ def test_the_writeback_service_remembers_the_extension_on_the_channel(sim, org, 
     assert Writeback.objects.get(pk=writeback.pk).status == "succeeded"
     assert channel.config["shipmentTracking"] is False and channel.config["consumerKey"] == demo.config["consumerKey"]
     assert "1Z1" in sim.notes[order_id][0]["note"]
+
+
+def test_the_knobs_are_reachable_over_http(sim):
+    """`_sim/shift` (every simulator) and `_sim/extensions` (WooCommerce), as a demo or a fault script uses them."""
+    assert requests.post(f"{sim.base_url}/_sim/shift", json={"perPage": 2}, timeout=5).json() == {"shiftPerPage": 2}
+    before = {order_id: order["date_modified_gmt"] for order_id, order in sim.orders.items()}
+    assert get_orders(sim, per_page=5).status_code == 200
+    assert sum(sim.orders[i]["date_modified_gmt"] != stamp for i, stamp in before.items()) == 2
+    providers = f"{sim.base_url}/wp-json/wc-shipment-tracking/v3/shipment-trackings/providers"
+    assert requests.get(providers, timeout=5).json()["code"] == "rest_no_route"
+    requests.post(f"{sim.base_url}/_sim/extensions", json={"shipmentTracking": True}, timeout=5)
+    assert "USPS" in requests.get(providers, timeout=5).json()["United States"]
+    requests.post(f"{sim.base_url}/_sim/reset", timeout=5)
+    assert sim.shift_per_page == 0

@@ -209,3 +209,16 @@ def test_through_the_hub_carrier_checked_first_and_tiktok_tracking_read_back(org
     assert tiktok_sim.writebacks == []
     assert (platform.tracking_number, platform.carrier) == (label, "TT Virtual express")
     assert writeback.tracking_number == label
+
+
+@responses.activate
+def test_carriers_come_from_the_delivery_option_and_an_outage_there_is_no_400():
+    seller = {**tiktok_order(), "shipping_type": "SELLER"}
+    providers = f"{BASE}/logistics/202309/delivery_options/7091146663229654785/shipping_providers"
+    responses.get(providers, status=503)
+    assert make_provider().carrier_problem("UPS", seller) is None    # TikTok cannot say now: the writeback will
+    assert make_provider().carrier_problem("", seller) == []          # but a missing carrier is still refused
+    responses.replace(responses.GET, providers, json={"code": 0, "message": "Success", "request_id": "r", "data": {
+        "shipping_providers": [{"id": USPS, "name": "USPS"}, {"id": UPS, "name": "UPS"}]}})
+    assert make_provider().carrier_problem("ups", seller) is None
+    assert make_provider().carrier_problem("Purolator", seller) == ["USPS", "UPS"]

@@ -53,9 +53,10 @@ class WritebackMixin:
     """Provider's writeback half (uses the client's signed `call`, `fetch_order` and `package_ids`)."""
 
     # --- carriers: TikTok wants its own shipping_provider_id --------------------------------------------
-    def accepted_carriers(self, order: dict | None = None) -> list[str]:
-        """Carrier names this channel maps to a shipping_provider_id: the config map, then the providers of the
-        order's delivery option (TikTok's list, cached a day)."""
+    def shipment_carriers(self, order: dict | None = None) -> list[str]:
+        """Carrier names this channel maps to a shipping_provider_id for an order: the config map, then the
+        providers of the order's delivery option (TikTok's list, cached a day). `accepted_carriers()`, a class
+        method without channel or order, cannot know them and stays None."""
         names = [str(name) for name in (self.config.get("shippingProviderIds") or {})]
         for provider in self._delivery_option_providers((order or {}).get("delivery_option_id")) or []:
             if provider.get("name") and provider["name"] not in names:
@@ -72,7 +73,7 @@ class WritebackMixin:
                 return None
             if self._delivery_option_providers((raw or {}).get("delivery_option_id")) is None:
                 return None   # TikTok cannot say now: not a 400; the writeback resolves it, with retries
-        return self.accepted_carriers(raw)
+        return self.shipment_carriers(raw)
 
     def _delivery_option_providers(self, option: str | None) -> list[dict] | None:
         """TikTok's shipping providers for a delivery option ([] when the order has none; None when TikTok cannot
@@ -111,7 +112,7 @@ class WritebackMixin:
         provider_id = self._provider_id(carrier or "", order) if (carrier or "").strip() else None
         if provider_id:
             return provider_id
-        accepted = ", ".join(self.accepted_carriers(order)) or "none (set config.shippingProviderIds)"
+        accepted = ", ".join(self.shipment_carriers(order)) or "none (set config.shippingProviderIds)"
         raise PermanentChannelError(f"no TikTok shipping_provider_id for carrier {carrier!r}; accepted carriers: "
                                     f"{accepted}")
 

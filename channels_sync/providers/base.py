@@ -182,6 +182,10 @@ class ChannelProvider(ABC):
         400 naming `accepted_carriers()` rather than a failure at the channel later."""
         return (carrier or "").strip() or None
 
+    def tracking_url_required(self, carrier: str | None) -> bool:
+        """Whether a shipment with this carrier can be written back only with the parcel's tracking URL."""
+        return False
+
     def carrier_problem(self, carrier: str | None, raw: dict) -> list[str] | None:
         """None when a shipment of this order (`raw`, as last fetched) can be written back with `carrier`; else the
         carriers to name in the 400. Providers whose list depends on the channel or the order (TikTok) override."""

@@ -25,14 +25,24 @@ from core.text import storable_text
 logger = logging.getLogger(__name__)
 
 
-def _validate_carrier(order: AggregatedOrder, carrier: str | None) -> None:
-    """A shipment's carrier must be one the channel knows, checked before anything is saved or queued."""
+def _validate_carrier(order: AggregatedOrder, carrier: str | None, tracking_number: str | None = None,
+                      shipment_id: int | None = None) -> None:
+    """A shipment's carrier must be one the channel knows, checked before anything is saved or queued; where the
+    channel takes an unlisted carrier only with a tracking URL (Walmart's otherCarrier), one must be known."""
     provider = order.channel.provider_instance()
     accepted = provider.carrier_problem(carrier, order.raw or {})
-    if accepted is None:
+    if accepted is None and not provider.tracking_url_required(carrier):
         return
-    message = (f"{provider.label} does not accept the carrier \"{carrier.strip()}\"." if (carrier or "").strip()
-               else f"{provider.label} needs a carrier on a shipment.")
+    if accepted is None:
+        if parcel_tracking_url(org_id=order.org_id, local_order_id=order.local_order_id,
+                               tracking_number=tracking_number, carrier=carrier, shipment_id=shipment_id):
+            return
+        message = (f"{provider.label} takes the carrier \"{carrier.strip()}\" only with a tracking URL, and none is "
+                   "known for this parcel.")
+        accepted = provider.accepted_carriers() or []
+    else:
+        message = (f"{provider.label} does not accept the carrier \"{carrier.strip()}\"." if (carrier or "").strip()
+                   else f"{provider.label} needs a carrier on a shipment.")
     names = ", ".join(accepted) or "none is set up for this channel yet"
     raise ApiError(message, code="invalid", status_code=400,
                    details={"carrier": [f"{message} Accepted carriers: {names}."]})
@@ -60,7 +70,7 @@ def order_status_update(*, order: AggregatedOrder, status: str, tracking_number:
     lines) make the channel fulfil only them; without, the writeback is for the whole order."""
     common = _validate(status, tracking_number)
     if common == CommonStatus.SHIPPED:
-        _validate_carrier(order, carrier)
+        _validate_carrier(order, carrier, tracking_number, shipment_id)
     with transaction.atomic():
         locked = AggregatedOrder.objects.select_for_update().get(pk=order.pk)
         from_status = locked.status
@@ -106,24 +116,31 @@ def _request_for(writeback: Writeback) -> WritebackRequest:
 
 
 def _tracking_url(writeback: Writeback) -> str | None:
+    return parcel_tracking_url(org_id=writeback.org_id, local_order_id=writeback.order.local_order_id,
+                               tracking_number=writeback.tracking_number, carrier=writeback.carrier,
+                               shipment_id=writeback.storefront_shipment_id)
+
+
+def parcel_tracking_url(*, org_id: int, local_order_id: int | None, tracking_number: str | None,
+                        carrier: str | None, shipment_id: int | None) -> str | None:
     """Where the buyer can follow the parcel, for channels that want it (Walmart requires one with a carrier
     outside its list): the storefront parcel's public tracking page (its tracking provider's), else the local
     order's parcel with this tracking number, else the carrier's own page for carriers we know. None: unknown."""
     from orders.models import CARRIER_TRACKING_URLS, Shipment
 
-    number = (writeback.tracking_number or "").strip()
+    number = (tracking_number or "").strip()
     if not number:
         return None
-    shipments = Shipment.objects.filter(org_id=writeback.org_id)
-    if writeback.storefront_shipment_id:
-        shipment = shipments.filter(pk=writeback.storefront_shipment_id).first()
-    elif writeback.order.local_order_id:
-        shipment = shipments.filter(order_id=writeback.order.local_order_id, tracking_number=number).first()
+    shipments = Shipment.objects.filter(org_id=org_id)
+    if shipment_id:
+        shipment = shipments.filter(pk=shipment_id).first()
+    elif local_order_id:
+        shipment = shipments.filter(order_id=local_order_id, tracking_number=number).first()
     else:
         shipment = None
     if shipment is not None and shipment.public_tracking_url:
         return shipment.public_tracking_url
-    template = CARRIER_TRACKING_URLS.get((writeback.carrier or (shipment.carrier if shipment else "")).strip().lower())
+    template = CARRIER_TRACKING_URLS.get((carrier or (shipment.carrier if shipment else "")).strip().lower())
     return template.format(tn=quote(number, safe="")) if template else None
 
 

@@ -53,11 +53,12 @@ class WritebackMixin:
     """Provider's writeback half (uses the client's signed `call`, `fetch_order` and `package_ids`)."""
 
     # --- carriers: TikTok wants its own shipping_provider_id --------------------------------------------
-    def accepted_carriers(self, order: dict | None = None) -> list[str]:
-        """Carrier names this channel maps to a shipping_provider_id: the config map, then the providers of the
-        order's delivery option (TikTok's list, cached a day)."""
+    def shipment_carriers(self, order: dict | None = None) -> list[str]:
+        """Carrier names this channel maps to a shipping_provider_id for an order: the config map, then the
+        providers of the order's delivery option (TikTok's list, cached a day). `accepted_carriers()`, a class
+        method without channel or order, cannot know them and stays None."""
         names = [str(name) for name in (self.config.get("shippingProviderIds") or {})]
-        for provider in self._delivery_option_providers((order or {}).get("delivery_option_id")):
+        for provider in self._delivery_option_providers((order or {}).get("delivery_option_id")) or []:
             if provider.get("name") and provider["name"] not in names:
                 names.append(str(provider["name"]))
         return names
@@ -67,12 +68,16 @@ class WritebackMixin:
         TikTok-shipped order needs none (TikTok's label names the carrier)."""
         if platform_ships(raw or {}):
             return None
-        if carrier and self._provider_id(carrier, raw or {}):
-            return None
-        return self.accepted_carriers(raw)
+        if carrier and carrier.strip():
+            if self._provider_id(carrier, raw or {}):
+                return None
+            if self._delivery_option_providers((raw or {}).get("delivery_option_id")) is None:
+                return None   # TikTok cannot say now: not a 400; the writeback resolves it, with retries
+        return self.shipment_carriers(raw)
 
-    def _delivery_option_providers(self, option: str | None) -> list[dict]:
-        """TikTok's shipping providers for a delivery option ([] when there is none or TikTok cannot say now)."""
+    def _delivery_option_providers(self, option: str | None) -> list[dict] | None:
+        """TikTok's shipping providers for a delivery option ([] when the order has none; None when TikTok cannot
+        be asked now)."""
         if not option:
             return []
         key = token_cache_key("tiktok-providers", self.base_url, str(self.config.get("shopCipher", "")), option)
@@ -82,7 +87,7 @@ class WritebackMixin:
         try:
             data = self.call("GET", PROVIDERS_PATH.format(delivery_option_id=option))
         except ChannelError:
-            return []
+            return None
         providers = [{"id": str(p.get("id")), "name": str(p.get("name") or "")}
                      for p in data.get("shipping_providers") or [] if p.get("id")]
         cache.set(key, providers, PROVIDERS_CACHE_SECONDS)
@@ -96,7 +101,7 @@ class WritebackMixin:
         for name, value in (self.config.get("shippingProviderIds") or {}).items():
             if str(name).lower().replace(" ", "") == wanted:
                 return str(value)
-        for provider in self._delivery_option_providers(order.get("delivery_option_id")):
+        for provider in self._delivery_option_providers(order.get("delivery_option_id")) or []:
             if provider["name"].lower().replace(" ", "") == wanted:
                 return provider["id"]
         return None
@@ -107,7 +112,7 @@ class WritebackMixin:
         provider_id = self._provider_id(carrier or "", order) if (carrier or "").strip() else None
         if provider_id:
             return provider_id
-        accepted = ", ".join(self.accepted_carriers(order)) or "none (set config.shippingProviderIds)"
+        accepted = ", ".join(self.shipment_carriers(order)) or "none (set config.shippingProviderIds)"
         raise PermanentChannelError(f"no TikTok shipping_provider_id for carrier {carrier!r}; accepted carriers: "
                                     f"{accepted}")
 

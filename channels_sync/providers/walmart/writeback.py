@@ -78,6 +78,10 @@ class WritebackMixin:
         """Walmart's enum value, else the typed name itself (sent as otherCarrier); None when blank."""
         return walmart_carrier(carrier) or (carrier or "").strip() or None
 
+    def tracking_url_required(self, carrier: str | None) -> bool:
+        """A carrier outside Walmart's list goes as otherCarrier, which Walmart takes only with a trackingURL."""
+        return bool((carrier or "").strip()) and walmart_carrier(carrier) is None
+
     # --- writing ---------------------------------------------------------------------------------
     def write_back(self, request: WritebackRequest) -> WritebackResult:
         purchase_order_id = request.channel_order_id

@@ -209,3 +209,78 @@ def test_through_the_hub_carrier_checked_first_and_tiktok_tracking_read_back(org
     assert tiktok_sim.writebacks == []
     assert (platform.tracking_number, platform.carrier) == (label, "TT Virtual express")
     assert writeback.tracking_number == label
+
+
+@responses.activate
+def test_carriers_come_from_the_delivery_option_and_an_outage_there_is_no_400():
+    seller = {**tiktok_order(), "shipping_type": "SELLER"}
+    providers = f"{BASE}/logistics/202309/delivery_options/7091146663229654785/shipping_providers"
+    responses.get(providers, status=503)
+    assert make_provider().carrier_problem("UPS", seller) is None    # TikTok cannot say now: the writeback will
+    assert make_provider().carrier_problem("", seller) == []          # but a missing carrier is still refused
+    responses.replace(responses.GET, providers, json={"code": 0, "message": "Success", "request_id": "r", "data": {
+        "shipping_providers": [{"id": USPS, "name": "USPS"}, {"id": UPS, "name": "UPS"}]}})
+    assert make_provider().carrier_problem("ups", seller) is None
+    assert make_provider().carrier_problem("Purolator", seller) == ["USPS", "UPS"]
+
+
+@pytest.mark.postgres
+def test_two_storefront_parcels_of_a_linked_tiktok_order_become_two_packages(org, tiktok_sim, monkeypatch,
+                                                                           django_capture_on_commit_callbacks):
+    """A storefront order made from a TikTok order (two units of one SKU, one of another) ships in two parcels:
+    the first (one unit of each) becomes a package of its own by Mark Package As Shipped, the second (the other
+    unit) ships what is left of TikTok's package; each with its own tracking."""
+    from channels_sync.models import AggregatedOrder, Channel, Outcome, Writeback
+    from channels_sync.services import ingest
+    from channels_sync.services.writeback import writeback_attempt
+    from channels_sync.tasks import create_local_orders, run_writeback
+    from orders.services import inventory_set_on_hand, order_ship
+    from orders.tasks import run_event_handler
+
+    raw = awaiting_order(tiktok_sim, units=1)
+    with tiktok_sim.lock:
+        stored = tiktok_sim.orders[raw["id"]]
+        template = stored["line_items"][0]
+        a, b = ({**template, "seller_sku": "SKU-A", "sku_id": "1001"}, {**template, "seller_sku": "SKU-B",
+                                                                          "sku_id": "1002"})
+        base = int(raw["id"]) * 10
+        stored["line_items"] = [{**a, "id": str(base + 1)}, {**a, "id": str(base + 2)}, {**b, "id": str(base + 3)}]
+    a1, a2, b1 = (str(base + n) for n in (1, 2, 3))
+    channel = Channel.objects.create(org=org, channel_id="tiktok-linked", provider="tiktok", enabled=True,
+                                     create_local_orders=True, config=tiktok_sim.demo_channel().config,
+                                     webhook_secret=tiktok_sim.demo_channel().webhook_secret)
+    for sku in ("SKU-A", "SKU-B"):
+        inventory_set_on_hand(org=org, sku=sku, on_hand=5, unit_price=template["sale_price"])
+    with django_capture_on_commit_callbacks(execute=False):
+        ingest(channel=channel, raw_orders=[sim_provider(tiktok_sim).fetch_order(raw["id"])])
+    linked = AggregatedOrder.objects.get(channel=channel)
+    create_local_orders.run([linked.pk])
+    linked.refresh_from_db()
+    assert linked.local_order is not None
+
+    handler_tasks, writeback_tasks = [], []
+    monkeypatch.setattr(run_event_handler, "apply_async", lambda args, **kw: handler_tasks.append(args))
+    monkeypatch.setattr(run_writeback, "apply_async", lambda args, **kw: writeback_tasks.append(args[0]))
+    for tracking, items in (("1ZPARCELONE", [{"sku": "SKU-A", "quantity": 1}, {"sku": "SKU-B", "quantity": 1}]),
+                            ("1ZPARCELTWO", [{"sku": "SKU-A", "quantity": 1}])):
+        with django_capture_on_commit_callbacks(execute=True):
+            order_ship(org=org, order_number=linked.local_order.order_number, carrier="UPS",
+                       tracking_number=tracking, items=items)
+        with django_capture_on_commit_callbacks(execute=True):
+            for args in handler_tasks:
+                if args[0] == "channels_sync.services.storefront_link.on_order_shipped":
+                    run_event_handler(*args)
+        handler_tasks.clear()
+        for pk in writeback_tasks:
+            writeback_attempt(writeback_pk=pk)
+        writeback_tasks.clear()
+
+    assert set(Writeback.objects.filter(order=linked).values_list("status", flat=True)) == {Outcome.SUCCEEDED}
+    sent = [(w["kind"], sorted(w["body"].get("order_line_item_ids") or []),
+             w["body"].get("tracking_number") or w["body"].get("self_shipment", {}).get("tracking_number"))
+            for w in tiktok_sim.writebacks]
+    assert sent == [("mark_package_shipped", sorted([a1, b1]), "1ZPARCELONE"), ("ship_package", [], "1ZPARCELTWO")]
+    after = {item["id"]: item for item in tiktok_sim.get_order(raw["id"])["line_items"]}
+    assert [after[i]["tracking_number"] for i in (a1, b1, a2)] == ["1ZPARCELONE", "1ZPARCELONE", "1ZPARCELTWO"]
+    assert after[a1]["package_id"] == after[b1]["package_id"] != after[a2]["package_id"]
+    assert tiktok_sim.get_order(raw["id"])["status"] == "IN_TRANSIT"

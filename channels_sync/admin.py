@@ -7,8 +7,13 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, OuterRef, Subquery, Sum, Value, When
-from django.utils.html import format_html
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from accounts.admin import OrgScopedAdmin
 from channels_sync.models import (
@@ -21,11 +26,22 @@ from channels_sync.models import (
     WebhookRejection,
     Writeback,
     WritebackAttempt,
+    WritebackState,
+    writeback_state,
 )
+from channels_sync.normalized import CommonStatus
 from channels_sync.providers.errors import ChannelError
-from channels_sync.services import channel_disable, channel_enable, sync_start, webhook_retry, writeback_retry
+from channels_sync.services import (
+    channel_disable,
+    channel_enable,
+    order_status_update,
+    sync_start,
+    webhook_retry,
+    writeback_retry,
+)
 from channels_sync.services.channels import SECRET_MASK as MASK
 from channels_sync.services.channels import channel_config_keep_secrets
+from channels_sync.services.writeback import writeback_retry_consequence
 from core.api.exceptions import ApiError
 
 
@@ -36,6 +52,18 @@ def _secret_keys(provider: str) -> set[str]:
         return set(provider_class(provider).secret_config)
     except Exception:
         return set()
+
+
+def _state_text(status: str, attempts: int, next_attempt_at, max_attempts: int | None = None) -> str:
+    """A writeback's state as staff read it: pending, retrying (with the next try), sent, failed: needs a person."""
+    state = writeback_state(status, attempts)
+    label = WritebackState(state).label
+    if state == "retrying" and next_attempt_at and status == Outcome.QUEUED:
+        return f"{label}: next try {next_attempt_at:%Y-%m-%d %H:%M} UTC (attempt {attempts + 1}" + (
+            f" of {max_attempts})" if max_attempts else ")")
+    if state == "retrying":
+        return f"{label}: trying now"
+    return label
 
 
 def _pretty(value) -> str:
@@ -173,10 +201,16 @@ class ChannelAdmin(OrgScopedAdmin):
         self.message_user(request, f"Queued a sync for {queryset.count()} channel(s); see Sync runs.")
 
 
+class ChannelStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=[(s.value, s.value) for s in CommonStatus])
+    tracking_number = forms.CharField(required=False, max_length=128)
+    carrier = forms.CharField(required=False, max_length=64)
+
+
 @admin.register(AggregatedOrder)
 class AggregatedOrderAdmin(OrgScopedAdmin):
     list_display = ["public_id", "channel", "channel_order_number", "status", "raw_status", "grand_total", "currency",
-                    "created_at", "tracking_number"]
+                    "created_at", "tracking_number", "writeback_state"]
     list_filter = ["status", "channel", "currency", "created_at"]
     date_hierarchy = "created_at"
     search_fields = ["public_id", "channel_order_id", "channel_order_number", "customer_email", "tracking_number"]
@@ -184,13 +218,87 @@ class AggregatedOrderAdmin(OrgScopedAdmin):
     exclude = ["raw", "channel_metadata", "lines", "shipping_address", "data"]
     readonly_fields = [f.name for f in AggregatedOrder._meta.fields if f.name not in
                        {"raw", "channel_metadata", "lines", "shipping_address", "data"}] + [
-        "lines_pretty", "shipping_address_pretty", "channel_metadata_pretty", "data_pretty", "raw_pretty"]
+        "writebacks_pretty", "lines_pretty", "shipping_address_pretty", "channel_metadata_pretty", "data_pretty",
+        "raw_pretty"]
 
     def has_add_permission(self, request):
         return False  # orders arrive from channels through ingest only
 
     def has_change_permission(self, request, obj=None):
-        return False  # status changes go through the status API, which writes back to the channel
+        return False  # status changes go through the status page below, which writes back to the channel
+
+    def has_set_status_permission(self, request, obj=None):
+        """The order-write right (managers), judged in the order's org: the page calls the status service."""
+        return (request.user.has_perm("channels_sync.change_aggregatedorder")
+                and self._role_allows(request, obj, "change"))
+
+    def get_queryset(self, request):
+        # The list's writeback column: the latest writeback's status, attempts and next try, as subqueries.
+        latest = Writeback.objects.filter(order=OuterRef("pk")).order_by("-created_at", "-id")
+        return super().get_queryset(request).annotate(
+            **{f"writeback_{name}": Subquery(latest.values(name)[:1])
+               for name in ("status", "attempts", "next_attempt_at", "max_attempts")})
+
+    @admin.display(description="Writeback")
+    def writeback_state(self, order):
+        status = getattr(order, "writeback_status", None)
+        if status is None:
+            return "-"
+        return _state_text(status, order.writeback_attempts, order.writeback_next_attempt_at,
+                           order.writeback_max_attempts)
+
+    @admin.display(description="Writebacks (newest first)")
+    def writebacks_pretty(self, order):
+        rows = []
+        for writeback in order.writebacks.order_by("-created_at", "-id"):
+            url = reverse("admin:channels_sync_writeback_change", args=[writeback.pk])
+            rows.append((url, writeback.public_id, writeback.target_status,
+                         _state_text(writeback.status, writeback.attempts, writeback.next_attempt_at,
+                                     writeback.max_attempts),
+                         writeback.last_error or "", writeback.last_response_body or ""))
+        if not rows:
+            return "-"
+        return format_html_join("", "<div class='writeback'><a href='{}'>{}</a> {}: <strong>{}</strong> {}"
+                                    "<pre style='white-space:pre-wrap;max-width:900px'>{}</pre></div>", rows)
+
+    def get_urls(self):
+        status_url = path("<path:object_id>/status/", self.admin_site.admin_view(self.set_status_view),
+                          name="channels_sync_aggregatedorder_status")
+        return [status_url, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}),
+                         "status_url": reverse("admin:channels_sync_aggregatedorder_status", args=[object_id])}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def set_status_view(self, request, object_id):
+        """Set the order's status and write it back; a status the channel cannot take from the current one is a form
+        error naming the ones it accepts, and nothing is saved."""
+        order = self.get_object(request, object_id)
+        if order is None:
+            raise PermissionDenied  # not one of the user's orgs' orders: the same answer as a missing one
+        if not self.has_set_status_permission(request, order):
+            raise PermissionDenied
+        form = ChannelStatusForm(request.POST or None, initial={"status": order.status})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                writeback = order_status_update(order=order, status=data["status"],
+                                                tracking_number=data["tracking_number"] or None,
+                                                carrier=data["carrier"] or None, source=Writeback.Source.ADMIN)
+            except ApiError as exc:
+                form.add_error(None, str(exc.detail))
+                for field, problems in (exc.details or {}).items():
+                    if field in ("status", "carrier", "trackingNumber") and isinstance(problems, list):
+                        form.add_error("tracking_number" if field == "trackingNumber" else field, problems)
+            else:
+                self.message_user(request, f"Status set to {order.status}; writeback {writeback.public_id} queued.")
+                return redirect(reverse("admin:channels_sync_aggregatedorder_change", args=[order.pk]))
+        allowed = order.channel.provider_cls().writable_from(order.status)
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "original": order, "form": form,
+                   "title": f"Set the status of {order.public_id}",
+                   "allowed": "any status" if allowed is None else (", ".join(allowed) or "none")}
+        return TemplateResponse(request, "admin/channels_sync/aggregatedorder/set_status.html", context)
 
     @admin.display(description="Lines")
     def lines_pretty(self, order):
@@ -268,7 +376,7 @@ class WritebackAttemptInline(admin.TabularInline):
     extra = 0
     can_delete = False
     readonly_fields = ["number", "started_at", "duration_ms", "request_summary", "response_code", "succeeded",
-                       "retryable", "error"]
+                       "retryable", "error", "response_body"]
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -276,19 +384,51 @@ class WritebackAttemptInline(admin.TabularInline):
 
 @admin.register(Writeback)
 class WritebackAdmin(FailedFirstAdmin):
-    list_display = ["public_id", "channel", "order", "target_status", "tracking_number", "status", "attempts",
-                    "max_attempts", "next_attempt_at", "created_at", "last_error"]
+    list_display = ["public_id", "channel", "order", "target_status", "tracking_number", "status", "state_text",
+                    "attempts", "max_attempts", "manual_retries", "next_attempt_at", "created_at", "last_error"]
     list_filter = ["status", "channel", "target_status", "source"]
     list_select_related = ["channel", "order"]
     search_fields = ["public_id", "order__public_id", "order__channel_order_id", "tracking_number"]
-    readonly_fields = [f.name for f in Writeback._meta.fields]
+    exclude = ["last_response_body"]
+    readonly_fields = [f.name for f in Writeback._meta.fields if f.name != "last_response_body"] + [
+        "state_text", "channel_response"]
     inlines = [WritebackAttemptInline]
     actions = ["retry_writebacks"]
 
-    @admin.action(description="Retry failed writebacks", permissions=["change"])
+    @admin.display(description="State")
+    def state_text(self, writeback):
+        return _state_text(writeback.status, writeback.attempts, writeback.next_attempt_at, writeback.max_attempts)
+
+    @admin.display(description="The channel's last answer")
+    def channel_response(self, writeback):
+        if not writeback.last_response_body:
+            return "-"
+        return format_html("<pre style='white-space:pre-wrap;max-width:900px'>{}</pre>", writeback.last_response_body)
+
+    @admin.action(description="Retry failed writebacks (asks first)", permissions=["change"])
     def retry_writebacks(self, request, queryset):
-        queued = sum(writeback_retry(writeback=w) for w in queryset)
-        self.message_user(request, f"{queued} writeback(s) queued again (only failed ones are retried).")
+        """A confirmation page first (what each retry does, the channel's last answer); then one attempt each."""
+        failed = list(queryset.filter(status=Outcome.FAILED).select_related("order"))
+        skipped = queryset.count() - len(failed)
+        if not failed:
+            self.message_user(request, "None of the selected writebacks has failed: nothing to retry.",
+                              messages.WARNING)
+            return None
+        if request.POST.get("confirmed") != "yes":
+            context = {**self.admin_site.each_context(request), "opts": self.opts, "skipped": skipped,
+                       "title": "Retry failed writebacks", "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                       "retryable": [{"writeback": w, "consequence": writeback_retry_consequence(w)} for w in failed]}
+            return TemplateResponse(request, "admin/channels_sync/writeback/retry_confirmation.html", context)
+        queued = 0
+        for writeback in failed:
+            try:
+                writeback_retry(writeback=writeback, confirmed=True)
+            except ApiError as exc:
+                self.message_user(request, f"{writeback.public_id}: {exc.detail}", messages.WARNING)
+            else:
+                queued += 1
+        self.message_user(request, f"{queued} writeback(s) queued again, one attempt each"
+                                   + (f"; {skipped} not failed, left alone." if skipped else "."))
 
 
 @admin.register(ComplianceRequest)

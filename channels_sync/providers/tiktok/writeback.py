@@ -16,12 +16,19 @@ ALREADY_SHIPPED_CODES = {11006021, 21008099, 21011020, 21011040}
 class WritebackMixin:
     """Provider's writeback half (uses the client's signed `call`, `fetch_order` and `package_ids`)."""
 
+    # TikTok takes packages shipped (one or several) once the order awaits shipment; it moves every other status
+    # itself (delivery from the carrier's scans, cancellations through its own flow).
+    writable_statuses = {
+        "processing": ("shipped",),
+        "shipped": ("shipped",),
+    }
+
     # --- writing ---------------------------------------------------------------------------------
     def write_back(self, request: WritebackRequest) -> WritebackResult:
         if request.status in (CommonStatus.PENDING, CommonStatus.PROCESSING):
             return WritebackResult(request_summary=f"TikTok has no call for {request.status}; nothing sent")
         if request.status != CommonStatus.SHIPPED:
-            raise PermanentChannelError(f"TikTok writeback of {request.status!r} is not supported; "
+            raise PermanentChannelError(f"TikTok takes no \"{request.status}\" status through its API; "
                                         "do it in TikTok Seller Center")
         if not request.tracking_number:
             raise PermanentChannelError("shipping a TikTok package needs a tracking number")

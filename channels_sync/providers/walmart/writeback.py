@@ -22,6 +22,14 @@ METHOD_CODES = {code.lower(): code for code in ("Standard", "Express", "OneDay",
 class WritebackMixin:
     """Provider's writeback half (uses the client's `call`, `fetch_order` and `acknowledge`)."""
 
+    # A created PO can be acknowledged, shipped or cancelled; an acknowledged one shipped or cancelled; a shipped one
+    # takes its remaining lines. Delivery and refunds are Walmart's (Seller Center).
+    writable_statuses = {
+        "pending": ("processing", "shipped", "cancelled"),
+        "processing": ("shipped", "cancelled"),
+        "shipped": ("shipped",),
+    }
+
     # --- writing ---------------------------------------------------------------------------------
     def write_back(self, request: WritebackRequest) -> WritebackResult:
         purchase_order_id = request.channel_order_id
@@ -40,7 +48,7 @@ class WritebackMixin:
             return self._ship(request, order)
         if request.status == CommonStatus.CANCELLED:
             return self._cancel(request, order)
-        raise PermanentChannelError(f"Walmart writeback of {request.status!r} is not supported; "
+        raise PermanentChannelError(f"Walmart takes no \"{request.status}\" status through its API; "
                                     "do it in Seller Center")
 
     def shipping_body(self, request: WritebackRequest, order: dict) -> dict:

@@ -75,6 +75,9 @@ def test_a_permanent_refusal_is_failed_at_once_needs_a_person_and_keeps_the_chan
     assert json.loads(state["channelResponse"]) == REFUSAL
     assert state["attempts"] == 1 and state["nextAttemptAt"] is None
     assert writeback_attempt(writeback_pk=writeback.pk) is None and len(responses_mock.calls) == 1
+    history = owner.client.get("/sales-channel/sync/history?kind=writeback").json()["results"][0]["details"]
+    assert history["state"] == "failed" and json.loads(history["channelResponse"]) == REFUSAL
+    assert history["attemptLog"][0]["retryable"] is False and history["attemptLog"][0]["response"]
 
 
 def test_408_is_retried_like_a_timeout(owner, order, responses_mock, django_capture_on_commit_callbacks):

@@ -15,7 +15,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from accounts.admin import OrgScopedAdmin
+from accounts.admin import OrgScopedAdmin, orgs_allowing
+from accounts.models import Org
 from channels_sync.models import (
     AggregatedOrder,
     Channel,
@@ -41,6 +42,7 @@ from channels_sync.services import (
 )
 from channels_sync.services.channels import SECRET_MASK as MASK
 from channels_sync.services.channels import channel_config_keep_secrets
+from channels_sync.services.shopify_install import shopify_install_complete, shopify_install_start
 from channels_sync.services.writeback import writeback_retry_consequence
 from core.api.exceptions import ApiError
 
@@ -131,6 +133,21 @@ class ChannelForm(forms.ModelForm):
         return value or (self.instance.webhook_secret if self.instance.pk else "")
 
 
+class ShopifyInstallForm(forms.Form):
+    """Start an OAuth install from admin: the merchant approves in Shopify and comes back to this admin."""
+
+    org = forms.ModelChoiceField(queryset=Org.objects.none())
+    shop = forms.CharField(max_length=255, help_text="acme or acme.myshopify.com")
+    channel_id = forms.SlugField(max_length=64, help_text="The channel to create, or whose tokens to renew.")
+    client_id = forms.CharField(max_length=255)
+    client_secret = forms.CharField(max_length=255, widget=forms.PasswordInput(render_value=False))
+    api_version = forms.CharField(max_length=16, required=False, help_text="Empty: the default (2026-10).")
+
+    def __init__(self, *args, orgs, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["org"].queryset = orgs
+
+
 @admin.register(Channel)
 class ChannelAdmin(OrgScopedAdmin):
     form = ChannelForm
@@ -159,6 +176,70 @@ class ChannelAdmin(OrgScopedAdmin):
                 f"fetched {channel.last_run_fetched}, created {channel.last_run_created}, "
                 f"updated {channel.last_run_updated}, unchanged {channel.last_run_unchanged}, "
                 f"failed {channel.last_run_failed}")
+
+    # --- Shopify OAuth install ------------------------------------------------------------------------------
+    def get_urls(self):
+        return [
+            path("shopify-install/", self.admin_site.admin_view(self.shopify_install_view),
+                 name="channels_sync_channel_shopify_install"),
+            path("shopify-install/callback/", self.admin_site.admin_view(self.shopify_callback_view),
+                 name="channels_sync_channel_shopify_callback"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}),
+                         "shopify_install_url": reverse("admin:channels_sync_channel_shopify_install")}
+        return super().changelist_view(request, extra_context)
+
+    def _install_orgs(self, request):
+        """Orgs where the user may add channels (owners): an install stores a store's credentials."""
+        if request.user.is_superuser:
+            return Org.objects.all()
+        return Org.objects.filter(pk__in=orgs_allowing(request, self.opts.label_lower, "add"))
+
+    def shopify_install_view(self, request):
+        """The form; on submit, off to the store's authorize page. Shopify sends the merchant back to the callback
+        below (add its URL to the app's allowed redirect URLs), in this same admin session."""
+        orgs = self._install_orgs(request)
+        if not request.user.has_perm("channels_sync.add_channel") or not orgs.exists():
+            raise PermissionDenied
+        form = ShopifyInstallForm(request.POST or None, orgs=orgs)
+        callback = request.build_absolute_uri(reverse("admin:channels_sync_channel_shopify_callback"))
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                _, url = shopify_install_start(
+                    org=data["org"], user=request.user, shop=data["shop"], channel_id=data["channel_id"],
+                    client_id=data["client_id"], client_secret=data["client_secret"], redirect_uri=callback,
+                    api_version=data["api_version"] or None)
+            except ApiError as exc:
+                form.add_error(None, str(exc.detail))
+                for field, problems in (exc.details or {}).items():
+                    key = {"apiVersion": "api_version"}.get(field, field)
+                    if key in form.fields and isinstance(problems, list):
+                        form.add_error(key, problems)
+            else:
+                return redirect(url)
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form, "callback": callback,
+                   "title": "Install the Shopify app on a store"}
+        return TemplateResponse(request, "admin/channels_sync/channel/shopify_install.html", context)
+
+    def shopify_callback_view(self, request):
+        """Shopify's redirect: checked (state of this user, hmac, shop) and exchanged; then the channel's page."""
+        from channels_sync.models import ShopifyInstall
+
+        install = ShopifyInstall.objects.filter(state=request.GET.get("state") or "").only("org").first()
+        org = install.org if install is not None else None
+        try:
+            if org is None:
+                raise ApiError("Unknown or already used install state: start the install again.", code="invalid")
+            channel = shopify_install_complete(org=org, user=request.user, params=request.GET.dict())
+        except ApiError as exc:
+            self.message_user(request, f"The Shopify install did not complete: {exc.detail}", messages.ERROR)
+            return redirect(reverse("admin:channels_sync_channel_changelist"))
+        self.message_user(request, f"{channel} is installed (disabled until you enable it).")
+        return redirect(reverse("admin:channels_sync_channel_change", args=[channel.pk]))
 
     @admin.display(description="Warnings")
     def warnings_text(self, channel):

@@ -214,8 +214,8 @@ class WritebackStateSerializer(serializers.ModelSerializer):
     maxAttempts = serializers.IntegerField(source="max_attempts")
     manualRetries = serializers.IntegerField(source="manual_retries",
                                              help_text="Retries a person asked for (one attempt each).")
-    nextAttemptAt = serializers.DateTimeField(source="next_attempt_at", allow_null=True,
-                                              help_text="When the next try is due; null once finished.")
+    nextAttemptAt = serializers.SerializerMethodField(
+        help_text="When the next try is due; null while a try runs and once finished.")
     lastError = serializers.SerializerMethodField()
     channelResponse = serializers.SerializerMethodField(
         help_text="The channel's own answer to the last failed try (its error body), as received.")
@@ -227,6 +227,13 @@ class WritebackStateSerializer(serializers.ModelSerializer):
         fields = ["id", "targetStatus", "trackingNumber", "carrier", "status", "state", "stateLabel", "needsPerson",
                   "attempts", "maxAttempts", "manualRetries", "nextAttemptAt", "lastError", "channelResponse",
                   "createdAt", "finishedAt"]
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_nextAttemptAt(self, writeback):
+        # While a try runs the column holds its lease, not a next try.
+        if writeback.status != "queued" or writeback.next_attempt_at is None:
+            return None
+        return serializers.DateTimeField().to_representation(writeback.next_attempt_at)
 
     def get_needsPerson(self, writeback) -> bool:
         return writeback.state == WritebackState.FAILED

@@ -235,6 +235,17 @@ def test_a_refused_refresh_says_to_install_again(org, wire):
     wire.post(TOKEN_URL, json={"error": "invalid_grant"}, status=400)
     with pytest.raises(PermanentChannelError, match="install the app on the store again"):
         channel.provider_instance().reported_identities()
+    channel.refresh_from_db()
+    assert [(w["code"], "install the app on the store again" in w["message"]) for w in channel.warnings] == [
+        ("oauth_token", True)]
+
+    # The merchant reinstalls: new tokens, and the warning is gone.
+    owner = make_actor(org, role="owner")
+    wire.replace("POST", TOKEN_URL, json=fixture("shopify", "oauth_expiring_offline_token.json"))
+    state = start(owner)["state"]
+    assert owner.client.post(CALLBACK, callback_params(state), format="json").status_code == 201
+    channel.refresh_from_db()
+    assert channel.warnings == [] and channel.config["refreshToken"].startswith("shprt_2b3c")
 
 
 # --- the API version ---------------------------------------------------------------------------------------------

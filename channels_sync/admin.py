@@ -7,10 +7,16 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, OuterRef, Subquery, Sum, Value, When
-from django.utils.html import format_html
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
-from accounts.admin import OrgScopedAdmin
+from accounts.admin import OrgScopedAdmin, orgs_allowing
+from accounts.models import Org
 from channels_sync.models import (
     AggregatedOrder,
     Channel,
@@ -21,11 +27,23 @@ from channels_sync.models import (
     WebhookRejection,
     Writeback,
     WritebackAttempt,
+    WritebackState,
+    writeback_state,
 )
+from channels_sync.normalized import CommonStatus
 from channels_sync.providers.errors import ChannelError
-from channels_sync.services import channel_disable, channel_enable, sync_start, webhook_retry, writeback_retry
+from channels_sync.services import (
+    channel_disable,
+    channel_enable,
+    order_status_update,
+    sync_start,
+    webhook_retry,
+    writeback_retry,
+)
 from channels_sync.services.channels import SECRET_MASK as MASK
 from channels_sync.services.channels import channel_config_keep_secrets
+from channels_sync.services.shopify_install import shopify_install_complete, shopify_install_start
+from channels_sync.services.writeback import writeback_retry_consequence
 from core.api.exceptions import ApiError
 
 
@@ -36,6 +54,18 @@ def _secret_keys(provider: str) -> set[str]:
         return set(provider_class(provider).secret_config)
     except Exception:
         return set()
+
+
+def _state_text(status: str, attempts: int, next_attempt_at, max_attempts: int | None = None) -> str:
+    """A writeback's state as staff read it: pending, retrying (with the next try), sent, failed: needs a person."""
+    state = writeback_state(status, attempts)
+    label = WritebackState(state).label
+    if state == "retrying" and next_attempt_at and status == Outcome.QUEUED:
+        return f"{label}: next try {next_attempt_at:%Y-%m-%d %H:%M} UTC (attempt {attempts + 1}" + (
+            f" of {max_attempts})" if max_attempts else ")")
+    if state == "retrying":
+        return f"{label}: trying now"
+    return label
 
 
 def _pretty(value) -> str:
@@ -103,6 +133,21 @@ class ChannelForm(forms.ModelForm):
         return value or (self.instance.webhook_secret if self.instance.pk else "")
 
 
+class ShopifyInstallForm(forms.Form):
+    """Start an OAuth install from admin: the merchant approves in Shopify and comes back to this admin."""
+
+    org = forms.ModelChoiceField(queryset=Org.objects.none())
+    shop = forms.CharField(max_length=255, help_text="acme or acme.myshopify.com")
+    channel_id = forms.SlugField(max_length=64, help_text="The channel to create, or whose tokens to renew.")
+    client_id = forms.CharField(max_length=255)
+    client_secret = forms.CharField(max_length=255, widget=forms.PasswordInput(render_value=False))
+    api_version = forms.CharField(max_length=16, required=False, help_text="Empty: the default (2026-10).")
+
+    def __init__(self, *args, orgs, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["org"].queryset = orgs
+
+
 @admin.register(Channel)
 class ChannelAdmin(OrgScopedAdmin):
     form = ChannelForm
@@ -131,6 +176,70 @@ class ChannelAdmin(OrgScopedAdmin):
                 f"fetched {channel.last_run_fetched}, created {channel.last_run_created}, "
                 f"updated {channel.last_run_updated}, unchanged {channel.last_run_unchanged}, "
                 f"failed {channel.last_run_failed}")
+
+    # --- Shopify OAuth install ------------------------------------------------------------------------------
+    def get_urls(self):
+        return [
+            path("shopify-install/", self.admin_site.admin_view(self.shopify_install_view),
+                 name="channels_sync_channel_shopify_install"),
+            path("shopify-install/callback/", self.admin_site.admin_view(self.shopify_callback_view),
+                 name="channels_sync_channel_shopify_callback"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}),
+                         "shopify_install_url": reverse("admin:channels_sync_channel_shopify_install")}
+        return super().changelist_view(request, extra_context)
+
+    def _install_orgs(self, request):
+        """Orgs where the user may add channels (owners): an install stores a store's credentials."""
+        if request.user.is_superuser:
+            return Org.objects.all()
+        return Org.objects.filter(pk__in=orgs_allowing(request, self.opts.label_lower, "add"))
+
+    def shopify_install_view(self, request):
+        """The form; on submit, off to the store's authorize page. Shopify sends the merchant back to the callback
+        below (add its URL to the app's allowed redirect URLs), in this same admin session."""
+        orgs = self._install_orgs(request)
+        if not request.user.has_perm("channels_sync.add_channel") or not orgs.exists():
+            raise PermissionDenied
+        form = ShopifyInstallForm(request.POST or None, orgs=orgs)
+        callback = request.build_absolute_uri(reverse("admin:channels_sync_channel_shopify_callback"))
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                _, url = shopify_install_start(
+                    org=data["org"], user=request.user, shop=data["shop"], channel_id=data["channel_id"],
+                    client_id=data["client_id"], client_secret=data["client_secret"], redirect_uri=callback,
+                    api_version=data["api_version"] or None)
+            except ApiError as exc:
+                form.add_error(None, str(exc.detail))
+                for field, problems in (exc.details or {}).items():
+                    key = {"apiVersion": "api_version"}.get(field, field)
+                    if key in form.fields and isinstance(problems, list):
+                        form.add_error(key, problems)
+            else:
+                return redirect(url)
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form, "callback": callback,
+                   "title": "Install the Shopify app on a store"}
+        return TemplateResponse(request, "admin/channels_sync/channel/shopify_install.html", context)
+
+    def shopify_callback_view(self, request):
+        """Shopify's redirect: checked (state of this user, hmac, shop) and exchanged; then the channel's page."""
+        from channels_sync.models import ShopifyInstall
+
+        install = ShopifyInstall.objects.filter(state=request.GET.get("state") or "").only("org").first()
+        org = install.org if install is not None else None
+        try:
+            if org is None:
+                raise ApiError("Unknown or already used install state: start the install again.", code="invalid")
+            channel = shopify_install_complete(org=org, user=request.user, params=request.GET.dict())
+        except ApiError as exc:
+            self.message_user(request, f"The Shopify install did not complete: {exc.detail}", messages.ERROR)
+            return redirect(reverse("admin:channels_sync_channel_changelist"))
+        self.message_user(request, f"{channel} is installed (disabled until you enable it).")
+        return redirect(reverse("admin:channels_sync_channel_change", args=[channel.pk]))
 
     @admin.display(description="Warnings")
     def warnings_text(self, channel):
@@ -173,10 +282,16 @@ class ChannelAdmin(OrgScopedAdmin):
         self.message_user(request, f"Queued a sync for {queryset.count()} channel(s); see Sync runs.")
 
 
+class ChannelStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=[(s.value, s.value) for s in CommonStatus])
+    tracking_number = forms.CharField(required=False, max_length=128)
+    carrier = forms.CharField(required=False, max_length=64)
+
+
 @admin.register(AggregatedOrder)
 class AggregatedOrderAdmin(OrgScopedAdmin):
     list_display = ["public_id", "channel", "channel_order_number", "status", "raw_status", "grand_total", "currency",
-                    "created_at", "tracking_number"]
+                    "created_at", "tracking_number", "writeback_state"]
     list_filter = ["status", "channel", "currency", "created_at"]
     date_hierarchy = "created_at"
     search_fields = ["public_id", "channel_order_id", "channel_order_number", "customer_email", "tracking_number"]
@@ -184,7 +299,8 @@ class AggregatedOrderAdmin(OrgScopedAdmin):
     exclude = ["raw", "channel_metadata", "lines", "shipping_address", "data"]
     readonly_fields = [f.name for f in AggregatedOrder._meta.fields if f.name not in
                        {"raw", "channel_metadata", "lines", "shipping_address", "data"}] + [
-        "lines_pretty", "shipping_address_pretty", "channel_metadata_pretty", "data_pretty", "raw_pretty"]
+        "writebacks_pretty", "lines_pretty", "shipping_address_pretty", "channel_metadata_pretty", "data_pretty",
+        "raw_pretty"]
 
     change_form_template = "admin/channels_sync/aggregatedorder/change_form.html"
 
@@ -197,7 +313,9 @@ class AggregatedOrderAdmin(OrgScopedAdmin):
     def get_urls(self):
         from channels_sync.admin_views import channel_order_urls
 
-        return channel_order_urls(self) + super().get_urls()
+        status_url = path("<path:object_id>/status/", self.admin_site.admin_view(self.set_status_view),
+                          name="channels_sync_aggregatedorder_status")
+        return [status_url, *channel_order_urls(self), *super().get_urls()]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """Fulfil and cancel, offered as the channel and the order's state allow (channels_sync/admin_views.py)."""
@@ -205,11 +323,75 @@ class AggregatedOrderAdmin(OrgScopedAdmin):
 
         from channels_sync.admin_views import page_context
 
-        extra_context = dict(extra_context or {})
+        extra_context = {**(extra_context or {}),
+                         "status_url": reverse("admin:channels_sync_aggregatedorder_status", args=[object_id])}
         order = self.get_object(request, unquote(object_id))
         if order is not None:
             extra_context.update(page_context(self, request, order))
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def has_set_status_permission(self, request, obj=None):
+        """The order-write right (managers), judged in the order's org: the page calls the status service."""
+        return (request.user.has_perm("channels_sync.change_aggregatedorder")
+                and self._role_allows(request, obj, "change"))
+
+    def get_queryset(self, request):
+        # The list's writeback column: the latest writeback's status, attempts and next try, as subqueries.
+        latest = Writeback.objects.filter(order=OuterRef("pk")).order_by("-created_at", "-id")
+        return super().get_queryset(request).annotate(
+            **{f"writeback_{name}": Subquery(latest.values(name)[:1])
+               for name in ("status", "attempts", "next_attempt_at", "max_attempts")})
+
+    @admin.display(description="Writeback")
+    def writeback_state(self, order):
+        status = getattr(order, "writeback_status", None)
+        if status is None:
+            return "-"
+        return _state_text(status, order.writeback_attempts, order.writeback_next_attempt_at,
+                           order.writeback_max_attempts)
+
+    @admin.display(description="Writebacks (newest first)")
+    def writebacks_pretty(self, order):
+        rows = []
+        for writeback in order.writebacks.order_by("-created_at", "-id"):
+            url = reverse("admin:channels_sync_writeback_change", args=[writeback.pk])
+            rows.append((url, writeback.public_id, writeback.target_status,
+                         _state_text(writeback.status, writeback.attempts, writeback.next_attempt_at,
+                                     writeback.max_attempts),
+                         writeback.last_error or "", writeback.last_response_body or ""))
+        if not rows:
+            return "-"
+        return format_html_join("", "<div class='writeback'><a href='{}'>{}</a> {}: <strong>{}</strong> {}"
+                                    "<pre style='white-space:pre-wrap;max-width:900px'>{}</pre></div>", rows)
+
+    def set_status_view(self, request, object_id):
+        """Set the order's status and write it back; a status the channel cannot take from the current one is a form
+        error naming the ones it accepts, and nothing is saved."""
+        order = self.get_object(request, object_id)
+        if order is None:
+            raise PermissionDenied  # not one of the user's orgs' orders: the same answer as a missing one
+        if not self.has_set_status_permission(request, order):
+            raise PermissionDenied
+        form = ChannelStatusForm(request.POST or None, initial={"status": order.status})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                writeback = order_status_update(order=order, status=data["status"],
+                                                tracking_number=data["tracking_number"] or None,
+                                                carrier=data["carrier"] or None, source=Writeback.Source.ADMIN)
+            except ApiError as exc:
+                form.add_error(None, str(exc.detail))
+                for field, problems in (exc.details or {}).items():
+                    if field in ("status", "carrier", "trackingNumber") and isinstance(problems, list):
+                        form.add_error("tracking_number" if field == "trackingNumber" else field, problems)
+            else:
+                self.message_user(request, f"Status set to {order.status}; writeback {writeback.public_id} queued.")
+                return redirect(reverse("admin:channels_sync_aggregatedorder_change", args=[order.pk]))
+        allowed = order.channel.provider_cls().writable_from(order.status)
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "original": order, "form": form,
+                   "title": f"Set the status of {order.public_id}",
+                   "allowed": "any status" if allowed is None else (", ".join(allowed) or "none")}
+        return TemplateResponse(request, "admin/channels_sync/aggregatedorder/set_status.html", context)
 
     @admin.display(description="Lines")
     def lines_pretty(self, order):
@@ -287,7 +469,7 @@ class WritebackAttemptInline(admin.TabularInline):
     extra = 0
     can_delete = False
     readonly_fields = ["number", "started_at", "duration_ms", "request_summary", "response_code", "succeeded",
-                       "retryable", "error"]
+                       "retryable", "error", "response_body"]
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -295,19 +477,51 @@ class WritebackAttemptInline(admin.TabularInline):
 
 @admin.register(Writeback)
 class WritebackAdmin(FailedFirstAdmin):
-    list_display = ["public_id", "channel", "order", "target_status", "tracking_number", "status", "attempts",
-                    "max_attempts", "next_attempt_at", "created_at", "last_error"]
+    list_display = ["public_id", "channel", "order", "target_status", "tracking_number", "status", "state_text",
+                    "attempts", "max_attempts", "manual_retries", "next_attempt_at", "created_at", "last_error"]
     list_filter = ["status", "channel", "target_status", "source"]
     list_select_related = ["channel", "order"]
     search_fields = ["public_id", "order__public_id", "order__channel_order_id", "tracking_number"]
-    readonly_fields = [f.name for f in Writeback._meta.fields]
+    exclude = ["last_response_body"]
+    readonly_fields = [f.name for f in Writeback._meta.fields if f.name != "last_response_body"] + [
+        "state_text", "channel_response"]
     inlines = [WritebackAttemptInline]
     actions = ["retry_writebacks"]
 
-    @admin.action(description="Retry failed writebacks", permissions=["change"])
+    @admin.display(description="State")
+    def state_text(self, writeback):
+        return _state_text(writeback.status, writeback.attempts, writeback.next_attempt_at, writeback.max_attempts)
+
+    @admin.display(description="The channel's last answer")
+    def channel_response(self, writeback):
+        if not writeback.last_response_body:
+            return "-"
+        return format_html("<pre style='white-space:pre-wrap;max-width:900px'>{}</pre>", writeback.last_response_body)
+
+    @admin.action(description="Retry failed writebacks (asks first)", permissions=["change"])
     def retry_writebacks(self, request, queryset):
-        queued = sum(writeback_retry(writeback=w) for w in queryset)
-        self.message_user(request, f"{queued} writeback(s) queued again (only failed ones are retried).")
+        """A confirmation page first (what each retry does, the channel's last answer); then one attempt each."""
+        failed = list(queryset.filter(status=Outcome.FAILED).select_related("order"))
+        skipped = queryset.count() - len(failed)
+        if not failed:
+            self.message_user(request, "None of the selected writebacks has failed: nothing to retry.",
+                              messages.WARNING)
+            return None
+        if request.POST.get("confirmed") != "yes":
+            context = {**self.admin_site.each_context(request), "opts": self.opts, "skipped": skipped,
+                       "title": "Retry failed writebacks", "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                       "retryable": [{"writeback": w, "consequence": writeback_retry_consequence(w)} for w in failed]}
+            return TemplateResponse(request, "admin/channels_sync/writeback/retry_confirmation.html", context)
+        queued = 0
+        for writeback in failed:
+            try:
+                writeback_retry(writeback=writeback, confirmed=True)
+            except ApiError as exc:
+                self.message_user(request, f"{writeback.public_id}: {exc.detail}", messages.WARNING)
+            else:
+                queued += 1
+        self.message_user(request, f"{queued} writeback(s) queued again, one attempt each"
+                                   + (f"; {skipped} not failed, left alone." if skipped else "."))
 
 
 @admin.register(ComplianceRequest)

@@ -361,6 +361,11 @@ class Writeback(models.Model):
     max_attempts = models.PositiveIntegerField(default=5)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
+    # The channel's own answer to the last failed try (its error body, cut at 2000 characters), kept for the person
+    # who has to act on it.
+    last_response_body = models.TextField(blank=True, default="")
+    # Retries asked for by a person (each one attempt, confirmed): shown beside the attempts, never folded into them.
+    manual_retries = models.PositiveIntegerField(default=0)
     channel_reference = models.CharField(max_length=255, blank=True, default="")
     # The storefront parcel this writeback reports (orders' shipment id; no FK, only the dedupe key): one per parcel.
     storefront_shipment_id = models.BigIntegerField(null=True, blank=True)
@@ -380,6 +385,36 @@ class Writeback(models.Model):
     def __str__(self) -> str:
         return f"{self.public_id} {self.target_status} {self.status}"
 
+    @property
+    def state(self) -> str:
+        return writeback_state(self.status, self.attempts)
+
+    @property
+    def state_label(self) -> str:
+        return WRITEBACK_STATE_LABELS[self.state]
+
+
+class WritebackState(models.TextChoices):
+    """What a writeback means to staff, derived from its status and attempts."""
+
+    PENDING = "pending", "Pending"
+    RETRYING = "retrying", "Retrying"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed: needs a person"
+
+
+WRITEBACK_STATE_LABELS = dict(WritebackState.choices)
+
+
+def writeback_state(status: str, attempts: int) -> str:
+    if status == Outcome.SUCCEEDED:
+        return WritebackState.SENT
+    if status == Outcome.FAILED:
+        return WritebackState.FAILED
+    # Queued after a failed try, or running a try after one: the channel has refused it at least once.
+    running_first = status == Outcome.RUNNING and attempts <= 1
+    return WritebackState.PENDING if attempts == 0 or running_first else WritebackState.RETRYING
+
 
 class WritebackAttempt(models.Model):
     writeback = models.ForeignKey(Writeback, on_delete=models.CASCADE, related_name="attempt_rows")
@@ -391,6 +426,7 @@ class WritebackAttempt(models.Model):
     succeeded = models.BooleanField(default=False)
     retryable = models.BooleanField(default=False)
     error = models.TextField(blank=True, default="")
+    response_body = models.TextField(blank=True, default="", help_text="The channel's answer to a failed try.")
 
     class Meta:
         ordering = ["number"]

@@ -230,12 +230,15 @@ def _writeback_item(writeback: Writeback) -> dict:
         "details": {"orderId": writeback.order.public_id, "channelOrderId": writeback.order.channel_order_id,
                     "targetStatus": writeback.target_status, "trackingNumber": writeback.tracking_number or None,
                     "carrier": writeback.carrier or None, "source": writeback.source,
+                    "state": writeback.state, "stateLabel": writeback.state_label,
                     "attempts": writeback.attempts, "maxAttempts": writeback.max_attempts,
-                    "nextAttemptAt": _iso(writeback.next_attempt_at),
+                    "manualRetries": writeback.manual_retries, "nextAttemptAt": _iso(writeback.next_attempt_at),
                     "channelReference": writeback.channel_reference or None,
+                    "channelResponse": writeback.last_response_body or None,
                     "attemptLog": [{"number": a.number, "at": _iso(a.started_at), "durationMs": a.duration_ms,
                                     "responseCode": a.response_code, "request": a.request_summary,
-                                    "succeeded": a.succeeded, "error": a.error or None}
+                                    "succeeded": a.succeeded, "retryable": a.retryable, "error": a.error or None,
+                                    "response": a.response_body or None}
                                    for a in writeback.attempt_rows.all()]},
     }
 

@@ -33,11 +33,11 @@ class OutboundError(Exception):
 
 
 class RetryableOutboundError(OutboundError):
-    """Timeouts, connection errors, 429 and 5xx: the same call may work later (after `retry_after`)."""
+    """Timeouts, connection errors, 408, 429 and 5xx: the same call may work later (after `retry_after`)."""
 
 
 class PermanentOutboundError(OutboundError):
-    """4xx other than 429 (bad credentials, unknown resource, invalid body) or a refused URL: retrying will not
+    """4xx other than 408 and 429 (bad credentials, unknown resource, invalid body) or a refused URL: retrying will not
     help."""
 
 
@@ -132,7 +132,8 @@ class HttpClient:
                     continue
                 raise self.retryable_error(f"{method} {url}: 429 rate limited", status_code=429,
                                             retry_after=wait, response_body=response.text[:2000])
-            if response.status_code >= 500:
+            # 408 Request Timeout: the server gave up waiting for the request, so the same request may work later.
+            if response.status_code >= 500 or response.status_code == 408:
                 raise self.retryable_error(f"{method} {url}: {response.status_code}", status_code=response.status_code,
                                             retry_after=parse_retry_after(response.headers.get("Retry-After")),
                                             response_body=response.text[:2000])

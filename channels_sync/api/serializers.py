@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from channels_sync.models import AggregatedOrder, Channel, Writeback
+from channels_sync.models import AggregatedOrder, Channel, Writeback, WritebackState
 from channels_sync.normalized import CommonStatus
 from channels_sync.selectors import DEFAULT_ORDERING, ORDERINGS
 
@@ -202,21 +202,53 @@ class WritebackStateSerializer(serializers.ModelSerializer):
     targetStatus = serializers.CharField(source="target_status")
     trackingNumber = serializers.CharField(source="tracking_number", allow_blank=True)
     carrier = serializers.CharField(allow_blank=True)
-    status = serializers.ChoiceField(choices=["queued", "running", "succeeded", "failed"])
+    status = serializers.ChoiceField(choices=["queued", "running", "succeeded", "failed"],
+                                     help_text="The worker's status; `state` says what it means.")
+    state = serializers.ChoiceField(choices=[choice for choice, _ in WritebackState.choices], read_only=True,
+                                    help_text="pending (not tried yet), retrying (refused at least once, tried "
+                                              "again at nextAttemptAt), sent, failed (needs a person: retry it, or "
+                                              "fix what channelResponse says).")
+    stateLabel = serializers.CharField(source="state_label", read_only=True)
+    needsPerson = serializers.SerializerMethodField()
     attempts = serializers.IntegerField()
-    nextAttemptAt = serializers.DateTimeField(source="next_attempt_at", allow_null=True,
-                                              help_text="When the next try is due; null once finished.")
+    maxAttempts = serializers.IntegerField(source="max_attempts")
+    manualRetries = serializers.IntegerField(source="manual_retries",
+                                             help_text="Retries a person asked for (one attempt each).")
+    nextAttemptAt = serializers.SerializerMethodField(
+        help_text="When the next try is due; null while a try runs and once finished.")
     lastError = serializers.SerializerMethodField()
+    channelResponse = serializers.SerializerMethodField(
+        help_text="The channel's own answer to the last failed try (its error body), as received.")
     createdAt = serializers.DateTimeField(source="created_at")
     finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)
 
     class Meta:
         model = Writeback
-        fields = ["id", "targetStatus", "trackingNumber", "carrier", "status", "attempts", "nextAttemptAt",
-                  "lastError", "createdAt", "finishedAt"]
+        fields = ["id", "targetStatus", "trackingNumber", "carrier", "status", "state", "stateLabel", "needsPerson",
+                  "attempts", "maxAttempts", "manualRetries", "nextAttemptAt", "lastError", "channelResponse",
+                  "createdAt", "finishedAt"]
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_nextAttemptAt(self, writeback):
+        # While a try runs the column holds its lease, not a next try.
+        if writeback.status != "queued" or writeback.next_attempt_at is None:
+            return None
+        return serializers.DateTimeField().to_representation(writeback.next_attempt_at)
+
+    def get_needsPerson(self, writeback) -> bool:
+        return writeback.state == WritebackState.FAILED
 
     def get_lastError(self, writeback) -> str | None:
         return writeback.last_error or None
+
+    def get_channelResponse(self, writeback) -> str | None:
+        return writeback.last_response_body or None
+
+
+class WritebackRetrySerializer(serializers.Serializer):
+    confirm = serializers.BooleanField(required=False, default=False,
+                                       help_text="true: one more attempt is made, knowing the last answer. Without "
+                                                 "it the answer is a 400 saying what the retry would do.")
 
 
 class AggregatedOrderSerializer(serializers.ModelSerializer):

@@ -21,6 +21,8 @@ urlpatterns = [
     path("sales-channel/orders/lookup", views.OrderLookupView.as_view(), name="sales-channel-order-lookup"),
     path("sales-channel/orders/<str:order_id>", views.OrderDetailView.as_view(), name="sales-channel-order"),
     path("sales-channel/orders/<str:order_id>/status", views.OrderStatusView.as_view(), name="sales-channel-status"),
+    path("sales-channel/writebacks/<str:writeback_id>/retry", views.WritebackRetryView.as_view(),
+         name="sales-channel-writeback-retry"),
     path("sales-channel/sync/history", views.SyncHistoryView.as_view(), name="sales-channel-history"),
     # Channel webhooks: signature-checked, no JWT. docs/architecture.md names these paths; the webhook lane
     # (channels_sync/webhook_lane.py) serves the same ones from the same table.

@@ -30,8 +30,9 @@ from channels_sync.api.serializers import (
     StatusUpdateSerializer,
     SyncRequestSerializer,
     SyncRunSerializer,
+    WritebackRetrySerializer,
 )
-from channels_sync.models import AggregatedOrder, Channel
+from channels_sync.models import AggregatedOrder, Channel, Writeback
 from channels_sync.selectors import ORDERINGS
 from channels_sync.services import (
     channel_connect,
@@ -41,6 +42,7 @@ from channels_sync.services import (
     sync_start,
 )
 from channels_sync.services.shopify_install import shopify_install_complete, shopify_install_start
+from channels_sync.services.writeback import writeback_retry
 from core.api.pagination import PagePagination
 from core.api.schema import ERROR
 
@@ -287,11 +289,13 @@ class OrderDetailView(APIView):
 class OrderStatusView(APIView):
     serializer_class = AggregatedOrderSerializer
 
-    @extend_schema(request=StatusUpdateSerializer, responses=AggregatedOrderSerializer,
+    @extend_schema(request=StatusUpdateSerializer, responses={200: AggregatedOrderSerializer, 409: ERROR},
                    summary="Set a channel order's status; the channel is told asynchronously",
                    description="Saved now; a writeback (with the tracking number and carrier, if given) is queued "
                                "and retried with backoff. The answer's `writeback` is that new writeback; follow it "
-                               "on GET /sales-channel/orders/{order_id} or in sync history.")
+                               "on GET /sales-channel/orders/{order_id} or in sync history. A status the channel "
+                               "cannot take from the order's current one (e.g. delivered on a TikTok order) is a "
+                               "409 `invalid_transition` naming the statuses it accepts, and nothing is saved.")
     def put(self, request, order_id: str):
         order = get_for_org(AggregatedOrder.objects.select_related("channel"), org=request.org, public_id=order_id)
         body = StatusUpdateSerializer(data=request.data)
@@ -301,6 +305,26 @@ class OrderStatusView(APIView):
                                         carrier=data.get("carrier"))
         payload = AggregatedOrderSerializer(order, context={"writebacks": {order.pk: writeback}}).data
         return Response(payload, status=status.HTTP_200_OK)
+
+
+class WritebackRetryView(APIView):
+    serializer_class = AggregatedOrderSerializer
+
+    @extend_schema(request=WritebackRetrySerializer, responses={200: AggregatedOrderSerializer, 409: ERROR},
+                   summary="Retry a failed writeback (one more attempt, confirmed)",
+                   description="By the writeback's id (`writeback.id` on the order). Without `confirm: true` the "
+                               "answer is a 400 saying what the retry will do and, for a permanent refusal, that the "
+                               "same request will fail again unless its cause was fixed. A confirmed retry is one "
+                               "attempt, counted in `manualRetries`; it is not retried automatically. 409 unless the "
+                               "writeback has failed. The answer is the order with this writeback.")
+    def post(self, request, writeback_id: str):
+        writeback = get_for_org(Writeback.objects.select_related("order", "order__channel"), org=request.org,
+                                public_id=writeback_id)
+        body = WritebackRetrySerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        writeback = writeback_retry(writeback=writeback, confirmed=body.validated_data["confirm"])
+        order = writeback.order
+        return Response(AggregatedOrderSerializer(order, context={"writebacks": {order.pk: writeback}}).data)
 
 
 class OrderSummaryView(APIView):

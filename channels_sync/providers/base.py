@@ -169,6 +169,17 @@ class ChannelProvider(ABC):
         return None
 
     # --- writing -----------------------------------------------------------------------------
+    # {current status: the statuses the channel can be told from it}; a status missing from the table, or a current
+    # status without an entry, is refused before anything is saved (409). None: the channel takes any status.
+    writable_statuses: ClassVar[dict[str, tuple[str, ...]] | None] = None
+
+    @classmethod
+    def writable_from(cls, current: str) -> tuple[str, ...] | None:
+        """The statuses an order in `current` may be set to (in the common order), None for any."""
+        if cls.writable_statuses is None:
+            return None
+        return tuple(cls.writable_statuses.get(str(current), ()))
+
     @classmethod
     def accepted_carriers(cls) -> list[str] | None:
         """The carriers this channel accepts on a shipment, as staff would name them (for the 400 that lists

@@ -12,11 +12,11 @@ class ChannelError(OutboundError):
 
 
 class RetryableChannelError(ChannelError, RetryableOutboundError):
-    """Timeouts, connection errors, 429 and 5xx: the same call may work later (after `retry_after`)."""
+    """Timeouts, connection errors, 408, 429 and 5xx: the same call may work later (after `retry_after`)."""
 
 
 class PermanentChannelError(ChannelError, PermanentOutboundError):
-    """4xx other than 429 (bad credentials, unknown order, invalid body): retrying will not help."""
+    """4xx other than 408 and 429 (bad credentials, unknown order, invalid body): retrying will not help."""
 
 
 class WebhookRejected(Exception):

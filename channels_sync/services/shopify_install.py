@@ -27,7 +27,12 @@ from django.utils import timezone
 from channels_sync.models import Channel, ShopifyInstall
 from channels_sync.providers.errors import ChannelError, PermanentChannelError
 from channels_sync.providers.http import ChannelHttpClient
-from channels_sync.providers.shopify.client import API_VERSION_RE, DEFAULT_API_VERSION, token_config
+from channels_sync.providers.shopify.client import (
+    API_VERSION_RE,
+    DEFAULT_API_VERSION,
+    TOKEN_WARNING,
+    token_config,
+)
 from channels_sync.services.channels import channel_config_url_errors
 from core.api.exceptions import ApiError, Conflict, UpstreamError
 
@@ -171,7 +176,8 @@ def _store_channel(*, org, install: ShopifyInstall, config: dict) -> Channel:
             # A reinstall: new tokens (the old ones were revoked with the old grant); other settings stay.
             stale = {"accessTokenExpiresAt", "refreshToken", "refreshTokenExpiresAt"}
             channel.config = {**{k: v for k, v in (channel.config or {}).items() if k not in stale}, **config}
-            channel.save(update_fields=["config", "account_identity", "updated_at"])
+            channel.warnings = [w for w in channel.warnings or [] if w.get("code") != TOKEN_WARNING]
+            channel.save(update_fields=["config", "account_identity", "warnings", "updated_at"])
             return channel
         channel = Channel(org=org, channel_id=install.channel_id, provider="shopify", config=config)
         try:

@@ -156,7 +156,7 @@ def on_order_shipped(event) -> None:
 
     Idempotent per parcel: a redelivered event finds the writeback of its shipment (unique per order and
     shipment, so two racing deliveries still make one)."""
-    from channels_sync.services.writeback import order_status_update
+    from channels_sync.services.writeback import StatusNotWritable, order_status_update
 
     linked = (AggregatedOrder.objects.select_related("channel")
               .filter(org_id=event.org_id, local_order_id=event.order_id).first())
@@ -179,3 +179,9 @@ def on_order_shipped(event) -> None:
                             lines=lines)
     except IntegrityError:  # the same parcel's writeback, made by a concurrent delivery of this event
         logger.info("writeback for shipment %s of %s already made", shipment_id, linked.public_id)
+    except StatusNotWritable as exc:
+        # Not an error to retry: the channel order is somewhere it cannot be shipped from (cancelled there, say).
+        # Kept on the channel order for staff, as a failed local-order creation is.
+        logger.warning("parcel %s of %s not written back: %s", shipment_id, linked.public_id, exc.detail)
+        AggregatedOrder.objects.filter(pk=linked.pk).update(
+            data={**(linked.data or {}), "writebackRefused": str(exc.detail)})

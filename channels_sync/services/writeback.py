@@ -18,7 +18,7 @@ from channels_sync.providers import provider_class
 from channels_sync.providers.errors import ChannelError, RetryableChannelError
 from channels_sync.services import events
 from channels_sync.services.summary import SummaryDelta
-from core.api.exceptions import ApiError
+from core.api.exceptions import ApiError, Conflict
 from core.backoff import SWEEP_GRACE, retry_delay, retry_not_due
 from core.text import storable_text
 
@@ -60,6 +60,33 @@ def _validate(status: str, tracking_number: str | None) -> CommonStatus:
     return common
 
 
+def _words(statuses) -> str:
+    statuses = [str(status) for status in statuses]
+    return statuses[0] if len(statuses) == 1 else ", ".join(statuses[:-1]) + " or " + statuses[-1]
+
+
+class StatusNotWritable(Conflict):
+    """A status the order's channel cannot be told from the order's current status: refused before anything is
+    saved, instead of a writeback that could only fail."""
+
+
+def check_writable(*, order: AggregatedOrder, status: str, current: str | None = None) -> None:
+    """Raise StatusNotWritable (409) naming, in words, the statuses the channel accepts from the current one."""
+    provider = provider_class(order.channel.provider)
+    current = str(current if current is not None else order.status)
+    allowed = provider.writable_from(current)
+    if allowed is None or str(status) in allowed:
+        return
+    details = {"currentStatus": current, "requestedStatus": str(status), "allowedStatuses": list(allowed)}
+    if allowed:
+        message = (f"{provider.label} cannot take this order from {current} to {status}. From {current} it accepts "
+                   f"{_words(allowed)}.")
+    else:
+        message = (f"{provider.label} cannot take this order from {current} to {status}: it accepts no status "
+                   f"change from {current} (the channel moves such orders itself).")
+    raise StatusNotWritable(message, code="invalid_transition", details=details)
+
+
 def order_status_update(*, order: AggregatedOrder, status: str, tracking_number: str | None = None,
                         carrier: str | None = None, source: str = Writeback.Source.API,
                         shipment_id: int | None = None, lines: list[dict] | None = None) -> Writeback:
@@ -69,11 +96,13 @@ def order_status_update(*, order: AggregatedOrder, status: str, tracking_number:
     parcel raises IntegrityError and rolls the whole update back. `lines` (that parcel's lines, as channel order
     lines) make the channel fulfil only them; without, the writeback is for the whole order."""
     common = _validate(status, tracking_number)
+    check_writable(order=order, status=common.value)
     if common == CommonStatus.SHIPPED:
         _validate_carrier(order, carrier, tracking_number, shipment_id)
     with transaction.atomic():
         locked = AggregatedOrder.objects.select_for_update().get(pk=order.pk)
         from_status = locked.status
+        check_writable(order=order, status=common.value, current=from_status)  # as it is now, not as it was read
         delta = SummaryDelta(locked.org_id)
         delta.remove(locked.channel_id, locked.status, locked.currency, locked.grand_total)
         locked.status = common.value
@@ -209,7 +238,8 @@ def writeback_attempt(*, writeback_pk: int) -> float | None:
         attempt.response_code = exc.status_code
         attempt.error = storable_text(f"{type(exc).__name__}: {exc}", 2000)
         attempt.retryable = isinstance(exc, RetryableChannelError)
-        outcome["last_error"] = attempt.error
+        attempt.response_body = storable_text(exc.response_body or "", 2000)
+        outcome.update(last_error=attempt.error, last_response_body=attempt.response_body)
         if attempt.retryable and number < writeback.max_attempts:
             delay = retry_delay(attempt=number, base=writeback_backoff_seconds(), cap=retry_max_delay_seconds(),
                                 retry_after=exc.retry_after)
@@ -227,7 +257,7 @@ def writeback_attempt(*, writeback_pk: int) -> float | None:
         if result.request_summary:
             attempt.request_summary = result.request_summary[:2000]
         outcome.update(status=Outcome.SUCCEEDED, channel_reference=(result.channel_reference or "")[:255],
-                       last_error="", next_attempt_at=None, finished_at=timezone.now())
+                       last_error="", last_response_body="", next_attempt_at=None, finished_at=timezone.now())
         if result.tracking_number:   # the channel's own tracking (TikTok's label) replaces what was typed
             outcome.update(tracking_number=result.tracking_number.strip()[:128],
                            carrier=(result.carrier or writeback.carrier or "").strip()[:64])
@@ -274,16 +304,40 @@ def writeback_sweep(*, now=None, limit: int = 500) -> int:
     return len(stale)
 
 
-def writeback_retry(*, writeback: Writeback) -> bool:
-    """Admin's retry of a failed writeback: a fresh allowance of attempts, queued now."""
+def writeback_retry_consequence(writeback: Writeback) -> str:
+    """What a person confirms before retrying: one more attempt, and whether the channel said trying again is
+    pointless (a permanent refusal)."""
+    last = writeback.attempt_rows.order_by("-number").first()
+    refusal = ""
+    if last is not None and not last.retryable:
+        code = f" (HTTP {last.response_code})" if last.response_code else ""
+        refusal = (f" The channel refused the last attempt for good{code}: the same request will fail again unless "
+                   "the cause was fixed on the channel's side.")
+    return (f"This sends the {writeback.target_status} status of order {writeback.order.channel_order_id} to the "
+            f"channel once more: attempt {writeback.attempts + 1}, after {writeback.attempts} failed. It is not "
+            f"retried automatically if it fails.{refusal}")
+
+
+def writeback_retry(*, writeback: Writeback, confirmed: bool = False) -> Writeback:
+    """A person's retry of a failed writeback: exactly one more attempt (the ceiling moves by one, counted in
+    `manual_retries`), queued now. Needs `confirmed` (400 saying what it will do); 409 unless failed."""
     if writeback.status != Outcome.FAILED:
-        return False
+        raise Conflict(f"This writeback is {writeback.state_label.lower()}, not failed: only a failed writeback "
+                       "can be retried.", code="invalid_transition",
+                       details={"state": writeback.state, "allowedStates": ["failed"]})
+    if not confirmed:
+        raise ApiError("Confirm the retry.", code="confirmation_required", status_code=400,
+                       details={"confirm": [writeback_retry_consequence(writeback) + " Send confirm: true."]})
     with transaction.atomic():
-        Writeback.objects.filter(pk=writeback.pk).update(
-            status=Outcome.QUEUED, max_attempts=writeback.attempts + writeback_max_attempts(),
-            next_attempt_at=None, finished_at=None)
+        updated = Writeback.objects.filter(pk=writeback.pk, status=Outcome.FAILED).update(
+            status=Outcome.QUEUED, max_attempts=models.F("attempts") + 1,
+            manual_retries=models.F("manual_retries") + 1, next_attempt_at=None, finished_at=None)
+        if not updated:  # retried by someone else meanwhile
+            raise Conflict("This writeback was retried meanwhile.", code="invalid_transition")
         scheduling.writeback(writeback.pk)
-    return True
+    writeback.refresh_from_db()
+    return writeback
 
 
-__all__ = ["order_status_update", "writeback_attempt", "writeback_retry", "writeback_sweep"]
+__all__ = ["StatusNotWritable", "check_writable", "order_status_update", "writeback_attempt", "writeback_retry",
+           "writeback_sweep"]

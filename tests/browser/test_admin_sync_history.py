@@ -32,6 +32,12 @@ def try_writeback(writeback, *, status: int) -> None:
         writeback_attempt(writeback_pk=writeback.pk)
 
 
+def reopen(order) -> None:
+    """The order as one not yet fulfilled, which Shopify can cancel (a generated order may be delivered already)."""
+    AggregatedOrder.objects.filter(pk=order.pk).update(status="processing")
+    order.refresh_from_db()
+
+
 @pytest.fixture
 def shopify_order(org):
     """A Shopify order from the channel simulator's catalogue, ingested into a Shopify channel."""
@@ -47,6 +53,7 @@ def shopify_order(org):
 def failed_writeback(settings, shopify_order):
     """Staff cancelled the order; Shopify answered 503 to both attempts allowed, so the writeback failed."""
     settings.CHANNEL_WRITEBACK_MAX_ATTEMPTS = 2
+    reopen(shopify_order)
     writeback = order_status_update(order=shopify_order, status="cancelled")
     for _ in range(2):
         try_writeback(writeback, status=503)
@@ -57,11 +64,12 @@ def failed_writeback(settings, shopify_order):
 
 def test_failed_writeback_is_retried_from_sync_history(logged_in, shoot, queued, failed_writeback, shopify_order):
     page, writeback = logged_in, failed_writeback
+    reopen(shopify_order)
     succeeded = order_status_update(order=shopify_order, status="cancelled")
     try_writeback(succeeded, status=200)
     queued.calls.clear()
 
-    page.set_viewport_size({"width": 1680, "height": 800})  # sync history's eleven columns, status included
+    page.set_viewport_size({"width": 1920, "height": 800})  # sync history's thirteen columns, state included
     page.goto("/admin/")
     page.get_by_role("link", name="Writebacks").click()
     rows = page.locator("#result_list tbody tr")
@@ -73,15 +81,23 @@ def test_failed_writeback_is_retried_from_sync_history(logged_in, shoot, queued,
     shoot(page, "admin-writebacks-failed")
 
     rows.first.locator("input.action-select").check()
-    page.select_option("select[name=action]", label="Retry failed writebacks")
+    page.select_option("select[name=action]", label="Retry failed writebacks (asks first)")
     page.get_by_role("button", name="Go").click()
 
-    expect(page.locator(".messagelist")).to_contain_text("1 writeback(s) queued again")
+    # Asked first: what the retry does (one attempt), before anything is queued.
+    expect(page.locator(f"#retry-{writeback.public_id}")).to_contain_text("It is not retried automatically")
+    assert not queued.args_of("channels_sync.run_writeback")
+    shoot(page, "admin-writeback-retry-confirm")
+    page.get_by_role("button", name="Yes, retry").click()
+
+    expect(page.locator(".messagelist")).to_contain_text("1 writeback(s) queued again, one attempt each")
     retried = page.locator("#result_list tbody tr", has_text=writeback.public_id)
     expect(retried.locator(".field-status")).to_have_text("Queued")
+    expect(retried.locator(".field-state_text")).to_contain_text("Retrying")
     shoot(page, "admin-writeback-retried")
     writeback.refresh_from_db()
-    assert writeback.status == "queued" and writeback.max_attempts > writeback.attempts
+    assert writeback.status == "queued" and writeback.max_attempts == writeback.attempts + 1
+    assert writeback.manual_retries == 1
     assert queued.args_of("channels_sync.run_writeback") == [(writeback.pk,)]
 
     try_writeback(writeback, status=200)  # the queued task runs: Shopify is back

@@ -70,10 +70,19 @@ def test_history_lists_failed_first_and_retry_actions_requeue(admin_client, chan
     page = admin_client.get("/admin/channels_sync/writeback/").content.decode()
     assert page.index(failed.public_id) < page.index(ok.public_id)
     with django_capture_on_commit_callbacks() as callbacks:
-        response = admin_client.post("/admin/channels_sync/writeback/", {
+        asked = admin_client.post("/admin/channels_sync/writeback/", {
             "action": "retry_writebacks", "_selected_action": [failed.pk, ok.pk]})
+    # First a confirmation page naming what the retry does; nothing is queued yet.
+    assert asked.status_code == 200 and not callbacks
+    assert "attempt 6, after 5 failed" in asked.content.decode() and "1 selected writeback not failed" in (
+        asked.content.decode())
+    assert Writeback.objects.get(pk=failed.pk).status == "failed"
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = admin_client.post("/admin/channels_sync/writeback/", {
+            "action": "retry_writebacks", "_selected_action": [failed.pk], "confirmed": "yes"})
     assert response.status_code == 302 and len(callbacks) == 1
-    assert Writeback.objects.get(pk=failed.pk).status == "queued"
+    retried = Writeback.objects.get(pk=failed.pk)
+    assert (retried.status, retried.max_attempts, retried.manual_retries) == ("queued", 6, 1)
 
     delivery = WebhookDelivery.objects.create(org=channel.org, channel=channel, delivery_id="d1", body=b"{}",
                                               status="failed", attempts=8)

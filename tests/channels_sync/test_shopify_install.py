@@ -235,6 +235,17 @@ def test_a_refused_refresh_says_to_install_again(org, wire):
     wire.post(TOKEN_URL, json={"error": "invalid_grant"}, status=400)
     with pytest.raises(PermanentChannelError, match="install the app on the store again"):
         channel.provider_instance().reported_identities()
+    channel.refresh_from_db()
+    assert [(w["code"], "install the app on the store again" in w["message"]) for w in channel.warnings] == [
+        ("oauth_token", True)]
+
+    # The merchant reinstalls: new tokens, and the warning is gone.
+    owner = make_actor(org, role="owner")
+    wire.replace("POST", TOKEN_URL, json=fixture("shopify", "oauth_expiring_offline_token.json"))
+    state = start(owner)["state"]
+    assert owner.client.post(CALLBACK, callback_params(state), format="json").status_code == 201
+    channel.refresh_from_db()
+    assert channel.warnings == [] and channel.config["refreshToken"].startswith("shprt_2b3c")
 
 
 # --- the API version ---------------------------------------------------------------------------------------------
@@ -261,3 +272,53 @@ def test_the_default_version_is_a_supported_one():
     from simulator.shopify_graphql import SUPPORTED_VERSIONS
 
     assert DEFAULT_API_VERSION == SUPPORTED_VERSIONS[-1] == "2026-10"
+
+
+# --- from admin: the merchant comes back to the same admin session ----------------------------------------------
+@pytest.fixture
+def owner_admin(client, owner):
+    from django.contrib.auth.models import Permission
+
+    owner.user.is_staff = True
+    owner.user.save()
+    owner.user.user_permissions.set(Permission.objects.filter(content_type__app_label="channels_sync"))
+    client.force_login(owner.user)
+    return client
+
+
+def test_admin_install_goes_to_shopify_and_its_callback_creates_the_channel(owner_admin, owner, wire):
+    wire.post(TOKEN_URL, json=fixture("shopify", "oauth_expiring_offline_token.json"))
+    assert "Install on a Shopify store" in owner_admin.get("/admin/channels_sync/channel/").content.decode()
+    form = owner_admin.get("/admin/channels_sync/channel/shopify-install/").content.decode()
+    callback = "http://testserver/admin/channels_sync/channel/shopify-install/callback/"
+    assert callback in form
+    sent = owner_admin.post("/admin/channels_sync/channel/shopify-install/", {
+        "org": owner.org.pk, "shop": "acme-tools", "channel_id": "acme", "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET})
+    assert sent.status_code == 302 and sent["Location"].startswith(f"https://{SHOP}/admin/oauth/authorize?")
+    query = {k: v[0] for k, v in parse_qs(urlsplit(sent["Location"]).query).items()}
+    assert query["redirect_uri"] == callback
+
+    back = owner_admin.get("/admin/channels_sync/channel/shopify-install/callback/", callback_params(query["state"]))
+    channel = Channel.objects.get(org=owner.org, channel_id="acme")
+    assert back.status_code == 302 and back["Location"] == f"/admin/channels_sync/channel/{channel.pk}/change/"
+    assert channel.config["refreshToken"].startswith("shprt_")
+
+
+def test_admin_callback_with_a_forged_hmac_says_so_and_creates_nothing(owner_admin, owner, wire):
+    sent = owner_admin.post("/admin/channels_sync/channel/shopify-install/", {
+        "org": owner.org.pk, "shop": "acme-tools", "channel_id": "acme", "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET})
+    state = parse_qs(urlsplit(sent["Location"]).query)["state"][0]
+    back = owner_admin.get("/admin/channels_sync/channel/shopify-install/callback/",
+                           callback_params(state, secret="forged"), follow=True)
+    assert "hmac does not match" in back.content.decode()
+    assert not Channel.objects.filter(channel_id="acme").exists() and not wire.calls
+
+
+def test_admin_install_refuses_a_shop_that_is_not_a_myshopify_store(owner_admin, owner):
+    page = owner_admin.post("/admin/channels_sync/channel/shopify-install/", {
+        "org": owner.org.pk, "shop": "evil.example", "channel_id": "acme", "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET})
+    assert page.status_code == 200 and "myshopify.com" in page.content.decode()
+    assert not ShopifyInstall.objects.exists()

@@ -164,3 +164,24 @@ def test_the_migration_fills_the_link_from_the_old_json_key(linked):
     migration.link_to_json(apps, None)
     linked.refresh_from_db()
     assert linked.data == {"x": 1, "localOrderId": number}
+
+
+def test_a_parcel_of_an_order_the_channel_cancelled_is_not_written_back_and_says_why(
+        org, linked, monkeypatch, django_capture_on_commit_callbacks):
+    """The channel order was cancelled on the channel while the storefront shipped it: the channel cannot take a
+    shipment now, so no writeback is made and the handler does not fail (a retry would change nothing)."""
+    from tests.channels_sync import fake_provider
+
+    monkeypatch.setattr(fake_provider.Provider, "writable_statuses", {"processing": ("shipped", "cancelled")})
+    AggregatedOrder.objects.filter(pk=linked.pk).update(status="cancelled")
+    dispatched = []
+    monkeypatch.setattr(run_event_handler, "apply_async", lambda args: dispatched.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        order_ship(org=org, order_number=linked.local_order.order_number, carrier="ups", tracking_number="1Z888")
+    ours = [args for args in dispatched if args[0] == HANDLER]
+    run_event_handler.run(*ours[0])
+    assert not Writeback.objects.exists()
+    assert EventHandlerRun.objects.get(subscriber=HANDLER).status == "succeeded"
+    linked.refresh_from_db()
+    assert linked.status == "cancelled"
+    assert linked.data["writebackRefused"].startswith("Fake shop cannot take this order from cancelled to shipped")

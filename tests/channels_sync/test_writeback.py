@@ -6,6 +6,7 @@ from django.test import override_settings
 from channels_sync.models import AggregatedOrder, Writeback
 from channels_sync.services import ingest
 from channels_sync.services.writeback import order_status_update, writeback_attempt, writeback_retry
+from core.api.exceptions import Conflict
 from core.backoff import retry_delay
 from tests.channels_sync.fake_provider import raw_order
 from tests.channels_sync.timing import come_due
@@ -61,8 +62,9 @@ def test_retryable_failures_until_the_last_attempt_then_failed_then_admin_retry_
     assert AggregatedOrder.objects.get().status == "cancelled"  # local status kept
 
     with django_capture_on_commit_callbacks() as callbacks:
-        assert writeback_retry(writeback=writeback) is True
+        retried = writeback_retry(writeback=writeback, confirmed=True)
     assert len(callbacks) == 1
+    assert (retried.status, retried.max_attempts, retried.manual_retries) == ("queued", 3, 1)  # one attempt more
     responses_mock.replace("POST", FULFILL, json={"id": 5})
     writeback_attempt(writeback_pk=writeback.pk)
     writeback.refresh_from_db()
@@ -82,7 +84,8 @@ def test_succeeded_writeback_is_not_retried(writeback, responses_mock):
     responses_mock.post(FULFILL, json={"id": 1})
     writeback_attempt(writeback_pk=writeback.pk)
     writeback.refresh_from_db()
-    assert writeback_retry(writeback=writeback) is False
+    with pytest.raises(Conflict, match="sent, not failed"):
+        writeback_retry(writeback=writeback, confirmed=True)
     assert Writeback.objects.get().attempts == 1
 
 

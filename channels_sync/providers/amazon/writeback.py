@@ -100,6 +100,13 @@ def package_reference_id(tracking_number: str) -> str:
 class WritebackMixin:
     """Provider's writeback half (uses the client's `_call` and `marketplace_ids`)."""
 
+    # confirmShipment once the order is paid (Unshipped, PartiallyShipped), a package at a time; Amazon tracks
+    # delivery itself, and cancels or refunds only in Seller Central.
+    writable_statuses = {
+        "processing": ("shipped",),
+        "shipped": ("shipped",),
+    }
+
     @classmethod
     def accepted_carriers(cls) -> list[str]:
         return [*CARRIER_CODE_LIST, f"{OTHER_CARRIER} (any other carrier, sent by name)"]

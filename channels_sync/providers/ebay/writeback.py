@@ -60,6 +60,13 @@ def _created_id(response, body_key: str | None = None) -> str | None:
 class WritebackMixin:
     """Provider's writeback half (uses the client's `_call`)."""
 
+    # A shipping fulfillment once the order is paid, one per parcel; eBay tracks delivery itself, and cancels or
+    # refunds only through its own flows.
+    writable_statuses = {
+        "processing": ("shipped",),
+        "shipped": ("shipped",),
+    }
+
     # --- writeback ---------------------------------------------------------------------------
     def write_back(self, request: WritebackRequest) -> WritebackResult:
         if request.status in (CommonStatus.PENDING, CommonStatus.PROCESSING, CommonStatus.DELIVERED):

@@ -35,6 +35,7 @@ PAGE_SIZE = 5                # orders per page: ~850 of the 1000 a single query 
 MAX_THROTTLE_WAIT = 30.0     # seconds waited in place for the cost bucket to refill before giving the task back
 THROTTLE_MIN_WAIT = 0.5
 VERSION_WARNING = "api_version"
+TOKEN_WARNING = "oauth_token"
 # Expiring offline tokens (OAuth installs, shopify.dev "Offline access tokens", December 2025) last an hour; they are
 # refreshed this long before they expire, so no call goes out with a token about to lapse.
 REFRESH_MARGIN_SECONDS = 300
@@ -212,6 +213,7 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
             self.config.update(changes)
             if state is not None:
                 state.update_config(changes)
+                state.clear_warning(TOKEN_WARNING)
 
     def _refresh_grant(self) -> dict:
         try:
@@ -221,9 +223,12 @@ class Provider(WebhooksMixin, WritebackMixin, ChannelProvider):
                                                "client_secret": self.config.get("clientSecret", ""),
                                                "refresh_token": self.config.get("refreshToken", "")})
         except PermanentChannelError as exc:
-            raise PermanentChannelError(
-                f"Shopify refused to refresh the store's offline token (HTTP {exc.status_code}): install the app on "
-                "the store again", status_code=exc.status_code, response_body=exc.response_body) from exc
+            message = (f"Shopify refused to refresh the store's offline token (HTTP {exc.status_code}): install the "
+                       "app on the store again")
+            if self.channel_state is not None:
+                self.channel_state.warn(TOKEN_WARNING, message)   # every call fails until then: say so on the channel
+            raise PermanentChannelError(message, status_code=exc.status_code,
+                                        response_body=exc.response_body) from exc
         body = json.loads(response.content or b"{}")
         if not body.get("access_token"):
             raise PermanentChannelError("Shopify's token refresh answered without an access_token",

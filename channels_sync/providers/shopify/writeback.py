@@ -50,6 +50,15 @@ def merchant_fulfillable(fo: dict) -> bool:
 class WritebackMixin:
     """Provider's writeback half (uses the client's `graphql`)."""
 
+    # Fulfilling (and then marking delivered) works on paid and unpaid orders alike; a fulfilled order takes another
+    # parcel or new tracking and the delivered event; Shopify cancels only orders not yet fulfilled, and refunds need
+    # amounts and a transaction (done in Shopify). Pending and processing have no writable Shopify field.
+    writable_statuses = {
+        "pending": ("shipped", "delivered", "cancelled"),
+        "processing": ("shipped", "delivered", "cancelled"),
+        "shipped": ("shipped", "delivered"),
+    }
+
     @classmethod
     def accepted_carriers(cls) -> list[str] | None:
         return None   # any company is accepted as text; known ones get Shopify's spelling (carrier_code)

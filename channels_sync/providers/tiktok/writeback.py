@@ -115,13 +115,19 @@ class WritebackMixin:
         accepted = ", ".join(self.shipment_carriers(order)) or "none (set config.shippingProviderIds)"
         raise PermanentChannelError(f"no TikTok shipping_provider_id for carrier {carrier!r}; accepted carriers: "
                                     f"{accepted}")
+    # TikTok takes packages shipped (one or several) once the order awaits shipment; it moves every other status
+    # itself (delivery from the carrier's scans, cancellations through its own flow).
+    writable_statuses = {
+        "processing": ("shipped",),
+        "shipped": ("shipped",),
+    }
 
     # --- writing ---------------------------------------------------------------------------------
     def write_back(self, request: WritebackRequest) -> WritebackResult:
         if request.status in (CommonStatus.PENDING, CommonStatus.PROCESSING):
             return WritebackResult(request_summary=f"TikTok has no call for {request.status}; nothing sent")
         if request.status != CommonStatus.SHIPPED:
-            raise PermanentChannelError(f"TikTok writeback of {request.status!r} is not supported; "
+            raise PermanentChannelError(f"TikTok takes no \"{request.status}\" status through its API; "
                                         "do it in TikTok Seller Center")
         order = request.raw or {}
         if request.parcel or not self.package_ids(order) or not order.get("line_items"):

@@ -81,6 +81,13 @@ class WritebackMixin:
     def tracking_url_required(self, carrier: str | None) -> bool:
         """A carrier outside Walmart's list goes as otherCarrier, which Walmart takes only with a trackingURL."""
         return bool((carrier or "").strip()) and walmart_carrier(carrier) is None
+    # A created PO can be acknowledged, shipped or cancelled; an acknowledged one shipped or cancelled; a shipped one
+    # takes its remaining lines. Delivery and refunds are Walmart's (Seller Center).
+    writable_statuses = {
+        "pending": ("processing", "shipped", "cancelled"),
+        "processing": ("shipped", "cancelled"),
+        "shipped": ("shipped",),
+    }
 
     # --- writing ---------------------------------------------------------------------------------
     def write_back(self, request: WritebackRequest) -> WritebackResult:
@@ -100,7 +107,7 @@ class WritebackMixin:
             return self._ship(request, order)
         if request.status == CommonStatus.CANCELLED:
             return self._cancel(request, order)
-        raise PermanentChannelError(f"Walmart writeback of {request.status!r} is not supported; "
+        raise PermanentChannelError(f"Walmart takes no \"{request.status}\" status through its API; "
                                     "do it in Seller Center")
 
     def shipping_body(self, request: WritebackRequest, order: dict) -> dict:

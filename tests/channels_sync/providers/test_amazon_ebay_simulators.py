@@ -421,13 +421,15 @@ def test_whole_flow_sync_webhook_and_writeback(name, server, demo_channel, clien
     else:
         assert recorded["body"]["trackingNumber"] == "TRACK123456"
 
-    # The channel refuses a shipment of an order it cancelled: a permanent failure, visible in history.
+    # A shipment of an order the channel cancelled is refused before anything is saved or sent (issue 17).
+    from channels_sync.services.writeback import StatusNotWritable
+
     cancelled = AggregatedOrder.objects.filter(channel=channel, status="cancelled").first()
-    with django_capture_on_commit_callbacks(execute=False):
-        refused = order_status_update(order=cancelled, status="shipped", tracking_number="TRACK999", carrier="UPS")
-    assert writeback_attempt(writeback_pk=refused.pk) is None
-    refused = Writeback.objects.get(pk=refused.pk)
-    assert refused.status == "failed" and "PermanentChannelError" in refused.last_error
+    before = Writeback.objects.count()
+    with pytest.raises(StatusNotWritable, match="from cancelled to shipped"):
+        order_status_update(order=cancelled, status="shipped", tracking_number="TRACK999", carrier="UPS")
+    cancelled.refresh_from_db()
+    assert cancelled.status == "cancelled" and Writeback.objects.count() == before
     assert len(sim.writebacks) == 1
 
 

@@ -584,7 +584,7 @@ def test_statuses_tiktok_cannot_take_are_not_sent():
     provider = make_provider()
     assert "nothing sent" in provider.write_back(ship_request(seller_order(), status=CommonStatus.PROCESSING)
                                                  ).request_summary
-    with pytest.raises(PermanentChannelError, match="not supported"):
+    with pytest.raises(PermanentChannelError, match='TikTok takes no "cancelled" status'):
         provider.write_back(ship_request(seller_order(), status=CommonStatus.CANCELLED))
 
 

@@ -502,7 +502,7 @@ def test_cancel_and_processing_writebacks(provider):
             "statusQuantity": {"unitOfMeasurement": "EACH", "amount": "1"}}]}}]}}}
     provider.write_back(ship(created, status=CommonStatus.PROCESSING))
     assert api_calls()[1].request.url.endswith("/v3/orders/1796277083022/acknowledge")
-    with pytest.raises(PermanentChannelError, match="not supported"):
+    with pytest.raises(PermanentChannelError, match='Walmart takes no "refunded" status'):
         provider.write_back(ship(created, status=CommonStatus.REFUNDED))
 
 

@@ -10,6 +10,7 @@ class Org(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "orgs"
         ordering = ["slug"]
 
     def __str__(self) -> str:
@@ -33,6 +34,7 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "memberships"
         constraints = [models.UniqueConstraint(fields=["user", "org"], name="unique_membership_per_org")]
         ordering = ["org__slug", "user__username"]
 
@@ -81,6 +83,8 @@ class StorefrontApiKey(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "storefront API key"
+        verbose_name_plural = "storefront API keys"
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:

@@ -88,6 +88,7 @@ class Channel(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = "channels"
         constraints = [
             models.UniqueConstraint(fields=["org", "channel_id"], name="unique_channel_id_per_org"),
             # One enabled channel per account, across every org (issue 15, item 9): a delivery routed by the account
@@ -196,6 +197,7 @@ class AggregatedOrder(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = "aggregated orders"
         constraints = [
             models.UniqueConstraint(fields=["org", "channel", "channel_order_id"], name="unique_channel_order"),
             models.UniqueConstraint(fields=["public_id"], name="unique_aggregated_order_public_id"),
@@ -235,6 +237,7 @@ class OrderSummary(models.Model):
     grand_total = models.DecimalField(max_digits=20, decimal_places=2, default=0)
 
     class Meta:
+        verbose_name_plural = "order summaries"
         constraints = [
             models.UniqueConstraint(fields=["org", "channel", "status", "currency"], name="unique_order_summary"),
         ]
@@ -276,6 +279,7 @@ class SyncRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "sync runs"
         indexes = [models.Index(fields=["org", "-queued_at"], name="syncrun_org_time_idx")]
         ordering = ["-queued_at", "-id"]
 
@@ -313,6 +317,7 @@ class WebhookDelivery(models.Model):
     next_retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "webhook deliveries"
         constraints = [models.UniqueConstraint(fields=["channel", "delivery_id"], name="unique_delivery_per_channel"),
                        models.UniqueConstraint(fields=["channel", "body_sha256"],
                                                name="unique_delivery_body_per_channel"),
@@ -334,6 +339,7 @@ class WebhookRejection(models.Model):
     last_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = "webhook rejections"
         constraints = [models.UniqueConstraint(fields=["channel", "day"], name="unique_rejection_day")]
 
     def __str__(self) -> str:
@@ -376,6 +382,7 @@ class Writeback(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "writebacks"
         indexes = [models.Index(fields=["org", "-created_at"], name="writeback_org_time_idx")]
         constraints = [models.UniqueConstraint(fields=["order", "storefront_shipment_id"],
                                                condition=models.Q(storefront_shipment_id__isnull=False),
@@ -429,6 +436,7 @@ class WritebackAttempt(models.Model):
     response_body = models.TextField(blank=True, default="", help_text="The channel's answer to a failed try.")
 
     class Meta:
+        verbose_name_plural = "writeback attempts"
         ordering = ["number"]
 
     def __str__(self) -> str:
@@ -461,6 +469,7 @@ class ComplianceRequest(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "compliance requests"
         constraints = [models.UniqueConstraint(fields=["channel", "delivery_id"], condition=~models.Q(delivery_id=""),
                                                name="unique_compliance_delivery")]
         indexes = [models.Index(fields=["org", "-received_at"], name="compliance_org_time_idx")]

@@ -7,5 +7,8 @@ class Heartbeat(models.Model):
     name = models.CharField(max_length=50, unique=True)
     at = models.DateTimeField()
 
+    class Meta:
+        verbose_name_plural = "heartbeats"
+
     def __str__(self) -> str:
         return f"{self.name} @ {self.at:%Y-%m-%d %H:%M:%S}"

@@ -8,6 +8,10 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F
 from django.http import Http404
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.timezone import localtime
 
 from accounts.admin import OrgScopedAdmin, RoleCheckedFSMAdminMixin
 from core.admin_text import error_text
@@ -250,11 +254,23 @@ class CustomerOrderInline(ReadOnlyInline):
 
     model = Order
     fk_name = "customer"
-    fields = ["order_number", "created_at", "status", "total", "is_test"]
+    fields = ["order", "placed", "state", "total", "is_test"]
     readonly_fields = fields
     ordering = ["-created_at", "-id"]
-    show_change_link = True
     verbose_name_plural = "orders"
+
+    @admin.display(description="order")
+    def order(self, order):
+        return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[order.pk]),
+                           order.order_number)
+
+    @admin.display(description="placed")
+    def placed(self, order):
+        return date_format(localtime(order.created_at), "DATETIME_FORMAT")
+
+    @admin.display(description="state")
+    def state(self, order):
+        return order.get_status_display()
 
     @admin.display(description="total")
     def total(self, order):

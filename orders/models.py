@@ -53,6 +53,7 @@ class Customer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "customers"
         constraints = [models.UniqueConstraint(fields=["org", "email"], name="customer_unique_email_per_org")]
         ordering = ["email"]
 
@@ -68,6 +69,7 @@ class OrderNumberCounter(models.Model):
     last_value = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name_plural = "order number counters"
         constraints = [models.UniqueConstraint(fields=["org", "year"], name="order_counter_unique_org_year")]
 
     def __str__(self) -> str:
@@ -114,6 +116,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "orders"
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["org", "order_number"], name="order_unique_number_per_org"),
@@ -199,6 +202,7 @@ class OrderTag(models.Model):
     name = models.CharField(max_length=64)
 
     class Meta:
+        verbose_name_plural = "order tags"
         constraints = [models.UniqueConstraint(fields=["order", "name"], name="order_tag_unique")]
         ordering = ["name"]
 
@@ -218,6 +222,7 @@ class OrderLine(models.Model):
     quantity_backordered = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name_plural = "order lines"
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["order", "sku"], name="order_line_unique_sku"),
@@ -282,6 +287,7 @@ class Shipment(models.Model):
     estimated_delivery = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "shipments"
         db_table = "tracking_shipment"
         ordering = ["ship_date", "id"]
         constraints = [models.CheckConstraint(condition=Q(cost__gte=0), name="shipment_cost_non_negative")]
@@ -309,6 +315,7 @@ class ShipmentLine(models.Model):
     quantity = models.PositiveIntegerField()
 
     class Meta:
+        verbose_name_plural = "shipment lines"
         db_table = "tracking_shipmentline"
         ordering = ["id"]
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="shipment_line_quantity_positive")]
@@ -332,6 +339,7 @@ class InventoryItem(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = "inventory items"
         ordering = ["sku"]
         constraints = [
             models.UniqueConstraint(fields=["org", "sku"], name="inventory_unique_sku_per_org"),
@@ -365,6 +373,7 @@ class Payment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "payments"
         ordering = ["id"]
         constraints = [
             # One gateway payment (a Stripe PaymentIntent) pays for one order only; manual references are
@@ -419,6 +428,7 @@ class Refund(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "refunds"
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["order", "idempotency_key"], name="refund_unique_idempotency_key"),
@@ -468,6 +478,7 @@ class EmailLog(models.Model):
     sent_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "email logs"
         ordering = ["-sent_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["org", "dedupe_key"], name="email_log_unique_dedupe_key")]
 
@@ -509,6 +520,7 @@ class EventHandlerRun(models.Model):
         help_text="When the next attempt is due (while running: when its lease ends); empty once finished.")
 
     class Meta:
+        verbose_name_plural = "event handler runs"
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["org", "status", "-created_at"], name="event_run_org_status_idx"),

@@ -1,9 +1,13 @@
 """Read queries for storefront orders: every one takes the org, so nothing crosses tenants."""
 
+from decimal import Decimal
+
 from django.db.models import F, Prefetch, QuerySet, Sum
 from django.http import Http404
 
 from orders.models import Activity, InventoryItem, Order, OrderStatus, Shipment
+
+CENT = Decimal("0.01")
 
 
 def _with_details(queryset: QuerySet[Order]) -> QuerySet[Order]:
@@ -79,4 +83,5 @@ def customer_total_spent(customer) -> str:
     out test orders and cancelled ones (a cancelled order's captured money is refunded, not spent)."""
     rows = (Order.objects.filter(customer=customer, is_test=False).exclude(status=OrderStatus.CANCELLED)
             .values("currency").annotate(spent=Sum(F("grand_total") - F("refunded_total"))).order_by("currency"))
-    return ", ".join(f"{row['spent']} {row['currency']}" for row in rows)
+    # SQLite sums decimals without their scale (30 for 30.00): quantize to cents.
+    return ", ".join(f"{Decimal(row['spent']).quantize(CENT)} {row['currency']}" for row in rows)

@@ -42,6 +42,7 @@ class Price(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "prices"
         ordering = ["price_id"]
         constraints = [
             models.UniqueConstraint(fields=["org", "price_id"], name="price_unique_id_per_org"),
@@ -93,6 +94,7 @@ class Subscription(ConcurrentTransitionMixin, models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "subscriptions"
         ordering = ["-created_at", "-id"]
         constraints = [models.CheckConstraint(condition=Q(quantity__gte=1), name="subscription_quantity_positive")]
         indexes = [models.Index(fields=["status", "next_billing_at"], name="subscription_due_idx")]
@@ -158,6 +160,7 @@ class BillingCycle(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = "billing cycles"
         ordering = ["-period_start", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["subscription", "period_start"], name="billing_cycle_unique_period"),

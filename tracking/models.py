@@ -37,6 +37,7 @@ class ScanEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "scan events"
         ordering = ["occurred_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["shipment", "dedupe_key"], name="scan_event_unique_per_shipment"),

@@ -38,6 +38,7 @@ class Workflow(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = "workflows"
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["org", "name"], name="workflow_unique_name_per_org")]
 
@@ -74,6 +75,7 @@ class WorkflowRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "workflow runs"
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["workflow", "order", "event"], name="workflow_run_once"),
                        models.UniqueConstraint(fields=["workflow", "subject", "event"], condition=~models.Q(subject=""),

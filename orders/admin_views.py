@@ -279,6 +279,17 @@ def _back(order) -> str:
     return reverse("admin:orders_order_change", args=[order.pk])
 
 
+def _refused_now(request, order: Order, verb: str):
+    """A dialog opened before the order moved on (another tab, a colleague): say why, in words, and go back."""
+    allowed = [name for name in VERB_ORDER if name in services.allowed_verbs(order)]
+    if verb in allowed:
+        return None
+    words = ", ".join(allowed) if allowed else "nothing"
+    messages.error(request, f"Cannot {verb} an order that is {order.get_status_display().lower()}; "
+                            f"allowed now: {words}.")
+    return redirect(_back(order))
+
+
 def _dialog_page(model_admin, request, order, form, *, verb: str, title: str, template: str):
     context = {**model_admin.admin_site.each_context(request), "opts": model_admin.opts, "original": order,
                "title": title, "form": form, "verb": verb, "order": order, "back_url": _back(order),
@@ -288,6 +299,8 @@ def _dialog_page(model_admin, request, order, form, *, verb: str, title: str, te
 
 def ship_view(model_admin, request, object_id):
     order = _order_for_change(model_admin, request, object_id)
+    if refused := _refused_now(request, order, "ship"):
+        return refused
     form = ShipDialogForm(request.POST or None, order=order)
     if request.method == "POST" and form.is_valid():
         try:
@@ -311,6 +324,8 @@ def refund_view(model_admin, request, object_id):
     if replay:  # the dialog sent twice (a double click, a reload): the refund happened once
         messages.info(request, f"This refund of {replay.amount} {order.currency} was already made.")
         return redirect(_back(order))
+    if refused := _refused_now(request, order, "refund"):
+        return refused
     form = RefundDialogForm(request.POST or None, order=order)
     if request.method == "POST" and form.is_valid():
         try:

@@ -127,6 +127,7 @@ def test_channel_order_is_fulfilled_with_tracking_and_the_writeback_succeeds(log
     page, order = logged_in, woo_order
     page.goto(f"/admin/channels_sync/aggregatedorder/{order.pk}/change/")
     expect(page.get_by_test_id("channel-order-state")).to_have_text("Processing")
+    expect(page.get_by_test_id("channel-shipping-address")).to_contain_text("969 Market")
     expect(page.get_by_role("button", name="Cancel on the channel")).to_be_visible()
     page.get_by_role("button", name="Fulfil with tracking").click()
     dialog = page.locator("#fulfil-dialog")

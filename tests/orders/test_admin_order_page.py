@@ -274,3 +274,14 @@ def test_empty_comment_is_refused(as_role, stocked, org):
     assert "This field is required." in response.content.decode()
     assert not Activity.objects.filter(verb="comment").exists()
     assert Order.objects.get(pk=order.pk).status == "new"
+
+
+def test_a_dialog_sent_after_the_order_moved_on_says_why_in_words(as_role, stocked, org):
+    order = order_in(org, "shipped")
+    client = as_role("manager")
+    response = client.post(url(order, "ship"), {"carrier": "ups", "tracking": "1Z999AA10123456784"}, follow=True)
+    assert "Cannot ship an order that is shipped; allowed now: deliver, refund." in response.content.decode()
+    assert Shipment.objects.filter(order=order).count() == 1
+    new = order_in(org, "new")
+    response = client.get(url(new, "refund"), follow=True)
+    assert "Cannot refund an order that is new; allowed now: process, hold, cancel." in response.content.decode()

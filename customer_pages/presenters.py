@@ -238,7 +238,8 @@ def present_order(tracking: OrderTracking, *, token: str, brand: str) -> OrderPa
     estimates = [p.estimated_delivery for p in parcels if p.estimated_delivery and p.status != "delivered"]
     cancel_requested = is_cancel_request(order)
     return OrderPage(
-        order=order, status_label=STATUS_LABELS.get(order.status, order.status), headline=headline,
+        order=order, headline=headline,
+        status_label="Cancellation requested" if cancel_requested else STATUS_LABELS.get(order.status, order.status),
         steps=_steps(order, parcels, reached, partly_shipped) if reached is not None else [],
         estimated_delivery=max(estimates) if estimates and reached != STEP_INDEX["delivered"] else None,
         address=masked_address(order.shipping_address), parcels=parcels, lines=list(order.lines.all()),

@@ -194,6 +194,13 @@ def _steps(order: Order, parcels: list[Parcel], reached: int, partly_shipped: bo
              "out_for_delivery": None, "delivered": order.delivered_at}
     if reached == STEP_INDEX["delivered"] and not dates["delivered"]:
         dates["delivered"] = max((p.delivered_at for p in parcels if p.delivered_at), default=None)
+    # A date after a later step's (an order backfilled or imported out of order) would read as a contradiction:
+    # that step keeps its place in the bar without a date.
+    later = None
+    for key, _ in reversed(STEPS):
+        if dates[key] and later and dates[key] > later:
+            dates[key] = None
+        later = dates[key] or later
     steps = []
     for index, (key, label) in enumerate(STEPS):
         if key == "shipped" and partly_shipped:

@@ -1,7 +1,7 @@
 """Business operations on storefront orders (views, admin, tasks and the bench all call these)."""
 
 from orders.services.checkout import checkout_cart, customer_get_or_create, next_order_number
-from orders.services.customer_requests import is_cancel_request, order_request_cancel
+from orders.services.customer_requests import CANCEL_REQUEST_PREFIX, is_cancel_request, order_request_cancel
 from orders.services.edits import order_add_tag, order_remove_test, order_send_welcome, order_update
 from orders.services.errors import InsufficientStock, InvalidRequest, InvalidTransition, OrderLocked
 from orders.services.event_runs import event_handler_runs_prune, event_handler_runs_resend_due, event_handler_runs_retry
@@ -22,7 +22,8 @@ from orders.services.transitions import (
 )
 
 __all__ = [
-    "VERBS", "InsufficientStock", "InvalidRequest", "InvalidTransition", "OrderLocked", "allowed_verbs",
+    "CANCEL_REQUEST_PREFIX", "VERBS", "InsufficientStock", "InvalidRequest", "InvalidTransition", "OrderLocked",
+    "allowed_verbs",
     "checkout_cart", "customer_get_or_create", "event_handler_runs_prune",
     "event_handler_runs_resend_due", "event_handler_runs_retry",
     "inventory_set_on_hand", "next_order_number", "order_add_tag", "orders_expire_unpaid",

@@ -194,6 +194,13 @@ def _steps(order: Order, parcels: list[Parcel], reached: int, partly_shipped: bo
              "out_for_delivery": None, "delivered": order.delivered_at}
     if reached == STEP_INDEX["delivered"] and not dates["delivered"]:
         dates["delivered"] = max((p.delivered_at for p in parcels if p.delivered_at), default=None)
+    # A date after a later step's (an order backfilled or imported out of order) would read as a contradiction:
+    # that step keeps its place in the bar without a date.
+    later = None
+    for key, _ in reversed(STEPS):
+        if dates[key] and later and dates[key] > later:
+            dates[key] = None
+        later = dates[key] or later
     steps = []
     for index, (key, label) in enumerate(STEPS):
         if key == "shipped" and partly_shipped:
@@ -238,7 +245,8 @@ def present_order(tracking: OrderTracking, *, token: str, brand: str) -> OrderPa
     estimates = [p.estimated_delivery for p in parcels if p.estimated_delivery and p.status != "delivered"]
     cancel_requested = is_cancel_request(order)
     return OrderPage(
-        order=order, status_label=STATUS_LABELS.get(order.status, order.status), headline=headline,
+        order=order, headline=headline,
+        status_label="Cancellation requested" if cancel_requested else STATUS_LABELS.get(order.status, order.status),
         steps=_steps(order, parcels, reached, partly_shipped) if reached is not None else [],
         estimated_delivery=max(estimates) if estimates and reached != STEP_INDEX["delivered"] else None,
         address=masked_address(order.shipping_address), parcels=parcels, lines=list(order.lines.all()),

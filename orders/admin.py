@@ -91,12 +91,27 @@ class TagFilter(admin.SimpleListFilter):
         return queryset.filter(tag_rows__name=self.value()).distinct() if self.value() else queryset
 
 
+class CustomerRequestFilter(admin.SimpleListFilter):
+    """Orders a customer asked to cancel from the order page: on hold until staff cancel or release them."""
+
+    title = "customer request"
+    parameter_name = "customer_request"
+
+    def lookups(self, request, model_admin):
+        return [("cancel", "Asked to cancel")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "cancel":
+            return queryset.filter(status="on-hold", hold_reason__startswith=services.CANCEL_REQUEST_PREFIX)
+        return queryset
+
+
 @admin.register(Order)
 class OrderAdmin(RoleCheckedFSMAdminMixin, OrgScopedAdmin):
     fsm_fields = ["status"]
     list_display = ["order_number", "org", "customer_email", "status", "grand_total", "refunded_total", "currency",
                     "is_test", "tag_list", "created_at"]
-    list_filter = ["status", "created_at", TagFilter, "is_test", "is_backorder", "org"]
+    list_filter = ["status", CustomerRequestFilter, "created_at", TagFilter, "is_test", "is_backorder", "org"]
     search_fields = ["order_number", "customer__email", "shipments__tracking_number"]
     date_hierarchy = "created_at"
     list_select_related = ["customer", "org"]

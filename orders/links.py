@@ -49,9 +49,13 @@ def account_token_valid(author: str, token: str) -> bool:
     return True
 
 
-def order_token(order, *, emailed: bool = False) -> str:
+def _token(org_id: int, order_id: int, *, emailed: bool) -> str:
     salt = ORDER_EMAIL_SALT if emailed else ORDER_SALT
-    return signing.TimestampSigner(salt=salt).sign_object({"o": order.org_id, "n": order.pk})
+    return signing.TimestampSigner(salt=salt).sign_object({"o": org_id, "n": order_id})
+
+
+def order_token(order, *, emailed: bool = False) -> str:
+    return _token(order.org_id, order.pk, emailed=emailed)
 
 
 def order_page_url(order, *, token: str | None = None) -> str:
@@ -87,6 +91,16 @@ def customer_tracking_url(shipment, *, token: str, absolute: bool = False) -> st
         return carrier
     path = parcel_page_url(shipment, token=token)
     return f"{settings.PUBLIC_BASE_URL}{path}" if absolute else path
+
+
+def shipment_customer_tracking_url(shipment) -> str:
+    """Absolute customer tracking link for a parcel on its own (the customer API's `trackingUrl`): the
+    parcel page is signed like an emailed order link, so a storefront can show it as is."""
+    carrier = carrier_tracking_url(shipment)
+    if carrier:
+        return carrier
+    token = _token(shipment.org_id, shipment.order_id, emailed=True)
+    return f"{settings.PUBLIC_BASE_URL}{parcel_page_url(shipment, token=token)}"
 
 
 def order_from_token(token: str) -> tuple[int, int] | None:

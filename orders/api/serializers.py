@@ -5,6 +5,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from core.api.serializers import StrictSerializer
+from orders.links import shipment_customer_tracking_url
 from orders.models import Order
 
 # PostgreSQL `integer`, the column type of quantities and stock: a bigger number is a 400, not a DataError.
@@ -143,11 +144,17 @@ class CustomerShipmentSerializer(serializers.Serializer):
     id = serializers.CharField(source="public_id")
     carrier = serializers.CharField()
     trackingNumber = serializers.CharField(source="tracking_number")
-    trackingUrl = serializers.CharField(source="tracking_url")
+    trackingUrl = serializers.SerializerMethodField(
+        help_text="A page a customer can open: the carrier's tracking page, or for carriers without one the "
+                  "parcel's scan timeline on the store's order pages (signed; never the JSON API).")
     service = serializers.CharField()
     status = serializers.CharField()
     shipDate = serializers.DateTimeField(source="ship_date")
     items = ShipmentLineSerializer(source="lines", many=True)
+
+
+    def get_trackingUrl(self, shipment) -> str:
+        return shipment_customer_tracking_url(shipment)
 
 
 class StaffShipmentSerializer(CustomerShipmentSerializer):

@@ -2,7 +2,7 @@
 
 from orders.services.checkout import checkout_cart, customer_get_or_create, next_order_number
 from orders.services.comments import order_comment_add
-from orders.services.customer_requests import is_cancel_request, order_request_cancel
+from orders.services.customer_requests import CANCEL_REQUEST_PREFIX, is_cancel_request, order_request_cancel
 from orders.services.edits import order_add_tag, order_remove_test, order_send_welcome, order_update
 from orders.services.errors import InsufficientStock, InvalidRequest, InvalidTransition, OrderLocked
 from orders.services.event_runs import event_handler_runs_prune, event_handler_runs_resend_due, event_handler_runs_retry
@@ -23,7 +23,8 @@ from orders.services.transitions import (
 )
 
 __all__ = [
-    "VERBS", "InsufficientStock", "InvalidRequest", "InvalidTransition", "OrderLocked", "allowed_verbs",
+    "CANCEL_REQUEST_PREFIX", "VERBS", "InsufficientStock", "InvalidRequest", "InvalidTransition", "OrderLocked",
+    "allowed_verbs",
     "checkout_cart", "customer_get_or_create", "event_handler_runs_prune",
     "event_handler_runs_resend_due", "event_handler_runs_retry",
     "inventory_set_on_hand", "next_order_number", "order_add_tag", "order_comment_add", "orders_expire_unpaid",

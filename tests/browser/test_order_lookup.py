@@ -45,7 +45,10 @@ def test_customer_finds_the_order_and_sees_the_shipment_timeline(page, shoot, or
     expect(parcel).to_have_count(1)
     expect(parcel).to_contain_text(f"Tracking {TRACKING}")
     expect(parcel.locator(".badge")).to_have_text("In transit")
+    expect(parcel.locator("[data-latest-scan]")).to_contain_text("Departed from facility")
+    parcel.get_by_text("Scan history (2)").click()  # the full timeline folds under the latest scan
     scans = parcel.locator("ol.timeline li")
+    expect(scans.nth(0)).to_be_visible()
     expect(scans).to_have_count(2)
     expect(scans.nth(0)).to_contain_text("23 Apr 2026, 03:10 UTC")  # newest first
     expect(scans.nth(0)).to_contain_text("Departed from facility")

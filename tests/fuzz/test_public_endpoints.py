@@ -292,3 +292,33 @@ def test_public_pages_with_odd_links_answer_a_page_not_a_500(world, path):
     response = Client().get(path)
     assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
 
+
+
+@pytest.mark.parametrize("reason", ["a\x00b", "x" * 5000, "", "   ", b"reason=%00", b"reason=a%00b"])
+def test_a_cancel_request_with_a_bad_reason_answers_a_page_and_changes_nothing(world, reason):
+    from django.test import Client
+
+    from orders.links import order_page_url
+
+    order = world.order_in("new")
+    before = row_counts()
+    url = f"{order_page_url(order)}/cancel"
+    if isinstance(reason, bytes):
+        response = Client().generic("POST", url, reason, content_type="application/x-www-form-urlencoded")
+    else:
+        response = Client().post(url, {"reason": reason})
+    assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
+    assert not changed(before)
+    order.refresh_from_db()
+    assert order.status == "new"
+
+
+@pytest.mark.parametrize("tail", ["/parcels/%00", "/parcels/" + "9" * 400, "/parcels/shp-", "/parcels/shp-%F0%9F%93%A6",
+                                  "/cancel"])
+def test_odd_parcel_and_cancel_links_answer_a_page_not_a_500(world, tail):
+    from django.test import Client
+
+    from orders.links import order_page_url
+
+    response = Client().get(order_page_url(world.order_in("shipped")) + tail)
+    assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])

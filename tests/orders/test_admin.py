@@ -142,3 +142,18 @@ def test_filters_and_inventory_list(admin_client_for, superuser, stocked, org):
     row = next(i for i in inventory.context["cl"].result_list if i.sku == "A")
     assert (row.on_hand, row.reserved, row.available) == (10, 2, 8)
     assert b"available" in inventory.content
+
+
+def test_staff_find_the_orders_customers_asked_to_cancel(admin_client_for, stocked, org):
+    from orders import services
+
+    asked, held, new = (order_in(org, "new") for _ in range(3))
+    services.order_request_cancel(org=org, order_id=asked.pk, reason="wrong size")
+    services.order_hold(org=org, order_number=held.order_number, reason="fraud check")
+    client = admin_client_for(staff_of(org, "manager"))
+    page = client.get(reverse("admin:orders_order_changelist") + "?customer_request=cancel")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert asked.order_number in html and held.order_number not in html and new.order_number not in html
+    detail = client.get(change_url(asked)).content.decode()
+    assert "Customer asked to cancel: wrong size" in detail

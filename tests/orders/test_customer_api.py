@@ -113,3 +113,16 @@ def test_rate_limit_counts_live_in_redis(public_client, shipped_order, settings)
     assert keys, "the throttle history should be a Redis key"
     assert cache.get("throttle_storefront-customer_192.0.2.1")
     assert public_client.get(url, REMOTE_ADDR="192.0.2.1").status_code == 429
+
+
+def test_an_unknown_carriers_tracking_url_is_the_html_parcel_page(public_client, manager, stocked, settings):
+    """A storefront shows `trackingUrl` to its customer as is: it must open a page, not JSON needing an orgid."""
+    order = order_in(manager.org, "processing", email="ada@example.com")
+    services.order_ship(org=manager.org, order_number=order.order_number, carrier="prairie-express",
+                        tracking_number="PX-1", actor=manager.user)
+    body = public_client.get(f"/storefront/order/email/ada@example.com/{order.order_number}").json()
+    url = body["shipments"][0]["trackingUrl"]
+    assert url.startswith(f"{settings.PUBLIC_BASE_URL}/orders/view/") and "/parcels/shp-" in url
+    page = APIClient().get(url.removeprefix(settings.PUBLIC_BASE_URL))  # no orgid, no token header
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    assert "PX-1" in page.content.decode()

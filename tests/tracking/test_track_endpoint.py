@@ -125,3 +125,20 @@ def test_issue15_track_answers_only_for_the_org_it_names(org, other_org, anon, s
     stranger.defaults["HTTP_ORGID"] = other_org.slug
     assert stranger.get("/shipping/track/SHARED-1").json()["carrier"] == "ups"
     assert anon.get("/shipping/track/NOT-OURS").status_code == 404
+
+
+def test_a_browser_following_an_old_emails_tracking_link_gets_a_page_not_json(org):
+    """Emails sent before issue 18 linked unknown carriers to this endpoint: a person gets a page that says
+    where to look, naming no store and reading no parcel; API clients still get JSON."""
+    from django.test import Client
+
+    from tests.tracking.helpers import shipped_order
+
+    _, [shipment] = shipped_order(org, carrier="acme-freight")
+    browser = Client(HTTP_ACCEPT="text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+    page = browser.get(f"/shipping/track/{shipment.tracking_number}")
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    html = page.content.decode()
+    assert "Track your parcel" in html and shipment.tracking_number in html and org.name not in html
+    api = Client().get(f"/shipping/track/{shipment.tracking_number}")  # no Accept: html, no orgid
+    assert api.status_code == 400 and api["Content-Type"].startswith("application/json")

@@ -4,6 +4,7 @@ import logging
 
 from django.conf import settings
 from django.http import Http404
+from django.shortcuts import render
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
@@ -44,10 +45,24 @@ class TrackView(APIView):
     authentication_classes: list = []
     throttle_classes = [PublicTrackingThrottle]
 
+    @staticmethod
+    def _browser_without_store(request) -> bool:
+        """A person following an old email's link (emails used to link unknown carriers here): a browser
+        asking for HTML, with no `orgid` (which a link cannot carry). API clients never match."""
+        accept = request.META.get("HTTP_ACCEPT", "")
+        return "text/html" in accept and not request.META.get("HTTP_ORGID")
+
+    def check_permissions(self, request):
+        if self._browser_without_store(request):
+            return  # answered below with a page that names no org and reads nothing
+        super().check_permissions(request)
+
     @extend_schema(tags=["tracking"], parameters=[ORG_HEADER],
                    responses={200: TrackAnswerSerializer, 400: ERROR, 404: ERROR, 429: ERROR},
                    summary="Public: the org's parcel status, live through the carrier (cached) or stored when down")
     def get(self, request, tracking_number: str):
+        if self._browser_without_store(request):
+            return render(request._request, "tracking/track_link.html", {"tracking_number": tracking_number[:100]})
         return Response(tracking_live_status(org=request.org, tracking_number=tracking_number))
 
 

@@ -62,6 +62,8 @@ class Command(BaseCommand):
         # docs/architecture.md's example ships on 22 Apr 2026: the demo order is placed the day before, not today.
         type(order).objects.filter(pk=order.pk).update(created_at=datetime(2026, 4, 21, 18, 30, tzinfo=UTC))
         services.order_process(org=org, order_number=order.order_number, actor_label="seed")
+        # ...and prepared the morning it shipped, so the order page's progress dates read in order.
+        type(order).objects.filter(pk=order.pk).update(processed_at=datetime(2026, 4, 22, 9, 0, tzinfo=UTC))
         _, shipment = services.order_ship(org=org, order_number=order.order_number, carrier="ups",
                                           tracking_number=TRACKING, service="Ground", actor_label="seed",
                                           ship_date=datetime(2026, 4, 22, 15, 0, tzinfo=UTC))

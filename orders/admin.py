@@ -120,7 +120,7 @@ class OrderAdmin(RoleCheckedFSMAdminMixin, OrgScopedAdmin):
     change_form_template = "admin/orders/order/change_form.html"
     fieldsets = [
         (None, {"fields": ["org", "order_number", "status", "prior_status", "hold_reason", "cancel_reason",
-                           "customer", "is_test", "is_backorder", "source"]}),
+                           "customer", "is_test", "backorder", "source"]}),
         ("Money", {"fields": ["currency", "subtotal", "shipping_total", "tax_total", "grand_total",
                               "captured_total", "refunded_total"]}),
         # Addresses, notes and tags are shown formatted (and notes and tags edited) above the form.
@@ -183,6 +183,15 @@ class OrderAdmin(RoleCheckedFSMAdminMixin, OrgScopedAdmin):
                 services.order_remove_test(org=order.org, author=order.customer.sk, order_number=order.order_number)
             except ApiError as exc:
                 self.message_user(request, f"{order.order_number}: {error_text(exc)}", messages.ERROR)
+
+    @admin.display(description="backorder")
+    def backorder(self, order):
+        """Which units were sold without stock (a channel order imported short); they are reserved when they ship."""
+        if not order.is_backorder:
+            return "No"
+        short = ", ".join(f"{line.sku} x{line.quantity_backordered}" for line in order.lines.all()
+                          if line.quantity_backordered)
+        return f"Yes: {short} not in stock yet (reserved when shipped)"
 
     @admin.display(description="email", ordering="customer__email")
     def customer_email(self, order):

@@ -104,3 +104,20 @@ def test_customer_page_shows_orders_and_total_spent(logged_in, shoot, processing
     shoot(page, "admin-customer")
     orders.get_by_role("link", name=order.order_number).click()
     expect(page).to_have_url(re.compile(rf"{change_url(order)}$"))
+
+
+def test_a_channel_order_imported_short_shows_as_a_backorder(logged_in, shoot, org):
+    from orders import services
+
+    stock(org, A=1)
+    order, _ = services.checkout_cart(
+        org=org, customer={"email": "mp@example.com", "name": "Marketplace Buyer"},
+        lines=[{"sku": "A", "quantity": 3, "unit_price": "10.00"}], shipping_address={"city": "Springfield"},
+        allow_backorder=True, source="channel:shopify")
+    page = logged_in
+    page.goto(f"{ORDERS}?is_backorder__exact=1")
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    page.get_by_role("link", name=order.order_number).click()
+    expect(page.locator(".field-backorder .readonly")).to_have_text(
+        "Yes: A x2 not in stock yet (reserved when shipped)")
+    shoot(page, "admin-order-backorder")

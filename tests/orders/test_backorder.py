@@ -59,6 +59,6 @@ def test_the_api_and_the_admin_show_the_backorder(org, owner):
     client = Client()
     client.force_login(staff_of(org, "viewer"))
     page = client.get(change_url(order)).content.decode()
-    assert "Backorder" in page and "Quantity backordered" in page
+    assert "Yes: A x2 not in stock yet" in page and "Quantity backordered" in page
     flagged = client.get(reverse("admin:orders_order_changelist"), {"is_backorder__exact": "1"})
     assert list(flagged.context["cl"].result_list) == [order]

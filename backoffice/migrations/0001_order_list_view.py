@@ -5,6 +5,8 @@ from django.db import migrations, models
 # The list's exact-value searches (backoffice/schema.py says why); the demo's SQLite scans instead.
 PG_INDEXES = {
     "backoffice_orderline_sku_idx": "ON orders_orderline (sku)",
+    # the list's order: newest first within the org, as channel orders already have (agg_org_created_idx)
+    "backoffice_order_org_created_idx": "ON orders_order (org_id, created_at DESC, id DESC)",
     "backoffice_agg_tracking_idx": "ON channels_sync_aggregatedorder (org_id, tracking_number) "
                                    "WHERE tracking_number <> ''",
 }
@@ -59,7 +61,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'order',
                 'verbose_name_plural': 'Orders',
                 'db_table': 'backoffice_orderlistrow',
-                'ordering': ['-placed_at', '-key'],
+                'ordering': ['-placed_at', '-source_id'],
                 'managed': False,
                 'default_permissions': ('view',),
             },

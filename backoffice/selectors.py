@@ -36,8 +36,8 @@ def storefront_matches(*, org_ids: list[int], term: str) -> list[int]:
     ids.update(_newest_ids(orders.filter(
         id__in=Shipment.objects.filter(org_id__in=org_ids, tracking_number=term).values("order_id"))))
     if len(term) >= 2:
-        customers = Customer.objects.filter(org_id__in=org_ids, name__icontains=term)
-        ids.update(_newest_ids(orders.filter(Q(customer_name__icontains=term) | Q(customer__in=customers))))
+        # The order keeps the name given at checkout (trigram index on PostgreSQL, as channel orders have).
+        ids.update(_newest_ids(orders.filter(customer_name__icontains=term)))
     return list(ids)
 
 

@@ -309,3 +309,17 @@ def test_channel_orders_keep_their_states(org, make_channel, channel_order):
     delivered = channel_order(shop, status="delivered")
     assert AggregatedOrder.objects.filter(pk=delivered.pk).exists()
     assert services.VERBS  # the list uses the same verbs as the API
+
+
+def test_channel_filter_keeps_storefront_orders_made_from_that_channel(client, org, manager, stocked, make_channel,
+                                                                        channel_order):
+    shop, other = make_channel(org, "shop-main"), make_channel(org, "amazon-us")
+    own = order_in(org, "new")
+    from_shop = order_in(org, "new")
+    channel_order(shop, number="#5001", local_order=from_shop, minutes_ago=1)
+    direct = channel_order(shop, number="#5002", minutes_ago=2)
+    channel_order(other, number="#5003", minutes_ago=3)
+    client = login(client, manager)
+
+    assert numbers(client.get(LIST, {"channel": str(shop.pk)})) == [from_shop.order_number, direct.public_id]
+    assert numbers(client.get(LIST, {"channel": "storefront"})) == [own.order_number]

@@ -5,8 +5,9 @@ storefront orders (10,000 customers, one line each, every 4th shipped with a tra
 between runs (`--regenerate` rebuilds them). Times the admin changelist through the whole Django stack
 (session login, the view, filters, search, the page's annotations, template) in-process, and in the same run
 the baseline: one page of the aggregated-orders API list (`GET /sales-channel/orders?pageSize=50`). Prints
-each case's p50/p95 and its p95 as a ratio of the baseline's p95; the target is p95 < 150 ms for every case
-(the admin renders 50 rows of HTML the API serializes as JSON).
+each case's p50/p95 and its p95 as a ratio of the baseline's p95 (the ratio survives a busy machine, absolute
+times do not); the target is a ratio of at most 3 (the admin renders 50 rows of HTML with a dozen columns,
+filters and actions where the API serializes JSON). docs/performance.md has the last run.
 
     DATABASE_URL=postgres://... .venv/bin/python bench/order_list.py [--orders 1000000] [--requests 100]
 """
@@ -42,7 +43,7 @@ from channels_sync.models import AggregatedOrder, Channel  # noqa: E402
 from orders.models import Order  # noqa: E402
 
 LIST = "/admin/backoffice/orderlistrow/"
-TARGET_MS = 150
+TARGET_RATIO = 3.0
 
 
 def generate_storefront(org: Org, total: int) -> None:
@@ -95,7 +96,7 @@ def measure(label: str, client, urls, count: int, baseline: float | None = None)
         assert response.status_code == 200, (url, response.status_code)
     p95 = percentile(samples, 95)
     ratio = f"{p95 / baseline:5.1f}x baseline" if baseline else "  (baseline)"
-    verdict = "OK" if baseline is None or p95 < TARGET_MS else "ABOVE TARGET"
+    verdict = "OK" if baseline is None or p95 <= TARGET_RATIO * baseline else "ABOVE TARGET"
     print(f"{label:<46} p50 {statistics.median(samples):6.1f} ms  p95 {p95:6.1f} ms  {ratio}  {verdict}")
     return p95
 
@@ -149,7 +150,7 @@ def main() -> None:
     case("admin list: status filter", lambda: {"status": rng.choice(STATUSES + ["new"])})
     case("admin list: fulfilment=unfulfilled", lambda: {"fulfilment": "unfulfilled"})
     case("admin list: writeback failed", lambda: {"writeback": "failed"})
-    case("admin list: placed in the last 7 days", lambda: {"placed_from": "2000-01-01", "placed_to": "2100-01-01"})
+    case("admin list: placed date range", lambda: {"placed_from": "2000-01-01", "placed_to": "2100-01-01"})
     case("admin search: channel order number #n", lambda: {"q": f"#{n_channel()}"})
     case("admin search: our order number", lambda: {"q": f"BEN-{n_store():07d}"})
     case("admin search: customer email", lambda: {"q": f"buyer{n_channel()}@example.com"})

@@ -327,6 +327,9 @@ class OrderListAdmin(OrgScopedAdmin):
         short = row.writeback.split(" (")[0]
         if short == "failed":
             return format_html('<strong class="bo-failed" title="{}">failed</strong>', row.writeback)
+        if short == "retrying":
+            return format_html('<span title="{}">retrying<br><small>{}</small></span>', row.writeback,
+                               row.writeback.rpartition("next try ")[2])
         return format_html('<span title="{}">{}</span>', row.writeback, short)
 
     @admin.display(description="tags")

@@ -92,7 +92,8 @@ def writeback_label(writeback: Writeback | None) -> str:
     if writeback.status == Outcome.SUCCEEDED:
         return f"sent ({writeback.target_status})"
     if writeback.status == Outcome.FAILED:
-        return f"failed ({writeback.target_status}): needs a person"
+        error = f": {writeback.last_error[:300]}" if writeback.last_error else ""
+        return f"failed ({writeback.target_status}), needs a person{error}"
     if writeback.attempts and writeback.next_attempt_at:
         at = timezone.localtime(writeback.next_attempt_at).strftime("%Y-%m-%d %H:%M")
         return f"retrying ({writeback.target_status}), next try {at}"

@@ -283,7 +283,6 @@ class OrderListAdmin(OrgScopedAdmin):
                            'aria-label="Select this object for an action - {}">',
                            admin.helpers.ACTION_CHECKBOX_NAME, obj.pk, obj)
 
-
     @admin.display(description="number")
     def number_link(self, row):
         if row.kind == OrderListRow.Kind.STOREFRONT:

@@ -341,3 +341,15 @@ def test_channel_filter_keeps_storefront_orders_made_from_that_channel(client, o
 
     assert numbers(client.get(LIST, {"channel": str(shop.pk)})) == [from_shop.order_number, direct.public_id]
     assert numbers(client.get(LIST, {"channel": "storefront"})) == [own.order_number]
+
+
+def test_export_refuses_strangers_and_unknown_filters(client, org, manager, other_owner):
+    from tests.accounts.factories import UserFactory
+
+    outsider = UserFactory(is_staff=True)  # staff, but no org role: no right to the list
+    client.force_login(outsider)
+    assert client.get(EXPORT).status_code == 403
+    assert client.get(LIST).status_code == 403
+
+    login(client, manager)
+    assert client.get(EXPORT, {"no_such_filter": "1"}).status_code == 400

@@ -5,10 +5,6 @@ from django.db import migrations, models
 # The list's exact-value searches (backoffice/schema.py says why); the demo's SQLite scans instead.
 PG_INDEXES = {
     "backoffice_orderline_sku_idx": "ON orders_orderline (sku)",
-    # the list's order: newest first within the org, as channel orders already have (agg_org_created_idx)
-    "backoffice_order_org_created_idx": "ON orders_order (org_id, created_at DESC, id DESC)",
-    # customer name search on storefront orders, as channel orders have (agg_name_trgm_idx; pg_trgm is there)
-    "backoffice_order_name_trgm_idx": "ON orders_order USING gin (upper(customer_name::text) gin_trgm_ops)",
     "backoffice_agg_tracking_idx": "ON channels_sync_aggregatedorder (org_id, tracking_number) "
                                    "WHERE tracking_number <> ''",
 }
@@ -63,7 +59,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'order',
                 'verbose_name_plural': 'Orders',
                 'db_table': 'backoffice_orderlistrow',
-                'ordering': ['-placed_at', '-source_id'],
+                'ordering': ['-placed_at', '-key'],
                 'managed': False,
                 'default_permissions': ('view',),
             },

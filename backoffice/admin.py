@@ -377,6 +377,8 @@ class OrderListAdmin(OrgScopedAdmin):
             for row in rows:
                 row.parcel = parcels[row.key]
                 row.error = "Carrier and tracking number are both required." if row in missing else ""
+        for row in rows:
+            row.carriers = selectors.accepted_carriers(row)
         return self._intermediate(request, "backoffice/ship.html", rows, "ship_orders", title="Mark orders shipped",
                                   carriers=["ups", "usps", "fedex", "dhl", "royal-mail", "canada-post"])
 

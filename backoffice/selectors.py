@@ -85,6 +85,20 @@ def channels_of(*, org_ids: list[int] | None) -> list[Channel]:
                 .order_by("channel_id", "id"))
 
 
+def accepted_carriers(row: OrderListRow) -> list[str]:
+    """The carriers a channel order's channel accepts on a shipment (the status service checks the same list);
+    empty for storefront orders and channels that take any carrier name."""
+    if row.kind != OrderListRow.Kind.CHANNEL or not row.channel_id:
+        return []
+    from channels_sync.providers import UnknownProvider, provider_class
+
+    provider = Channel.objects.filter(pk=row.channel_id).values_list("provider", flat=True).first()
+    try:
+        return list(provider_class(provider).accepted_carriers() or [])
+    except UnknownProvider:  # no list to offer; the status service still says what it refuses
+        return []
+
+
 def writeback_label(writeback: Writeback | None) -> str:
     """pending, sent, retrying (next try at ...), failed: the newest writeback of a channel order, in words."""
     if writeback is None:

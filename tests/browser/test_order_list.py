@@ -98,6 +98,8 @@ def test_mark_shipped_with_tracking_per_order(logged_in, shoot, orders):
     page.locator(".actions button[type=submit]").click()
 
     expect(page.locator("h1")).to_have_text("Mark orders shipped")
+    # Amazon's accepted carriers are offered for the Amazon order (the status service checks the same list).
+    assert "USPS" in page.locator(f"#carriers-c-{remote.pk} option").evaluate_all("els => els.map(e => e.value)")
     page.get_by_label(f"Carrier for {processing.order_number}").fill("ups")
     page.get_by_label(f"Tracking number for {processing.order_number}").fill("1Z999AA10123456784")
     page.get_by_label(f"Carrier for {remote.public_id}").fill("USPS")

@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -22,12 +23,15 @@ from accounts.selectors import orgs_of_user
 from backoffice import selectors, services
 from backoffice.exports import csv_lines
 from backoffice.models import OrderListRow
+from channels_sync.models import AggregatedOrder
 
 STATUSES = ["new", "pending", "processing", "on-hold", "shipped", "delivered", "completed", "cancelled", "refunded"]
 FULFILMENTS = ["unfulfilled", "partial", "shipped", "delivered", "cancelled"]
 SHIP_PAGE_LIMIT = 100
-# The list counts at most this many rows (a full count of a million-row list costs more than the page).
-COUNT_LIMIT = 10_000
+# The list counts at most this many rows past the page shown (a full count of a million-row list costs more than
+# the page): ten pages ahead of where staff are, and at least 1,000 rows.
+COUNT_LIMIT = 1_000
+COUNT_PAGES_AHEAD = 10
 
 
 def org_ids_of(request) -> list[int]:
@@ -48,11 +52,19 @@ class ChannelFilter(admin.SimpleListFilter):
             (str(channel.pk), f"{channel.channel_id} ({channel.provider})") for channel in channels]
 
     def queryset(self, request, queryset):
+        """By the view's own columns where an index serves them: a storefront row's channel is a per-row lookup,
+        so its rows are matched by id against the channel's linked orders instead."""
         value = self.value()
+        linked = AggregatedOrder.objects.filter(local_order__isnull=False)
+        if not request.user.is_superuser:
+            linked = linked.filter(org_id__in=org_ids_of(request))
         if value == "storefront":
-            return queryset.filter(kind=OrderListRow.Kind.STOREFRONT, channel_id__isnull=True)
+            return queryset.filter(kind=OrderListRow.Kind.STOREFRONT).exclude(
+                source_id__in=linked.values("local_order_id"))
         if value and value.isdigit():
-            return queryset.filter(channel_id=int(value))
+            from_channel = linked.filter(channel_id=int(value)).values("local_order_id")
+            return queryset.filter(Q(kind=OrderListRow.Kind.CHANNEL, channel_id=int(value))
+                                   | Q(kind=OrderListRow.Kind.STOREFRONT, source_id__in=from_channel))
         return queryset
 
 
@@ -149,16 +161,30 @@ class PlacedRangeFilter(admin.ListFilter):
 
 
 class CappedPaginator(Paginator):
+    cap = COUNT_LIMIT
+
     @cached_property
     def count(self):
-        """Counts up to COUNT_LIMIT + 1 rows (the list says "more than 10,000" past that)."""
-        return self.object_list[:COUNT_LIMIT + 1].count()
+        """Counts up to `cap` + 1 rows, in the list's own order: PostgreSQL walks the same merged index scans as
+        the page and stops early (unordered, it would guess wrong about the view's computed columns and scan)."""
+        return self.object_list[:self.cap + 1].count()
 
 
 class OrderListChangeList(ChangeList):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.title = "Orders"
+
+    def _get_deterministic_ordering(self, ordering):
+        """Placed time, then the source id in the same direction: both branches of the view walk their
+        (org, created_at, id) index that way and PostgreSQL merges them. (Django would add the text key, which no
+        index holds; two orders of the same id placed in the same microsecond tie, in either order.)"""
+        names = [str(item).lstrip("-") for item in ordering if isinstance(item, str)]
+        if "source_id" in names:
+            return ordering
+        first = ordering[0] if ordering else "-placed_at"
+        descending = isinstance(first, str) and first.startswith("-")
+        return [*ordering, "-source_id" if descending else "source_id"]
 
     def get_results(self, request):
         super().get_results(request)
@@ -211,6 +237,13 @@ class OrderListAdmin(OrgScopedAdmin):
         # Rows are judged one by one in backoffice.services (the role in each row's org, per kind of order).
         return admin.ModelAdmin.get_actions(self, request)
 
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        paginator = super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+        page = request.GET.get("p", "1")
+        page = int(page) if page.isdigit() else 1
+        paginator.cap = max(COUNT_LIMIT, (page + COUNT_PAGES_AHEAD) * per_page)
+        return paginator
+
     def get_changelist(self, request, **kwargs):
         return OrderListChangeList
 
@@ -229,8 +262,9 @@ class OrderListAdmin(OrgScopedAdmin):
         context = getattr(response, "context_data", None) or {}
         cl = context.get("cl")
         if cl is not None:
-            context["count_capped"] = cl.result_count > COUNT_LIMIT
-            context["count_limit"] = COUNT_LIMIT
+            cap = getattr(cl.paginator, "cap", None)
+            context["count_capped"] = cap is not None and cl.result_count > cap
+            context["count_limit"] = cap
             context["export_query"] = request.GET.urlencode()
             if getattr(request, "_backoffice_search_truncated", False):
                 messages.info(request, f"Many orders match: showing the newest {selectors.SEARCH_LIMIT} of each kind. "
@@ -242,6 +276,12 @@ class OrderListAdmin(OrgScopedAdmin):
                 *super().get_urls()]
 
     # --- columns ------------------------------------------------------------------------------------
+
+    def action_checkbox(self, obj):
+        """Admin's own checkbox, written out: its widget template costs ~2 ms a row, half the page's time."""
+        return format_html('<input type="checkbox" name="{}" value="{}" class="action-select" '
+                           'aria-label="Select this object for an action - {}">',
+                           admin.helpers.ACTION_CHECKBOX_NAME, obj.pk, obj)
 
     @admin.display(description="number")
     def number_link(self, row):
@@ -286,6 +326,9 @@ class OrderListAdmin(OrgScopedAdmin):
         short = row.writeback.split(" (")[0]
         if short == "failed":
             return format_html('<strong class="bo-failed" title="{}">failed</strong>', row.writeback)
+        if short == "retrying":
+            return format_html('<span title="{}">retrying<br><small>{}</small></span>', row.writeback,
+                               row.writeback.rpartition("next try ")[2])
         return format_html('<span title="{}">{}</span>', row.writeback, short)
 
     @admin.display(description="tags")
@@ -334,6 +377,8 @@ class OrderListAdmin(OrgScopedAdmin):
             for row in rows:
                 row.parcel = parcels[row.key]
                 row.error = "Carrier and tracking number are both required." if row in missing else ""
+        for row in rows:
+            row.carriers = selectors.accepted_carriers(row)
         return self._intermediate(request, "backoffice/ship.html", rows, "ship_orders", title="Mark orders shipped",
                                   carriers=["ups", "usps", "fedex", "dhl", "royal-mail", "canada-post"])
 
@@ -346,7 +391,7 @@ class OrderListAdmin(OrgScopedAdmin):
 
     @admin.action(description="Export the selected orders to CSV", permissions=["view"])
     def export_selected(self, request, queryset):
-        return self._csv(queryset.order_by("-placed_at", "-key"))
+        return self._csv(queryset.order_by("-placed_at", "-source_id"))
 
     def export_view(self, request):
         """The filtered (and searched) list as it stands, every page of it."""

@@ -15,6 +15,12 @@ from accounts.models import Org
 from channels_sync.models import Channel
 
 
+class ListedManager(models.Manager):
+    def get_queryset(self):
+        """Without the channel orders listed as their storefront order (see the module docstring)."""
+        return super().get_queryset().filter(linked_order_id__isnull=True)
+
+
 class OrderListRow(models.Model):
     class Kind(models.TextChoices):
         STOREFRONT = "storefront", "Storefront"
@@ -38,11 +44,14 @@ class OrderListRow(models.Model):
     payment_state = models.CharField("payment", max_length=24)
     fulfilment_state = models.CharField("fulfilment", max_length=16)
     is_test = models.BooleanField()
+    linked_order_id = models.BigIntegerField(null=True)  # a channel order's storefront order
+
+    objects = ListedManager()
 
     class Meta:
         managed = False
         db_table = "backoffice_orderlistrow"
-        ordering = ["-placed_at", "-key"]
+        ordering = ["-placed_at", "-source_id"]
         verbose_name = "order"
         verbose_name_plural = "Orders"
         default_permissions = ("view",)

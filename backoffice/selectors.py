@@ -36,8 +36,8 @@ def storefront_matches(*, org_ids: list[int], term: str) -> list[int]:
     ids.update(_newest_ids(orders.filter(
         id__in=Shipment.objects.filter(org_id__in=org_ids, tracking_number=term).values("order_id"))))
     if len(term) >= 2:
-        customers = Customer.objects.filter(org_id__in=org_ids, name__icontains=term)
-        ids.update(_newest_ids(orders.filter(Q(customer_name__icontains=term) | Q(customer__in=customers))))
+        # The order keeps the name given at checkout (trigram index on PostgreSQL, as channel orders have).
+        ids.update(_newest_ids(orders.filter(customer_name__icontains=term)))
     return list(ids)
 
 
@@ -85,6 +85,20 @@ def channels_of(*, org_ids: list[int] | None) -> list[Channel]:
                 .order_by("channel_id", "id"))
 
 
+def accepted_carriers(row: OrderListRow) -> list[str]:
+    """The carriers a channel order's channel accepts on a shipment (the status service checks the same list);
+    empty for storefront orders and channels that take any carrier name."""
+    if row.kind != OrderListRow.Kind.CHANNEL or not row.channel_id:
+        return []
+    from channels_sync.providers import UnknownProvider, provider_class
+
+    provider = Channel.objects.filter(pk=row.channel_id).values_list("provider", flat=True).first()
+    try:
+        return list(provider_class(provider).accepted_carriers() or [])
+    except UnknownProvider:  # no list to offer; the status service still says what it refuses
+        return []
+
+
 def writeback_label(writeback: Writeback | None) -> str:
     """pending, sent, retrying (next try at ...), failed: the newest writeback of a channel order, in words."""
     if writeback is None:
@@ -92,7 +106,8 @@ def writeback_label(writeback: Writeback | None) -> str:
     if writeback.status == Outcome.SUCCEEDED:
         return f"sent ({writeback.target_status})"
     if writeback.status == Outcome.FAILED:
-        return f"failed ({writeback.target_status}): needs a person"
+        error = f": {writeback.last_error[:300]}" if writeback.last_error else ""
+        return f"failed ({writeback.target_status}), needs a person{error}"
     if writeback.attempts and writeback.next_attempt_at:
         at = timezone.localtime(writeback.next_attempt_at).strftime("%Y-%m-%d %H:%M")
         return f"retrying ({writeback.target_status}), next try {at}"

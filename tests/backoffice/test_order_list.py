@@ -72,8 +72,26 @@ def test_one_list_newest_first_with_the_columns_staff_scan(client, org, manager,
     assert rows[old.public_id].items == 3
     assert rows[old.public_id].channel_label == "shop-main"
     assert rows[old.public_id].fulfilment_state == "unfulfilled"
-    assert rows[newest.public_id].writeback.startswith("failed")
+    assert rows[newest.public_id].writeback == "failed (shipped), needs a person: 422 from the channel"
+    assert 'title="failed (shipped), needs a person: 422 from the channel">failed</strong>' in page
     assert "25.00 EUR" in page and "#1001" in page
+
+
+def test_writeback_states_in_words(client, org, manager, make_channel, channel_order):
+    shop = make_channel(org)
+    sent, retrying, queued = (channel_order(shop, status="shipped", minutes_ago=i) for i in range(3))
+    Writeback.objects.create(org=org, channel=shop, order=sent, target_status="shipped", status=Outcome.SUCCEEDED)
+    Writeback.objects.create(org=org, channel=shop, order=retrying, target_status="shipped", status=Outcome.QUEUED,
+                             attempts=2, next_attempt_at=timezone.now() + timezone.timedelta(minutes=5))
+    Writeback.objects.create(org=org, channel=shop, order=queued, target_status="shipped")
+
+    response = login(client, manager).get(LIST)
+
+    labels = {row.number: row.writeback for row in response.context["cl"].result_list}
+    assert labels[sent.public_id] == "sent (shipped)"
+    assert labels[retrying.public_id].startswith("retrying (shipped), next try ")
+    assert labels[queued.public_id] == "pending (shipped)"
+    assert "retrying<br><small>" in response.content.decode()
 
 
 def test_a_channel_order_that_made_a_storefront_order_is_one_row(client, org, manager, stocked, make_channel,
@@ -309,3 +327,29 @@ def test_channel_orders_keep_their_states(org, make_channel, channel_order):
     delivered = channel_order(shop, status="delivered")
     assert AggregatedOrder.objects.filter(pk=delivered.pk).exists()
     assert services.VERBS  # the list uses the same verbs as the API
+
+
+def test_channel_filter_keeps_storefront_orders_made_from_that_channel(client, org, manager, stocked, make_channel,
+                                                                        channel_order):
+    shop, other = make_channel(org, "shop-main"), make_channel(org, "amazon-us")
+    own = order_in(org, "new")
+    from_shop = order_in(org, "new")
+    channel_order(shop, number="#5001", local_order=from_shop, minutes_ago=1)
+    direct = channel_order(shop, number="#5002", minutes_ago=2)
+    channel_order(other, number="#5003", minutes_ago=3)
+    client = login(client, manager)
+
+    assert numbers(client.get(LIST, {"channel": str(shop.pk)})) == [from_shop.order_number, direct.public_id]
+    assert numbers(client.get(LIST, {"channel": "storefront"})) == [own.order_number]
+
+
+def test_export_refuses_strangers_and_unknown_filters(client, org, manager, other_owner):
+    from tests.accounts.factories import UserFactory
+
+    outsider = UserFactory(is_staff=True)  # staff, but no org role: no right to the list
+    client.force_login(outsider)
+    assert client.get(EXPORT).status_code == 403
+    assert client.get(LIST).status_code == 403
+
+    login(client, manager)
+    assert client.get(EXPORT, {"no_such_filter": "1"}).status_code == 400

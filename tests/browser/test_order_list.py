@@ -98,6 +98,8 @@ def test_mark_shipped_with_tracking_per_order(logged_in, shoot, orders):
     page.locator(".actions button[type=submit]").click()
 
     expect(page.locator("h1")).to_have_text("Mark orders shipped")
+    # Amazon's accepted carriers are offered for the Amazon order (the status service checks the same list).
+    assert "USPS" in page.locator(f"#carriers-c-{remote.pk} option").evaluate_all("els => els.map(e => e.value)")
     page.get_by_label(f"Carrier for {processing.order_number}").fill("ups")
     page.get_by_label(f"Tracking number for {processing.order_number}").fill("1Z999AA10123456784")
     page.get_by_label(f"Carrier for {remote.public_id}").fill("USPS")
@@ -110,3 +112,19 @@ def test_mark_shipped_with_tracking_per_order(logged_in, shoot, orders):
     remote.refresh_from_db()
     assert processing.status == "shipped"
     assert (remote.status, remote.tracking_number) == ("shipped", "9400111899223197428490")
+
+
+def test_each_row_opens_its_own_order_page(logged_in, shoot, orders):
+    page = logged_in
+    remote, storefront = orders["channel"][0], orders["storefront"][0]
+    page.goto(LIST)
+    page.locator("#result_list").get_by_role("link", name="#1001").click()
+    expect(page).to_have_url(re.compile(rf"/admin/channels_sync/aggregatedorder/{remote.pk}/change/$"))
+    expect(page.locator("#content")).to_contain_text(remote.public_id)
+    shoot(page, "admin-channel-order")
+
+    page.goto(LIST)
+    page.locator("#result_list").get_by_role("link", name=storefront.order_number).click()
+    expect(page).to_have_url(re.compile(rf"/admin/orders/order/{storefront.pk}/change/$"))
+    expect(page.locator("#content")).to_contain_text(storefront.order_number)
+    shoot(page, "admin-storefront-order")

@@ -1,10 +1,11 @@
 """What staff may do to a channel order from its admin page now, and why not when they may not.
 
 Fulfil (shipped, with carrier and tracking) and cancel are written back through `order_status_update`, the
-status API's path. Which statuses a channel takes is what its provider's `write_back` sends (providers/*/
-writeback.py): every channel confirms a shipment; Shopify, Walmart and WooCommerce also cancel; Amazon, eBay
-and TikTok cancel only in their own seller tools. A provider not in the table (a test double, a new channel)
-is offered both; its writeback says whether the channel agreed.
+status API's path. This page offers them for open (pending or processing) orders only; which of them the channel
+takes from the order's status is asked of its provider (`writable_statuses`, `done_elsewhere`, through
+`services.writeback.not_writable`), the same rule the status API and the Set status page apply, with the same
+words. A provider without a table (WooCommerce, a test double) is offered both; its writeback says whether the
+channel agreed.
 """
 
 from __future__ import annotations
@@ -13,13 +14,9 @@ from dataclasses import dataclass
 
 from channels_sync.models import AggregatedOrder, Outcome
 from channels_sync.normalized import CommonStatus
+from channels_sync.services.writeback import not_writable
 
 OPEN = {CommonStatus.PENDING, CommonStatus.PROCESSING}
-CANCELS_ELSEWHERE = {
-    "amazon": "Amazon's API cannot cancel an order: cancel it in Seller Central.",
-    "ebay": "eBay's Fulfillment API cannot cancel an order: cancel it in Seller Hub.",
-    "tiktok": "TikTok Shop cancels only in its Seller Center.",
-}
 
 
 @dataclass(frozen=True)
@@ -30,16 +27,17 @@ class Action:
     reason: str = ""   # why not, in words, when not allowed
 
 
-def _state_reason(order: AggregatedOrder, verb: str) -> str | None:
-    if order.status in OPEN:
-        return None
-    return f"The order is {order.status}; only pending or processing orders can be {verb}."
+def _state_reason(order: AggregatedOrder, status: CommonStatus, verb: str) -> str | None:
+    """The page's own rule (open orders only) first; then whether the channel takes `status` from here."""
+    if order.status not in OPEN:
+        return f"The order is {order.status}; only pending or processing orders can be {verb}."
+    refused = not_writable(order=order, status=status.value)
+    return refused[0] if refused else None
 
 
 def order_actions(order: AggregatedOrder) -> list[Action]:
     """Fulfil and cancel, each allowed or with the reason it is not (the channel, the state, the link)."""
     channel = order.channel
-    provider_name = channel.provider
     common = []
     if not channel.enabled:
         common.append(f"The channel {channel.channel_id} is disabled: enable it to write back.")
@@ -47,16 +45,14 @@ def order_actions(order: AggregatedOrder) -> list[Action]:
         common.append("A writeback to the channel is still in flight: wait for it (see Writebacks).")
 
     fulfil_reasons = list(common)
-    if reason := _state_reason(order, "fulfilled"):
+    if reason := _state_reason(order, CommonStatus.SHIPPED, "fulfilled"):
         fulfil_reasons.insert(0, reason)
     if order.local_order_id:
         fulfil_reasons.append(f"Ship it from its storefront order {order.local_order.order_number}: each parcel "
                               "shipped there is written back to the channel.")
     cancel_reasons = list(common)
-    if reason := _state_reason(order, "cancelled"):
+    if reason := _state_reason(order, CommonStatus.CANCELLED, "cancelled"):
         cancel_reasons.insert(0, reason)
-    if provider_name in CANCELS_ELSEWHERE:
-        cancel_reasons.append(CANCELS_ELSEWHERE[provider_name])
     return [
         Action("fulfil", "Fulfil with tracking", not fulfil_reasons, " ".join(fulfil_reasons)),
         Action("cancel", "Cancel on the channel", not cancel_reasons, " ".join(cancel_reasons)),

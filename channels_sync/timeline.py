@@ -1,7 +1,9 @@
 """Channel writebacks for a storefront order's admin timeline (orders.timeline.SOURCES names this by path):
 the writebacks of the channel order the storefront order was made from."""
 
-from channels_sync.models import Outcome, Writeback
+from datetime import datetime
+
+from channels_sync.models import AggregatedOrder, Outcome, Writeback
 from orders.timeline import TimelineEntry
 
 OUTCOME_WORDS = {Outcome.QUEUED: "queued", Outcome.RUNNING: "sending", Outcome.SUCCEEDED: "accepted by the channel",
@@ -22,4 +24,13 @@ def writeback_entries(order) -> list[TimelineEntry]:
                                      problem=row.status == Outcome.FAILED,
                                      title=f"Writeback to {row.channel.channel_id}: {row.target_status} {words}",
                                      detail=detail))
+    for linked in AggregatedOrder.objects.filter(local_order=order, data__has_key="writebackRefused"):
+        try:
+            at = datetime.fromisoformat(linked.data.get("writebackRefusedAt") or "")
+        except ValueError:
+            at = linked.updated_at
+        parcel = linked.data.get("writebackRefusedParcel") or ""
+        entries.append(TimelineEntry(at=at, kind="writeback", problem=True,
+                                     title=f"Parcel {parcel} not written back to {linked.channel.channel_id}"
+                                     .replace("  ", " "), detail=linked.data["writebackRefused"]))
     return entries

@@ -172,6 +172,9 @@ class ChannelProvider(ABC):
     # {current status: the statuses the channel can be told from it}; a status missing from the table, or a current
     # status without an entry, is refused before anything is saved (409). None: the channel takes any status.
     writable_statuses: ClassVar[dict[str, tuple[str, ...]] | None] = None
+    # {status the channel's API cannot set: where staff do it instead, in words}; added to the 409 and to the channel
+    # order page's reason, so the API and the page say the same thing.
+    done_elsewhere: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def writable_from(cls, current: str) -> tuple[str, ...] | None:

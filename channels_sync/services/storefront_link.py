@@ -12,10 +12,12 @@ import logging
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from channels_sync import scheduling
 from channels_sync.models import AggregatedOrder, Writeback
 from channels_sync.normalized import CommonStatus
+from core.api.exceptions import ApiError
 from core.backoff import retry_delay
 
 logger = logging.getLogger(__name__)
@@ -181,7 +183,20 @@ def on_order_shipped(event) -> None:
         logger.info("writeback for shipment %s of %s already made", shipment_id, linked.public_id)
     except StatusNotWritable as exc:
         # Not an error to retry: the channel order is somewhere it cannot be shipped from (cancelled there, say).
-        # Kept on the channel order for staff, as a failed local-order creation is.
-        logger.warning("parcel %s of %s not written back: %s", shipment_id, linked.public_id, exc.detail)
-        AggregatedOrder.objects.filter(pk=linked.pk).update(
-            data={**(linked.data or {}), "writebackRefused": str(exc.detail)})
+        _refused(linked, tracking=tracking, carrier=carrier, reason=str(exc.detail))
+    except ApiError as exc:
+        if exc.status_code != 400:
+            raise
+        # The parcel itself is one the channel cannot take (a carrier it cannot map, Walmart's unlisted carrier
+        # with no tracking URL, TikTok's unknown provider): the same parcel would be refused on every retry.
+        reasons = [str(text) for texts in (exc.details or {}).values() for text in (texts or [])]
+        _refused(linked, tracking=tracking, carrier=carrier, reason=" ".join(reasons) or str(exc.detail))
+
+
+def _refused(linked: AggregatedOrder, *, tracking: str, carrier: str, reason: str) -> None:
+    """Keep on the channel order, for staff, why a storefront parcel was not written back (its page and the
+    storefront order's timeline show it); the handler then succeeds, as a failed local-order creation does."""
+    parcel = " ".join(part for part in (carrier.strip(), tracking.strip()) if part) or "without tracking"
+    logger.warning("parcel %s of %s not written back: %s", parcel, linked.public_id, reason)
+    _set_data(linked.pk, {"writebackRefused": reason[:2000], "writebackRefusedParcel": parcel[:200],
+                          "writebackRefusedAt": timezone.now().isoformat()})

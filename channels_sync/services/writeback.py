@@ -70,13 +70,15 @@ class StatusNotWritable(Conflict):
     saved, instead of a writeback that could only fail."""
 
 
-def check_writable(*, order: AggregatedOrder, status: str, current: str | None = None) -> None:
-    """Raise StatusNotWritable (409) naming, in words, the statuses the channel accepts from the current one."""
+def not_writable(*, order: AggregatedOrder, status: str, current: str | None = None) -> tuple[str, dict] | None:
+    """Why the order's channel cannot be told `status` from `current` (the order's status), in words, with the
+    details for the 409; None when it can. The one rule for the status API, the Set status page and the channel
+    order page's actions: the provider's `writable_statuses` and `done_elsewhere`."""
     provider = provider_class(order.channel.provider)
     current = str(current if current is not None else order.status)
     allowed = provider.writable_from(current)
     if allowed is None or str(status) in allowed:
-        return
+        return None
     details = {"currentStatus": current, "requestedStatus": str(status), "allowedStatuses": list(allowed)}
     if allowed:
         message = (f"{provider.label} cannot take this order from {current} to {status}. From {current} it accepts "
@@ -84,7 +86,16 @@ def check_writable(*, order: AggregatedOrder, status: str, current: str | None =
     else:
         message = (f"{provider.label} cannot take this order from {current} to {status}: it accepts no status "
                    f"change from {current} (the channel moves such orders itself).")
-    raise StatusNotWritable(message, code="invalid_transition", details=details)
+    if elsewhere := provider.done_elsewhere.get(str(status)):
+        message += f" {elsewhere}"
+    return message, details
+
+
+def check_writable(*, order: AggregatedOrder, status: str, current: str | None = None) -> None:
+    """Raise StatusNotWritable (409) naming, in words, the statuses the channel accepts from the current one."""
+    if refused := not_writable(order=order, status=status, current=current):
+        message, details = refused
+        raise StatusNotWritable(message, code="invalid_transition", details=details)
 
 
 def order_status_update(*, order: AggregatedOrder, status: str, tracking_number: str | None = None,
@@ -339,5 +350,5 @@ def writeback_retry(*, writeback: Writeback, confirmed: bool = False) -> Writeba
     return writeback
 
 
-__all__ = ["StatusNotWritable", "check_writable", "order_status_update", "writeback_attempt", "writeback_retry",
-           "writeback_sweep"]
+__all__ = ["StatusNotWritable", "check_writable", "not_writable", "order_status_update", "writeback_attempt",
+           "writeback_retry", "writeback_sweep"]

@@ -116,9 +116,10 @@ def test_amazon_offers_its_carrier_list_and_no_cancel_with_the_reason(as_role, o
                                            channel_updated_at=timezone.now())
     actions = {a.name: a for a in order_actions(order)}
     assert actions["fulfil"].allowed and not actions["cancel"].allowed
-    assert "Seller Central" in actions["cancel"].reason
+    assert actions["cancel"].reason.endswith("Cancel it in Seller Central.")
     page = as_role("manager").get(url(order)).content.decode()
-    assert "Cancel on the channel:</strong> Amazon&#x27;s API cannot cancel an order" in page
+    assert ("Cancel on the channel:</strong> Amazon Selling Partner API cannot take this order from processing to "
+            "cancelled. From processing it accepts shipped. Cancel it in Seller Central.") in page
     select = re.search(r'<select name="carrier".*?</select>', page, re.S).group(0)
     assert '<option value="Royal Mail">' in select and '<option value="__other__">' in select
 
@@ -132,3 +133,45 @@ def test_a_linked_storefront_order_is_shipped_there(org, order):
     order.refresh_from_db()
     fulfil = next(a for a in order_actions(order) if a.name == "fulfil")
     assert not fulfil.allowed and f"storefront order {local.order_number}" in fulfil.reason
+
+
+def _order_of(org, provider, status):
+    channel = Channel.objects.create(org=org, channel_id=f"{provider}-1", provider=provider, enabled=True, config={})
+    return AggregatedOrder.objects.create(org=org, channel=channel, channel_order_id=f"{provider}-{status}",
+                                          status=status, currency="USD", created_at=timezone.now(),
+                                          channel_updated_at=timezone.now())
+
+
+@pytest.mark.parametrize("provider", ["amazon", "ebay", "shopify", "tiktok", "walmart", "woocommerce"])
+@pytest.mark.parametrize("status", ["pending", "processing"])
+def test_the_page_offers_exactly_what_the_provider_says_the_channel_takes(org, provider, status):
+    """One rule: the actions follow the provider's writable statuses, so the page and the status API agree."""
+    from channels_sync.providers import provider_class
+
+    order = _order_of(org, provider, status)
+    allowed = provider_class(provider).writable_from(status)
+    actions = {a.name: a for a in order_actions(order)}
+    for name, target in (("fulfil", "shipped"), ("cancel", "cancelled")):
+        expected = allowed is None or target in allowed
+        assert actions[name].allowed is expected, (provider, status, name, actions[name].reason)
+        if not expected:
+            assert actions[name].reason.startswith(f"{provider_class(provider).label} cannot take this order from "
+                                                   f"{status} to {target}")
+
+
+def test_a_pending_amazon_order_cannot_be_fulfilled_and_the_page_says_what_the_api_says(as_role, org):
+    """Amazon ships only orders it has released (Unshipped, our processing): the page no longer offers what the
+    status API would refuse with 409, and both say so in the same words."""
+    order = _order_of(org, "amazon", "pending")
+    fulfil = next(a for a in order_actions(order) if a.name == "fulfil")
+    assert not fulfil.allowed
+    assert fulfil.reason == ("Amazon Selling Partner API cannot take this order from pending to shipped: it accepts no "
+                             "status change from pending (the channel moves such orders itself).")
+    client = as_role("manager")
+    page = client.get(url(order)).content.decode()
+    assert 'data-dialog="fulfil-dialog"' not in page
+    assert "Fulfil with tracking:</strong> Amazon Selling Partner API cannot take this order from pending" in page
+    response = client.post(url(order, "fulfil"), {"carrier": "UPS", "tracking": "1Z999AA10123456784"})
+    order.refresh_from_db()
+    assert order.status == "pending" and not Writeback.objects.exists()
+    assert "cannot take this order from pending to shipped" in response.content.decode()

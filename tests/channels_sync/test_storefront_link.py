@@ -185,3 +185,42 @@ def test_a_parcel_of_an_order_the_channel_cancelled_is_not_written_back_and_says
     linked.refresh_from_db()
     assert linked.status == "cancelled"
     assert linked.data["writebackRefused"].startswith("Fake shop cannot take this order from cancelled to shipped")
+
+
+def test_a_parcel_whose_carrier_the_channel_cannot_take_ends_without_retries_and_staff_see_why(
+        org, linked, monkeypatch, django_capture_on_commit_callbacks, admin_client):
+    """Walmart takes a carrier outside its list only as otherCarrier with a tracking URL; a storefront parcel by a
+    local courier with no tracking page can never be written back, so the handler must not fail (and retry for
+    ever): it succeeds, no writeback is made, and the channel order and the storefront order say why."""
+    from channels_sync.models import Channel
+    from orders.timeline import order_timeline
+
+    Channel.objects.filter(pk=linked.channel_id).update(provider="walmart")
+    linked.refresh_from_db()
+    dispatched = []
+    monkeypatch.setattr(run_event_handler, "apply_async", lambda args: dispatched.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        order_ship(org=org, order_number=linked.local_order.order_number, carrier="Acme Couriers",
+                   tracking_number="AC-555")
+    ours = [args for args in dispatched if args[0] == HANDLER]
+    run_event_handler.run(*ours[0])
+    run = EventHandlerRun.objects.get(subscriber=HANDLER)
+    assert run.status == "succeeded"
+    assert not Writeback.objects.exists()
+    linked.refresh_from_db()
+    assert linked.status == "processing"
+    refused = linked.data["writebackRefused"]
+    assert refused.startswith('Walmart Marketplace takes the carrier "acme couriers" only with a tracking URL')
+    assert "Accepted carriers: UPS, USPS, FedEx" in refused and refused.endswith("Deutsche Post.")
+    assert linked.data["writebackRefusedParcel"] == "acme couriers AC-555"  # as the storefront keeps it
+
+    run_event_handler.run(*ours[0])  # a redelivered event: still no writeback, still no failure
+    assert not Writeback.objects.exists() and EventHandlerRun.objects.get(subscriber=HANDLER).status == "succeeded"
+
+    from django.urls import reverse
+    page = admin_client.get(reverse("admin:channels_sync_aggregatedorder_change", args=[linked.pk])).content.decode()
+    assert 'data-testid="writeback-refused"' in page and "acme couriers AC-555 was not written back" in page
+    entries = [e for e in order_timeline(linked.local_order) if e.problem and e.kind == "writeback"]
+    channel_id = linked.channel.channel_id
+    assert [e.title for e in entries] == [f"Parcel acme couriers AC-555 not written back to {channel_id}"]
+    assert entries[0].detail == refused

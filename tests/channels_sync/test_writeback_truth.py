@@ -176,6 +176,20 @@ def test_a_status_with_no_way_out_says_so(manager):
     assert "accepts no status change from pending" in message
 
 
+def test_a_cancel_the_channels_api_cannot_send_says_where_to_do_it(manager):
+    """The same words as the channel order page's Cancel reason: both come from the provider."""
+    from channels_sync.order_actions import action_for
+
+    order = channel_order(manager.org, "ebay", "processing")
+    answer = put_status(manager, order, status="cancelled")
+    assert answer.status_code == 409
+    message = answer.json()["error"]["message"]
+    assert message.endswith("From processing it accepts shipped. Cancel it in Seller Hub.")
+    assert action_for(order, "cancel").reason.startswith(message)
+    order.refresh_from_db()
+    assert order.status == "processing" and not Writeback.objects.exists()
+
+
 def test_shopify_cancels_only_orders_not_yet_fulfilled(manager):
     order = channel_order(manager.org, "shopify", "shipped")
     answer = put_status(manager, order, status="cancelled")

@@ -106,6 +106,7 @@ class WritebackMixin:
         "processing": ("shipped",),
         "shipped": ("shipped",),
     }
+    done_elsewhere = {"cancelled": "Cancel it in Seller Central."}
 
     @classmethod
     def accepted_carriers(cls) -> list[str]:

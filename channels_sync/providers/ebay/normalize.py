@@ -45,12 +45,13 @@ def normalize(raw: dict) -> AggregatedOrderData:
         line_taxes += sum((money(tax.get("amount")) for tax in item.get("taxes") or []), ZERO)
         line_metadata[item.get("lineItemId") or str(len(line_metadata))] = {
             key: value for key, value in item.items() if key not in _MAPPED_LINE_FIELDS}
-    # Discounts are negative amounts; the subtotal is after them, as the other channels report it.
-    subtotal = money(pricing.get("priceSubtotal")) - abs(money(pricing.get("priceDiscount")))
-    subtotal += money(pricing.get("adjustment"))
+    # The one money model: subtotal before order-level discounts, the discount (eBay's negative priceDiscount)
+    # apart and positive, so subtotal - discount + shipping + tax == pricingSummary.total.
+    discount = abs(money(pricing.get("priceDiscount")))
+    subtotal = money(pricing.get("priceSubtotal")) + money(pricing.get("adjustment"))
     shipping = money(pricing.get("deliveryCost")) - abs(money(pricing.get("deliveryDiscount")))
     tax = money(pricing.get("tax")) if pricing.get("tax") else line_taxes
-    grand_total = money(pricing.get("total")) if pricing.get("total") else subtotal + shipping + tax
+    grand_total = money(pricing.get("total")) if pricing.get("total") else subtotal - discount + shipping + tax
 
     ship_to = _ship_to(raw)
     registration = (raw.get("buyer") or {}).get("buyerRegistrationAddress") or {}
@@ -77,7 +78,7 @@ def normalize(raw: dict) -> AggregatedOrderData:
         currency=currency,
         created_at=parse_time(raw.get("creationDate")),
         updated_at=parse_time(raw.get("lastModifiedDate") or raw.get("creationDate")),
-        subtotal=subtotal, tax=tax, shipping=shipping, grand_total=grand_total,
+        subtotal=subtotal, discount=discount, tax=tax, shipping=shipping, grand_total=grand_total,
         lines=lines,
         customer_email=registration.get("email") or (ship_to or {}).get("email") or None,
         customer_name=registration.get("fullName") or (ship_to or {}).get("fullName") or None,

@@ -66,6 +66,7 @@ class WritebackMixin:
         "processing": ("shipped",),
         "shipped": ("shipped",),
     }
+    done_elsewhere = {"cancelled": "Cancel it in Seller Hub."}
 
     # --- writeback ---------------------------------------------------------------------------
     def write_back(self, request: WritebackRequest) -> WritebackResult:

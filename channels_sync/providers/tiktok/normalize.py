@@ -128,6 +128,12 @@ def normalize(raw: dict) -> AggregatedOrderData:
     metadata["payment"] = {key: value for key, value in payment.items()
                            if key not in ("currency", "sub_total", "shipping_fee", "tax", "total_amount")}
     recipient = raw.get("recipient_address") or None
+    # The one money model: TikTok's sub_total is after the seller's and platform's discounts; the subtotal is
+    # the products' original price and the difference the discount, so subtotal - discount is still sub_total.
+    subtotal = _decimal(payment.get("sub_total"))
+    original = payment.get("original_total_product_price")
+    discount = max(_decimal(original) - subtotal, Decimal("0")) if original not in (None, "") else Decimal("0")
+    subtotal += discount
     return AggregatedOrderData(
         channel_order_id=str(raw["id"]),
         status=STATUS_MAP.get(raw_status, CommonStatus.PENDING),
@@ -135,7 +141,8 @@ def normalize(raw: dict) -> AggregatedOrderData:
         currency=str(payment.get("currency") or (items[0].get("currency") if items else "") or ""),
         created_at=created,
         updated_at=_ts(raw.get("update_time")) or created,
-        subtotal=_decimal(payment.get("sub_total")),
+        subtotal=subtotal,
+        discount=discount,
         tax=_decimal(tax),
         shipping=_decimal(payment.get("shipping_fee")),
         grand_total=_decimal(payment.get("total_amount")),

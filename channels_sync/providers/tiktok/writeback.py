@@ -121,6 +121,7 @@ class WritebackMixin:
         "processing": ("shipped",),
         "shipped": ("shipped",),
     }
+    done_elsewhere = {"cancelled": "Cancel it in TikTok Seller Center."}
 
     # --- writing ---------------------------------------------------------------------------------
     def write_back(self, request: WritebackRequest) -> WritebackResult:

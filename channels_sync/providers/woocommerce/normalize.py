@@ -138,6 +138,7 @@ def normalize(raw: dict) -> AggregatedOrderData:
         created_at=created_at,
         updated_at=updated_at or created_at,
         subtotal=sum((_money(item.get("subtotal")) for item in raw.get("line_items") or []), ZERO),
+        discount=_money(raw.get("discount_total")),   # coupons, before tax: line subtotals less line totals
         tax=_money(raw.get("total_tax")),
         shipping=_money(raw.get("shipping_total")),
         grand_total=_money(raw.get("total")),

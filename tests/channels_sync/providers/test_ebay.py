@@ -133,9 +133,10 @@ def test_normalize_gbp_order_with_a_discount():
     assert data.status == CommonStatus.PROCESSING
     assert data.raw_status == "IN_PROGRESS/PAID/NONE_REQUESTED"
     assert data.currency == "GBP"
-    assert data.subtotal == Decimal("48.60")       # 54.00 less the 5.40 discount
+    assert data.subtotal == Decimal("54.00")       # before the discount, as on every channel
+    assert data.discount == Decimal("5.40")        # eBay's priceDiscount -5.40, positive
     assert data.shipping == Decimal("3.99")
-    assert data.grand_total == Decimal("52.59")    # = subtotal + shipping
+    assert data.grand_total == Decimal("52.59")    # = subtotal - discount + shipping = pricingSummary.total
     assert data.lines[0].unit_price == Decimal("18.00") and data.lines[0].quantity == 3
     assert data.shipping_address == Address(name="Rowan Hale", line1="12 Mill Lane", city="Leeds", region=None,
                                             postal_code="LS1 4AP", country="GB", phone="01130000000")

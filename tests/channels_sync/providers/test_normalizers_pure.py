@@ -242,3 +242,51 @@ def test_walmart_orders_needing_acknowledgement_are_those_with_a_created_line():
         created = any(status.get("status") == "Created" for line in walmart.order_lines(raw)
                       for status in walmart.line_statuses(line))
         assert walmart.needs_acknowledgement(raw) == created
+
+
+# --- the README's worked examples of the one money model ---------------------------------------------------------
+def _walmart_line_total(order: dict) -> Decimal:
+    """Walmart has no order total: its own figure is the sum of every line's charges and their tax."""
+    return sum((Decimal(str(charge["chargeAmount"]["amount"])) + Decimal(str((charge.get("tax") or {}).get(
+        "taxAmount", {}).get("amount", 0))) for line in order["orderLines"]["orderLine"]
+        for charge in line["charges"]["charge"]), Decimal("0"))
+
+
+# channel -> (raw order, the channel's own total read from the raw order, README's subtotal/discount/shipping/tax/
+# grandTotal). README.md "One money model" shows exactly these numbers; change both together.
+MONEY_EXAMPLES = {
+    "amazon": (lambda: fixture("amazon", "get_order_2026_response_spec_example.json")["order"],
+               lambda o: o["proceeds"]["grandTotal"]["amount"], ("89.97", "0.00", "10.00", "4.00", "103.97")),
+    "shopify": (lambda: fixture("shopify", "order.json")["order"], lambda o: o["current_total_price"],
+                ("199.00", "3.33", "0.00", "3.98", "199.65")),
+    "ebay": (lambda: fixture("ebay", "get_orders_response.json")["orders"][3],
+             lambda o: o["pricingSummary"]["total"]["value"], ("54.00", "5.40", "3.99", "0.00", "52.59")),
+    "walmart": (lambda: fixture("walmart", "get_order_response.json")["order"], _walmart_line_total,
+                ("5.00", "0.00", "0.00", "0.34", "5.34")),
+    "tiktok": (lambda: fixture("tiktok", "get_order_detail_response.json")["data"]["orders"][0],
+               lambda o: o["payment"]["total_amount"], ("5000", "0", "5000", "5000", "5000")),
+    "woocommerce": (lambda: fixture("woocommerce", "order.json"), lambda o: o["total"],
+                    ("18.00", "0.00", "10.00", "1.35", "29.35")),
+}
+
+
+@pytest.mark.parametrize("channel", sorted(MONEY_EXAMPLES))
+def test_readme_money_example_is_what_the_normalizer_gives_and_grand_total_is_the_channels_own(channel):
+    load, channel_total, expected = MONEY_EXAMPLES[channel]
+    raw = load()
+    data = NORMALIZERS[channel].normalize(copy.deepcopy(raw))
+    got = (data.subtotal, data.discount, data.shipping, data.tax, data.grand_total)
+    assert got == tuple(Decimal(value) for value in expected)
+    assert data.grand_total == Decimal(str(channel_total(raw)))
+    if channel != "tiktok":   # TikTok's published sample uses the placeholder 5000 for every amount
+        assert data.subtotal - data.discount + data.shipping + data.tax == data.grand_total
+
+
+def test_the_readme_shows_the_tested_money_examples():
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## One money model"):]
+    for channel, (_, _, expected) in MONEY_EXAMPLES.items():
+        row = next((line for line in section.splitlines() if line.startswith(f"| {channel} |")), None)
+        assert row is not None, f"README has no money example row for {channel}"
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert tuple(cells[-5:]) == expected, (channel, cells)

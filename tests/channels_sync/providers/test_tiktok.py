@@ -618,7 +618,9 @@ def test_simulator_full_pull_paged_signed_and_normalized(tiktok_sim):
         order = Provider.normalize(raw)
         payment = raw["payment"]
         assert order.grand_total == Decimal(payment["total_amount"]) == (
-            order.subtotal + order.shipping + order.tax)
+            order.subtotal - order.discount + order.shipping + order.tax)
+        assert order.subtotal == Decimal(payment["original_total_product_price"])   # before the seller's discount
+        assert order.discount == Decimal(payment["seller_discount"]) + Decimal(payment["platform_discount"])
         assert sum(line.quantity for line in order.lines) == len(raw["line_items"])
         assert (order.shipping_address is None) == (raw["status"] == "UNPAID")
 
@@ -779,3 +781,15 @@ def test_search_results_are_kept_when_a_server_has_no_detail_route_but_not_on_a_
     responses.replace(responses.GET, f"{BASE}/order/202309/orders", status=404, body="Not Found")
     with pytest.raises(PermanentChannelError):   # summaries without lines: nothing to fall back on
         list(make_provider().fetch_orders(None, None))
+
+
+def test_a_seller_discount_is_kept_apart_as_on_every_channel():
+    """TikTok's sub_total is after discounts; the one money model wants the original price and the discount."""
+    raw = order_with(tracking_number="")
+    raw["payment"] = {"currency": "USD", "original_total_product_price": "25.00", "seller_discount": "4.00",
+                      "platform_discount": "1.00", "sub_total": "20.00", "shipping_fee": "4.99", "tax": "2.00",
+                      "total_amount": "26.99"}
+    order = Provider.normalize(raw)
+    assert (order.subtotal, order.discount, order.shipping, order.tax, order.grand_total) == (
+        Decimal("25.00"), Decimal("5.00"), Decimal("4.99"), Decimal("2.00"), Decimal("26.99"))
+    assert order.subtotal - order.discount + order.shipping + order.tax == order.grand_total

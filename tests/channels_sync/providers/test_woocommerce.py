@@ -162,6 +162,7 @@ def test_variation_other_currency_zero_tax_discount_and_missing_sku():
     assert order.lines[0].unit_price == Decimal("12.00")          # before the coupon, as Woo lists it
     assert (order.lines[1].channel_sku, order.lines[1].unit_price) == ("55", Decimal("6.67"))  # 20.00 / 3
     assert order.channel_metadata["discount_total"] == "3.20"
+    assert order.discount == Decimal("3.20")                       # the one money model's discount
 
 
 def test_variation_shipment_tracking_extension_gives_the_tracking_number():

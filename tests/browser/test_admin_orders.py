@@ -77,7 +77,7 @@ def test_hold_asks_for_a_reason_and_shows_it_on_the_order(logged_in, shoot, orde
 
     page.get_by_role("button", name="Hold", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/{order.pk}/transition/hold/$"))
-    expect(page.locator("h1")).to_have_text(f"Hold: {order.order_number}")
+    expect(page.locator("h1")).to_have_text("Hold")
     page.get_by_role("button", name="Apply").click()  # no reason: the browser will not send the form
     assert page.locator("#id_reason").evaluate("field => field.validity.valueMissing")
     expect(page).to_have_url(re.compile(rf"/{order.pk}/transition/hold/$"))

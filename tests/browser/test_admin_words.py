@@ -31,8 +31,8 @@ def test_ship_page_has_no_none_and_a_refusal_reads_as_a_sentence(logged_in, shoo
     page.goto(change_url(order))
     for button in page.locator("button[name=_fsm_transition_to]").all():
         assert button.get_attribute("title") in (None, "")
-    page.get_by_role("button", name="Ship", exact=True).click()
-    expect(page).to_have_url(re.compile(rf"/{order.pk}/transition/ship/$"))
+    # the page's Ship opens the dialog (bounded quantities); the transition form behind it must read as words too
+    page.goto(f"{ORDERS}{order.pk}/transition/ship/")
     expect(page.locator("#content")).not_to_contain_text(re.compile(r"\bNone\b"))
 
     page.fill("#id_carrier", "ups")

@@ -26,7 +26,10 @@ def fresh_beat():
 def test_all_components_ok_is_200():
     fresh_beat()
     with running_worker():
-        status, body = get_health()
+        for _ in range(5):   # a loaded 2-core runner can miss one ping window; a live worker answers a later one
+            status, body = get_health()
+            if status == 200:
+                break
     assert status == 200, body
     assert body["status"] == "ok"
     assert {name for name, c in body["components"].items() if c["ok"]} == {"database", "broker", "worker", "beat"}

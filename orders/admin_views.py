@@ -23,7 +23,7 @@ from django.urls import path, reverse
 
 from core.api.exceptions import ApiError
 from orders import services
-from orders.carrier_formats import BY_CODE, CARRIERS, normalized_tracking, tracking_error
+from orders.carrier_formats import BY_CODE, CARRIERS, carrier_label, normalized_tracking, tracking_error
 from orders.models import ZERO, Order, OrderStatus
 from orders.services.comments import COMMENT_MAX
 from orders.timeline import order_timeline
@@ -297,7 +297,7 @@ def ship_view(model_admin, request, object_id):
             _apply_api_error(form, exc)
         else:
             units = sum(line.quantity for line in shipment.lines.all())
-            messages.success(request, f"Shipped {units} unit(s) with {shipment.carrier.upper()} "
+            messages.success(request, f"Shipped {units} unit(s) with {carrier_label(shipment.carrier)} "
                                       f"{shipment.tracking_number}; the order is now {order.get_status_display()}.")
             return redirect(_back(order))
     return _dialog_page(model_admin, request, order, form, verb="ship", title=f"Ship order {order.order_number}",

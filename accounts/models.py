@@ -81,6 +81,7 @@ class StorefrontApiKey(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "storefront API key"
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:

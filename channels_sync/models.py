@@ -313,6 +313,7 @@ class WebhookDelivery(models.Model):
     next_retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "webhook deliveries"
         constraints = [models.UniqueConstraint(fields=["channel", "delivery_id"], name="unique_delivery_per_channel"),
                        models.UniqueConstraint(fields=["channel", "body_sha256"],
                                                name="unique_delivery_body_per_channel"),

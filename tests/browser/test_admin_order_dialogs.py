@@ -141,13 +141,16 @@ def test_channel_order_is_fulfilled_with_tracking_and_the_writeback_succeeds(log
     assert queued.args_of("channels_sync.run_writeback") == [(writeback.pk,)]
 
     with responses.RequestsMock() as woo:  # the queued task runs; WooCommerce answers as documented
+        # A store without the Shipment Tracking extension (WordPress' rest_no_route): status, then a note.
+        woo.add(responses.GET, f"{STORE}/wp-json/wc-shipment-tracking/v3/orders/727/shipment-trackings", status=404,
+                body=fixture_bytes("woocommerce", "wp_rest_no_route.json"))
         woo.add(responses.PUT, f"{API}/orders/727",
                 body=fixture_bytes("woocommerce", "order_completed_after_update.json"))
         woo.add(responses.POST, f"{API}/orders/727/notes", status=201,
                 body=fixture_bytes("woocommerce", "order_note.json"))
         writeback_attempt(writeback_pk=writeback.pk)
-        assert json.loads(woo.calls[0].request.body) == {"status": "completed"}
-        assert "1Z999AA10123456784" in json.loads(woo.calls[1].request.body)["note"]
+        assert json.loads(woo.calls[1].request.body) == {"status": "completed"}
+        assert "1Z999AA10123456784" in json.loads(woo.calls[2].request.body)["note"]
 
     page.reload()
     row = page.get_by_test_id("writeback-row")

@@ -157,4 +157,9 @@ def test_channel_order_is_fulfilled_with_tracking_and_the_writeback_succeeds(log
     expect(row).to_contain_text("shipped (UPS 1Z999AA10123456784)")
     expect(row.locator(".writeback-succeeded")).to_have_text("Succeeded")
     expect(page.get_by_test_id("unavailable-actions")).to_contain_text("The order is shipped")
+    expect(page.get_by_test_id("channel-order-writeback")).to_have_text("Succeeded")
+    # The summary on top, as on a storefront order's page (it sat below the writebacks table).
+    tops = [page.locator(selector).bounding_box()["y"]
+            for selector in (".order-header", "[data-testid=unavailable-actions]", "#channel-writebacks")]
+    assert tops == sorted(tops), tops
     shoot(page, "admin-channel-order-written-back")

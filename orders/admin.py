@@ -14,6 +14,7 @@ from core.admin_text import error_text
 from core.api.exceptions import ApiError
 from orders import admin_views, services
 from orders.admin_forms import service_kwargs
+from orders.carrier_formats import carrier_label
 from orders.conf import orders_settings
 from orders.models import (
     CheckoutSettings,
@@ -51,8 +52,16 @@ class LineInline(ReadOnlyInline):
 
 class ShipmentInline(ReadOnlyInline):
     model = Shipment
-    fields = ["carrier", "tracking_number", "service", "cost", "status", "ship_date", "items"]
+    fields = ["carrier_name", "tracking_number", "service", "cost", "status_words", "ship_date", "items"]
     readonly_fields = fields
+
+    @admin.display(description="carrier")
+    def carrier_name(self, shipment):
+        return carrier_label(shipment.carrier)
+
+    @admin.display(description="status")
+    def status_words(self, shipment):
+        return (shipment.status or "").replace("_", " ").capitalize()  # label_created -> Label created
 
     @admin.display(description="items")
     def items(self, shipment):

@@ -88,7 +88,11 @@ def unavailable_reasons(order: Order, lines, allowed: list[str]) -> list[str]:
         else:
             reasons.append(f"Ship: not possible while the order is {order.get_status_display().lower()}.")
     if "refund" not in allowed:
-        if order.status in (OrderStatus.NEW, OrderStatus.PROCESSING, OrderStatus.ON_HOLD):
+        shipped, units = sum(line.quantity_shipped for line in lines), sum(line.quantity for line in lines)
+        if order.status in (OrderStatus.NEW, OrderStatus.PROCESSING, OrderStatus.ON_HOLD) and shipped:
+            reasons.append(f"Refund: offered once every unit has shipped ({shipped} of {units} so far), or once the "
+                           f"order is cancelled (the units already shipped stay shipped).")
+        elif order.status in (OrderStatus.NEW, OrderStatus.PROCESSING, OrderStatus.ON_HOLD):
             reasons.append("Refund: offered once the order has shipped (cancel an unshipped order instead).")
         elif order.refundable_total == ZERO:
             reasons.append("Refund: nothing is left to refund.")

@@ -274,3 +274,21 @@ def test_empty_comment_is_refused(as_role, stocked, org):
     assert "This field is required." in response.content.decode()
     assert not Activity.objects.filter(verb="comment").exists()
     assert Order.objects.get(pk=order.pk).status == "new"
+
+
+def test_a_partly_shipped_orders_page_names_carrier_and_parcel_status_in_words(as_role, stocked, org):
+    """The shipments table said "speedy couriers" and "label_created", and the refund hint told staff to "cancel an
+    unshipped order instead" on an order with units already on their way."""
+    from orders import services
+
+    order = order_in(org, "processing")
+    line = order.lines.first()
+    services.order_ship(org=org, order_number=order.order_number, carrier="Speedy Couriers",
+                        tracking_number="SPD123456789", items=[{"sku": line.sku, "quantity": 1}])
+    page = html_of(as_role("manager").get(url(order)))
+    shipments = page[page.index("SPD123456789") - 400:page.index("SPD123456789") + 3000]
+    assert "Speedy Couriers" in shipments and "speedy couriers" not in shipments
+    assert "Label created" in shipments and "label_created" not in shipments
+    units = sum(each.quantity for each in order.lines.all())
+    assert f"Refund: offered once every unit has shipped (1 of {units} so far)" in page
+    assert "cancel an unshipped order instead" not in page

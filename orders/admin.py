@@ -79,9 +79,14 @@ class PaymentInline(ReadOnlyInline):
 
 class RefundInline(ReadOnlyInline):
     model = Refund
-    fields = ["amount", "items", "reason", "gateway", "gateway_reference", "idempotency_key", "created_by",
+    fields = ["amount", "items_refunded", "reason", "gateway", "gateway_reference", "created_by",
               "created_at"]
     readonly_fields = fields
+
+    @admin.display(description="items")
+    def items_refunded(self, refund):
+        """As the ship dialog writes them (SOCK-3PK x2), not the stored JSON; "-" for an amount-only refund."""
+        return ", ".join(f"{item.get('sku')} x{item.get('quantity')}" for item in refund.items or []) or "-"
 
 
 class TagFilter(admin.SimpleListFilter):

@@ -14,6 +14,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from accounts.admin import OrgScopedAdmin, orgs_allowing
 from accounts.models import Org
@@ -299,8 +300,21 @@ class AggregatedOrderAdmin(OrgScopedAdmin):
     exclude = ["raw", "channel_metadata", "lines", "shipping_address", "data"]
     readonly_fields = [f.name for f in AggregatedOrder._meta.fields if f.name not in
                        {"raw", "channel_metadata", "lines", "shipping_address", "data"}] + [
-        "writebacks_pretty", "lines_pretty", "shipping_address_pretty", "channel_metadata_pretty", "data_pretty",
-        "raw_pretty"]
+        "writebacks_pretty", "lines_table", "shipping_address_lines", "lines_pretty", "shipping_address_pretty",
+        "channel_metadata_pretty", "data_pretty", "raw_pretty"]
+
+    # What staff read first (lines as a table, the address as on a label); the channel's own payloads, which
+    # made the page many screens of JSON, folded at the end.
+    fieldsets = [
+        (None, {"fields": ["public_id", "org", "channel", "channel_order_id", "channel_order_number", "status",
+                           "raw_status", "customer_name", "customer_email", "lines_table", "shipping_address_lines",
+                           "carrier", "tracking_number", "local_order"]}),
+        ("Money", {"fields": ["subtotal", "discount", "tax", "shipping", "grand_total", "currency"]}),
+        ("Times", {"fields": ["created_at", "channel_updated_at", "ingested_at", "updated_at"]}),
+        ("Writebacks to the channel", {"fields": ["writebacks_pretty"]}),   # each with the channel's own answer
+        ("As the channel sent it", {"classes": ["collapse"], "fields": [
+            "lines_pretty", "shipping_address_pretty", "channel_metadata_pretty", "data_pretty", "raw_pretty"]}),
+    ]
 
     change_form_template = "admin/channels_sync/aggregatedorder/change_form.html"
 
@@ -393,11 +407,32 @@ class AggregatedOrderAdmin(OrgScopedAdmin):
                    "allowed": "any status" if allowed is None else (", ".join(allowed) or "none")}
         return TemplateResponse(request, "admin/channels_sync/aggregatedorder/set_status.html", context)
 
-    @admin.display(description="Lines")
+    @admin.display(description="Items")
+    def lines_table(self, order):
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td class='numeric'>{}</td><td class='numeric'>{}</td></tr>",
+            ((line.get("sku") or "-", line.get("channelSku") or "-", line.get("name") or "",
+              line.get("quantity", ""), line.get("unitPrice", "")) for line in order.lines or []))
+        return format_html("<table class='channel-lines'><thead><tr><th>SKU</th><th>Channel SKU</th><th>Name</th>"
+                           "<th>Qty</th><th>Unit price</th></tr></thead><tbody>{}</tbody></table>", rows)
+
+    @admin.display(description="Ship to")
+    def shipping_address_lines(self, order):
+        address = order.shipping_address or {}
+        town = " ".join(str(address[k]) for k in ("postalCode", "city", "region") if address.get(k))
+        lines = [address.get(k) for k in ("name", "company", "line1", "line2")] + [town, address.get("country"),
+                                                                                  address.get("phone")]
+        lines = [str(line) for line in lines if line]
+        if not lines:
+            return "-"
+        return format_html('<address data-testid="channel-shipping-address">{}</address>',
+                           format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines)))
+
+    @admin.display(description="Lines (JSON)")
     def lines_pretty(self, order):
         return _pretty(order.lines)
 
-    @admin.display(description="Shipping address")
+    @admin.display(description="Shipping address (JSON)")
     def shipping_address_pretty(self, order):
         return _pretty(order.shipping_address)
 

@@ -4,6 +4,7 @@ from django.apps import AppConfig
 class ChannelsSyncConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "channels_sync"
+    verbose_name = "Channel sync"  # the admin's section title (not "Channels_Sync")
 
     def ready(self):
         from django.db.models.signals import post_delete, post_save

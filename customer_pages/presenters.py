@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from orders.carrier_formats import carrier_label
 from orders.links import carrier_tracking_url, customer_tracking_url, parcel_page_url
 from orders.models import Order, OrderStatus, Shipment
 from orders.services import is_cancel_request
@@ -19,8 +20,6 @@ from tracking.selectors import OrderTracking
 from tracking.status import latest
 
 S = OrderStatus
-CARRIER_NAMES = {"ups": "UPS", "usps": "USPS", "fedex": "FedEx", "dhl": "DHL", "dhlexpress": "DHL Express",
-                 "canadapost": "Canada Post", "royalmail": "Royal Mail", "ontrac": "OnTrac"}
 STATUS_LABELS = {
     "new": "Order received", "processing": "Being prepared", "shipped": "Shipped", "delivered": "Delivered",
     "completed": "Delivered", "on-hold": "Being prepared", "cancelled": "Cancelled", "refunded": "Refunded",
@@ -97,7 +96,7 @@ class OrderPage:
 
 
 def carrier_name(code: str) -> str:
-    return CARRIER_NAMES.get(code.lower(), code.upper() if len(code) <= 4 else code.title())
+    return carrier_label(code)
 
 
 def _mask(value: str, keep: int) -> str:

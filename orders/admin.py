@@ -18,6 +18,7 @@ from core.admin_text import error_text
 from core.api.exceptions import ApiError
 from orders import admin_views, services
 from orders.admin_forms import service_kwargs
+from orders.carrier_formats import carrier_label
 from orders.conf import orders_settings
 from orders.models import (
     CheckoutSettings,
@@ -55,8 +56,16 @@ class LineInline(ReadOnlyInline):
 
 class ShipmentInline(ReadOnlyInline):
     model = Shipment
-    fields = ["carrier", "tracking_number", "service", "cost", "status", "ship_date", "items"]
+    fields = ["carrier_name", "tracking_number", "service", "cost", "status_words", "ship_date", "items"]
     readonly_fields = fields
+
+    @admin.display(description="carrier")
+    def carrier_name(self, shipment):
+        return carrier_label(shipment.carrier)
+
+    @admin.display(description="status")
+    def status_words(self, shipment):
+        return (shipment.status or "").replace("_", " ").capitalize()  # label_created -> Label created
 
     @admin.display(description="items")
     def items(self, shipment):
@@ -74,9 +83,14 @@ class PaymentInline(ReadOnlyInline):
 
 class RefundInline(ReadOnlyInline):
     model = Refund
-    fields = ["amount", "items", "reason", "gateway", "gateway_reference", "idempotency_key", "created_by",
+    fields = ["amount", "items_refunded", "reason", "gateway", "gateway_reference", "created_by",
               "created_at"]
     readonly_fields = fields
+
+    @admin.display(description="items")
+    def items_refunded(self, refund):
+        """As the ship dialog writes them (SOCK-3PK x2), not the stored JSON; "-" for an amount-only refund."""
+        return ", ".join(f"{item.get('sku')} x{item.get('quantity')}" for item in refund.items or []) or "-"
 
 
 class TagFilter(admin.SimpleListFilter):

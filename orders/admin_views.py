@@ -23,7 +23,7 @@ from django.urls import path, reverse
 
 from core.api.exceptions import ApiError
 from orders import services
-from orders.carrier_formats import BY_CODE, CARRIERS, normalized_tracking, tracking_error
+from orders.carrier_formats import BY_CODE, CARRIERS, carrier_label, normalized_tracking, tracking_error
 from orders.models import ZERO, Order, OrderStatus
 from orders.services.comments import COMMENT_MAX
 from orders.timeline import order_timeline
@@ -88,7 +88,11 @@ def unavailable_reasons(order: Order, lines, allowed: list[str]) -> list[str]:
         else:
             reasons.append(f"Ship: not possible while the order is {order.get_status_display().lower()}.")
     if "refund" not in allowed:
-        if order.status in (OrderStatus.NEW, OrderStatus.PROCESSING, OrderStatus.ON_HOLD):
+        shipped, units = sum(line.quantity_shipped for line in lines), sum(line.quantity for line in lines)
+        if order.status in (OrderStatus.NEW, OrderStatus.PROCESSING, OrderStatus.ON_HOLD) and shipped:
+            reasons.append(f"Refund: offered once every unit has shipped ({shipped} of {units} so far), or once the "
+                           f"order is cancelled (the units already shipped stay shipped).")
+        elif order.status in (OrderStatus.NEW, OrderStatus.PROCESSING, OrderStatus.ON_HOLD):
             reasons.append("Refund: offered once the order has shipped (cancel an unshipped order instead).")
         elif order.refundable_total == ZERO:
             reasons.append("Refund: nothing is left to refund.")
@@ -310,7 +314,7 @@ def ship_view(model_admin, request, object_id):
             _apply_api_error(form, exc)
         else:
             units = sum(line.quantity for line in shipment.lines.all())
-            messages.success(request, f"Shipped {units} unit(s) with {shipment.carrier.upper()} "
+            messages.success(request, f"Shipped {units} unit(s) with {carrier_label(shipment.carrier)} "
                                       f"{shipment.tracking_number}; the order is now {order.get_status_display()}.")
             return redirect(_back(order))
     return _dialog_page(model_admin, request, order, form, verb="ship", title=f"Ship order {order.order_number}",

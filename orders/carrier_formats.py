@@ -32,6 +32,16 @@ CARRIERS = (
     Carrier("other", "Other carrier", (), None),
 )
 BY_CODE = {carrier.code: carrier for carrier in CARRIERS}
+# How carriers spell themselves. Shipments store the carrier lower-cased (the tracking providers' codes).
+CARRIER_NAMES = {"ups": "UPS", "usps": "USPS", "fedex": "FedEx", "dhl": "DHL", "dhlexpress": "DHL Express",
+                 "canadapost": "Canada Post", "royalmail": "Royal Mail", "ontrac": "OnTrac"}
+
+
+def carrier_label(code: str) -> str:
+    """A stored carrier code as people read it: the carrier's own spelling where known, else the typed name in
+    title case ("speedy couriers" -> "Speedy Couriers"), never shouted at the customer."""
+    code = (code or "").strip()
+    return CARRIER_NAMES.get(code.lower(), code.upper() if len(code) <= 4 else code.title())
 
 
 def normalized_tracking(number: str) -> str:

@@ -293,7 +293,9 @@ class Shipment(models.Model):
         constraints = [models.CheckConstraint(condition=Q(cost__gte=0), name="shipment_cost_non_negative")]
 
     def __str__(self) -> str:
-        return f"{self.carrier} {self.tracking_number}"
+        from orders.carrier_formats import carrier_label
+
+        return f"{carrier_label(self.carrier)} {self.tracking_number}"
 
     @property
     def public_id(self) -> str:

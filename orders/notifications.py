@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 
 from orders import events
+from orders.carrier_formats import carrier_label
 from orders.links import customer_tracking_url, order_email_url, order_token
 from orders.models import EmailLog, Order
 
@@ -65,6 +66,7 @@ def send_order_email(*, order_id: int, kind: str, dedupe_key: str, extra: dict |
         "org": order.org,
         "lines": list(order.lines.all()),
         "shipment": shipment,
+        "carrier_name": carrier_label(shipment.carrier) if shipment else "",
         "data": extra,
         "lookup_url": order_lookup_url(order),
         # The order's own page, signed: the store is in the link and nothing is retyped (issue 18).

@@ -251,6 +251,46 @@ class WritebackRetrySerializer(serializers.Serializer):
                                                  "it the answer is a 400 saying what the retry would do.")
 
 
+# The shapes of the order's nested objects, for the schema (Swagger showed "additionalProp1" for each).
+class ChannelCustomerSerializer(serializers.Serializer):
+    email = serializers.EmailField(allow_null=True)
+    name = serializers.CharField(allow_null=True)
+
+
+class ChannelAddressSerializer(serializers.Serializer):
+    """normalized.Address as stored; any part may be null (marketplaces hide some until shipping)."""
+
+    name = serializers.CharField(allow_null=True)
+    company = serializers.CharField(allow_null=True)
+    line1 = serializers.CharField(allow_null=True)
+    line2 = serializers.CharField(allow_null=True)
+    city = serializers.CharField(allow_null=True)
+    region = serializers.CharField(allow_null=True)
+    postalCode = serializers.CharField(allow_null=True)
+    country = serializers.CharField(allow_null=True, help_text="ISO 3166-1 alpha-2 where the channel gives it.")
+    phone = serializers.CharField(allow_null=True)
+
+
+class ChannelLineSerializer(serializers.Serializer):
+    sku = serializers.CharField(allow_null=True, help_text="The merchant's SKU, where the channel gives one.")
+    channelSku = serializers.CharField(allow_null=True, help_text="The channel's item, variant or listing id.")
+    quantity = serializers.IntegerField()
+    unitPrice = serializers.CharField(allow_null=True, help_text="Money as a 2-place string.")
+
+
+class ChannelTotalsSerializer(serializers.Serializer):
+    subtotal = serializers.CharField()
+    discount = serializers.CharField()
+    tax = serializers.CharField()
+    shipping = serializers.CharField()
+    grandTotal = serializers.CharField()
+
+
+@extend_schema_field(ChannelAddressSerializer(allow_null=True))
+class AddressJSONField(serializers.JSONField):
+    """The stored address as is, documented with its parts."""
+
+
 class AggregatedOrderSerializer(serializers.ModelSerializer):
     """docs/architecture.md's shape. The channel's number, raw status, carrier, tracking and last change are
     top-level (issue 18); channelMetadata keeps the raw fields without a common home and, for clients written
@@ -265,7 +305,7 @@ class AggregatedOrderSerializer(serializers.ModelSerializer):
     channelOrderNumber = serializers.SerializerMethodField()
     rawStatus = serializers.SerializerMethodField()
     customer = serializers.SerializerMethodField()
-    shippingAddress = serializers.JSONField(source="shipping_address")
+    shippingAddress = AddressJSONField(source="shipping_address")
     lines = serializers.SerializerMethodField()
     totals = serializers.SerializerMethodField()
     createdAt = serializers.DateTimeField(source="created_at")
@@ -291,13 +331,16 @@ class AggregatedOrderSerializer(serializers.ModelSerializer):
     def get_carrier(self, order) -> str | None:
         return order.carrier or None
 
+    @extend_schema_field(ChannelCustomerSerializer)
     def get_customer(self, order) -> dict:
         return {"email": order.customer_email or None, "name": order.customer_name or None}
 
+    @extend_schema_field(ChannelLineSerializer(many=True))
     def get_lines(self, order) -> list[dict]:
         return [{"sku": line.get("sku"), "channelSku": line.get("channelSku"), "quantity": line.get("quantity"),
                  "unitPrice": line.get("unitPrice")} for line in order.lines or []]
 
+    @extend_schema_field(ChannelTotalsSerializer)
     def get_totals(self, order) -> dict:
         return {"subtotal": f"{order.subtotal:.2f}", "discount": f"{order.discount:.2f}", "tax": f"{order.tax:.2f}",
                 "shipping": f"{order.shipping:.2f}",

@@ -142,9 +142,9 @@ def test_channel_order_is_fulfilled_with_tracking_and_the_writeback_succeeds(log
     assert queued.args_of("channels_sync.run_writeback") == [(writeback.pk,)]
 
     with responses.RequestsMock() as woo:  # the queued task runs; WooCommerce answers as documented
-        # a store without the Shipment Tracking extension: WordPress answers rest_no_route, the tracking goes in a note
-        woo.add(responses.GET, f"{API.replace('/wc/v3', '/wc-shipment-tracking/v3')}/orders/727/shipment-trackings",
-                status=404, body=fixture_bytes("woocommerce", "wp_rest_no_route.json"))
+        # A store without the Shipment Tracking extension (WordPress' rest_no_route): status, then a note.
+        woo.add(responses.GET, f"{STORE}/wp-json/wc-shipment-tracking/v3/orders/727/shipment-trackings", status=404,
+                body=fixture_bytes("woocommerce", "wp_rest_no_route.json"))
         woo.add(responses.PUT, f"{API}/orders/727",
                 body=fixture_bytes("woocommerce", "order_completed_after_update.json"))
         woo.add(responses.POST, f"{API}/orders/727/notes", status=201,
@@ -158,4 +158,9 @@ def test_channel_order_is_fulfilled_with_tracking_and_the_writeback_succeeds(log
     expect(row).to_contain_text("shipped (UPS 1Z999AA10123456784)")
     expect(row.locator(".writeback-succeeded")).to_have_text("Succeeded")
     expect(page.get_by_test_id("unavailable-actions")).to_contain_text("The order is shipped")
+    expect(page.get_by_test_id("channel-order-writeback")).to_have_text("Succeeded")
+    # The summary on top, as on a storefront order's page (it sat below the writebacks table).
+    tops = [page.locator(selector).bounding_box()["y"]
+            for selector in (".order-header", "[data-testid=unavailable-actions]", "#channel-writebacks")]
+    assert tops == sorted(tops), tops
     shoot(page, "admin-channel-order-written-back")

@@ -45,6 +45,10 @@ def orders(org):
                       tracking_number="1Z999AA10123456784", carrier="UPS"),
         channel_order(amazon, 1003, name="Ada Lovelace", sku="MUG-COBOL", status="processing", minutes_ago=25),
     ]
+    # As in the demo: the longest channel name and a channel's tags in the last column.
+    woo = Channel.objects.create(org=org, channel_id="demo-woocommerce", provider="woocommerce", config={})
+    remote.append(channel_order(woo, 5131, name="Maria Garcia", sku="SOCK-3PK", minutes_ago=35,
+                                channel_metadata={"tags": "repeat, wholesale"}))
     Writeback.objects.create(org=org, channel=shopify, order=remote[1], target_status="shipped", status="failed",
                              last_error="422 Unprocessable Entity")
     return {"storefront": storefront, "channel": remote, "shopify": shopify, "amazon": amazon}
@@ -70,10 +74,14 @@ def test_find_orders_by_customer_and_sku_and_export_the_filtered_list(logged_in,
     expect(page.locator("#result_list")).to_contain_text("Grace Hopper")
 
     page.goto(LIST)
-    expect(rows).to_have_count(6)
+    expect(rows).to_have_count(7)
     shoot(page, "admin-order-list")
     # Readable at 1280 px: the list fits the window without a sideways scroll.
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    # ... nor inside it: the list's own box scrolled sideways and hid the tags column behind the filters.
+    fit = page.evaluate("() => ({table: document.querySelector('#result_list').scrollWidth,"
+                        " box: document.querySelector('#changelist .results').clientWidth})")
+    assert fit["table"] <= fit["box"], fit
 
     page.locator("#changelist-filter").get_by_role("link", name="amazon-us (amazon)").click()
     expect(page).to_have_url(re.compile(rf"channel={orders['amazon'].pk}"))

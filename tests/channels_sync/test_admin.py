@@ -122,3 +122,22 @@ def test_channel_warnings_show_in_the_list_and_on_the_page(admin_client, channel
     page = admin_client.get(f"/admin/channels_sync/channel/{channel.pk}/change/").content.decode()
     for html in (listing, page):
         assert "served API version 2026-01 instead of the requested 2025-01 (last seen 2026-12-03 07:00)" in html
+
+
+def test_a_channel_orders_page_shows_items_and_address_as_people_read_them(admin_client, channel):
+    """The page opened on JSON for the lines and the address, then screens of the channel's payloads: the items
+    are a table, the address reads as on a label, and the raw JSON is folded away at the end."""
+    ingest(channel=channel, raw_orders=[raw_order(1)])
+    order = AggregatedOrder.objects.get()
+    AggregatedOrder.objects.filter(pk=order.pk).update(
+        lines=[{"sku": "MUG-1", "channelSku": "V-MUG-1", "name": "Blue mug", "quantity": 2, "unitPrice": "12.50"}],
+        shipping_address={"name": "Grace Hopper", "line1": "1 Navy Way", "city": "Arlington", "region": "VA",
+                          "postalCode": "22202", "country": "US"})
+    html = admin_client.get(f"/admin/channels_sync/aggregatedorder/{order.pk}/change/").content.decode()
+    folded = html.index("<details")
+    items = html.index("<table class='channel-lines'>")
+    assert items < folded
+    assert "<td>MUG-1</td><td>V-MUG-1</td><td>Blue mug</td><td class='numeric'>2</td>" in html[items:folded]
+    assert "Grace Hopper<br>1 Navy Way<br>22202 Arlington VA<br>US" in html[:folded]
+    assert html.index('&quot;channelSku&quot;') > folded  # the JSON only inside the folded section
+    assert "As the channel sent it" in html[folded:]

@@ -121,3 +121,23 @@ def test_landing_page_links_where_people_go():
         assert href in html
     assert "urlpatterns" not in html.lower() and "Page not found" not in html
     assert "://" not in html  # no CDN
+
+
+@pytest.mark.django_db
+def test_a_channel_orders_nested_objects_are_documented_with_their_fields():
+    """Swagger's example for GET /sales-channel/orders showed "additionalProp1" for the customer, the address, each
+    line and the totals: a client could not tell from the docs which keys to read."""
+    doc = _schema()
+    schemas = doc["components"]["schemas"]
+
+    def props(ref_or_schema):
+        schema = ref_or_schema
+        while "$ref" in schema or "allOf" in schema:
+            schema = schemas[schema["$ref"].rsplit("/", 1)[1]] if "$ref" in schema else schema["allOf"][0]
+        return schema.get("properties", {})
+
+    order = schemas["AggregatedOrder"]["properties"]
+    assert {"email", "name"} <= set(props(order["customer"]))
+    assert {"line1", "city", "postalCode", "country"} <= set(props(order["shippingAddress"]))
+    assert {"sku", "channelSku", "quantity", "unitPrice"} <= set(props(order["lines"]["items"]))
+    assert {"subtotal", "tax", "shipping", "grandTotal"} <= set(props(order["totals"]))

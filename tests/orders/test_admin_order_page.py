@@ -189,7 +189,11 @@ def test_refund_dialog_shows_the_refundable_amount_and_refunds_lines_with_restoc
     # A double submit of the same dialog refunds once.
     assert client.post(url(order, "refund"), data).status_code == 302
     assert Refund.objects.filter(order=order).count() == 1
-    assert re.search(r'data-testid="refundable">20.00 USD<', html_of(client.get(url(order))))
+    page = html_of(client.get(url(order)))
+    assert re.search(r'data-testid="refundable">20.00 USD<', page)
+    # The refunds table names the items as the dialogs do, not as stored JSON.
+    assert re.search(r'<td class="field-items_refunded">\s*<p>B x1</p>', page)
+    assert "&quot;sku&quot;" not in page
 
 
 def test_refund_dialog_notifies_by_default_and_needs_a_reason(as_role, stocked, org, dispatched,
@@ -285,3 +289,21 @@ def test_a_dialog_sent_after_the_order_moved_on_says_why_in_words(as_role, stock
     new = order_in(org, "new")
     response = client.get(url(new, "refund"), follow=True)
     assert "Cannot refund an order that is new; allowed now: process, hold, cancel." in response.content.decode()
+
+
+def test_a_partly_shipped_orders_page_names_carrier_and_parcel_status_in_words(as_role, stocked, org):
+    """The shipments table said "speedy couriers" and "label_created", and the refund hint told staff to "cancel an
+    unshipped order instead" on an order with units already on their way."""
+    from orders import services
+
+    order = order_in(org, "processing")
+    line = order.lines.first()
+    services.order_ship(org=org, order_number=order.order_number, carrier="Speedy Couriers",
+                        tracking_number="SPD123456789", items=[{"sku": line.sku, "quantity": 1}])
+    page = html_of(as_role("manager").get(url(order)))
+    shipments = page[page.index("SPD123456789") - 400:page.index("SPD123456789") + 3000]
+    assert "Speedy Couriers" in shipments and "speedy couriers" not in shipments
+    assert "Label created" in shipments and "label_created" not in shipments
+    units = sum(each.quantity for each in order.lines.all())
+    assert f"Refund: offered once every unit has shipped (1 of {units} so far)" in page
+    assert "cancel an unshipped order instead" not in page

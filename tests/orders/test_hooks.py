@@ -219,3 +219,17 @@ def test_stock_never_goes_negative_at_the_database(org):
     stock(org, A=1)
     with pytest.raises(IntegrityError), transaction.atomic():
         InventoryItem.objects.filter(org=org, sku="A").update(reserved=2)
+
+
+def test_the_shipped_email_names_a_typed_carrier_as_typed_not_shouted(org, stocked, dispatched,
+                                                                     django_capture_on_commit_callbacks):
+    """A carrier staff typed ("Speedy Couriers") is stored lower-cased; the customer's email said
+    "SPEEDY COURIERS" while their order page said "Speedy Couriers"."""
+    order = order_in(org, "processing")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_ship(org=org, order_number=order.order_number, carrier="Speedy Couriers",
+                            tracking_number="SPD123456789", items=[{"sku": "A", "quantity": 1}])
+        services.order_ship(org=org, order_number=order.order_number, carrier="fedex", tracking_number="7713")
+    dispatched.run_all()
+    assert "Carrier:  Speedy Couriers\n" in mail.outbox[0].body
+    assert "Carrier:  FedEx\n" in mail.outbox[1].body

@@ -30,3 +30,21 @@ def test_seed_gives_the_in_transit_example_and_runs_twice(org):
     event = json.loads(sent.getvalue())["body"]  # scans stamped "now": later than the seeded ones
     assert post_webhook(APIClient(), event).status_code == 200
     assert client.get(f"/shipping/order/{number}/status?email=jane@example.com").json()["overallStatus"] == "delivered"
+
+
+def test_the_seeded_order_was_processed_before_it_shipped(org, client):
+    """The demo order is placed 21 Apr and ships 22 Apr; its page said "Processing 3 Dec" (the day of the seed)
+    between them, and the admin timeline put the process and ship rows months after the parcel left."""
+    from orders.links import order_email_url
+    from orders.models import Activity, Order
+
+    call_command("seed_tracking_demo", "--org", org.slug, stdout=StringIO())
+    order = Order.objects.get(org=org)
+    assert order.created_at < order.processed_at <= order.shipped_at
+    assert order.shipped_at.date().isoformat() == "2026-04-22"
+    stamps = dict(Activity.objects.filter(order=order).values_list("verb", "at"))
+    assert stamps["checkout"] == order.created_at
+    assert stamps["checkout"] < stamps["process"] <= stamps["ship"] == order.shipped_at
+    html = client.get("/" + order_email_url(order).split("/", 3)[3]).content.decode()
+    processing = html.split(">Processing<", 1)[1][:300]
+    assert "22 Apr" in processing, processing

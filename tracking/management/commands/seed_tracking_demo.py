@@ -14,7 +14,7 @@ from django.db import transaction
 from accounts.models import Org, OrgBranding
 from orders import services
 from orders.links import customer_account_url, order_email_url
-from orders.models import InventoryItem, Shipment
+from orders.models import Activity, InventoryItem, Shipment
 from tracking.services import shipment_add_scan
 
 SKU = "SNK-AIR-1-9-BLK"
@@ -73,4 +73,11 @@ class Command(BaseCommand):
         shipment_add_scan(org=org, shipment_id=shipment.pk, status="in_transit", raw_status="I",
                           description="Departed from facility", location="Louisville, KY US",
                           occurred_at=datetime(2026, 4, 23, 3, 10, tzinfo=UTC))
+        # The verbs ran today; their times (and the timeline's rows) follow the story, or the order page says
+        # "Processing 3 Dec" between a placed 21 Apr and a shipped 22 Apr.
+        placed, processed, shipped = (datetime(2026, 4, 21, 18, 30, tzinfo=UTC),
+                                      datetime(2026, 4, 22, 9, 0, tzinfo=UTC), datetime(2026, 4, 22, 15, 0, tzinfo=UTC))
+        type(order).objects.filter(pk=order.pk).update(processed_at=processed, shipped_at=shipped)
+        for verb, at in (("checkout", placed), ("process", processed), ("ship", shipped)):
+            Activity.objects.filter(order=order, verb=verb).update(at=at)
         return Shipment.objects.select_related("order").get(pk=shipment.pk)

@@ -498,5 +498,9 @@ class ShopifyInstall(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
 
+    class Meta:
+        verbose_name = "Shopify install"
+        verbose_name_plural = "Shopify installs"
+
     def __str__(self) -> str:
         return f"install {self.shop_domain} -> {self.channel_id}"

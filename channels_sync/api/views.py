@@ -210,6 +210,22 @@ class _KnownCountPagination(PagePagination):
 
         return _Paginator(object_list, per_page)
 
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["totalIsCapped"] = bool(getattr(self.page.paginator.object_list, "capped", False))
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        body = super().get_paginated_response_schema(schema)
+        body["required"] = [*body["required"], "totalIsCapped"]
+        body["properties"]["totalIsCapped"] = {
+            "type": "boolean",
+            "description": f"True when a `q` search matched more than {selectors.SEARCH_COUNT_CAP:,} orders: "
+                           "`total` is then that cap, not the exact count (show it as \"10,000+\"); "
+                           "pages up to the cap are served, so narrow the search to see further.",
+        }
+        return body
+
 
 def _order_context(orders) -> dict:
     """The serializer's context: each order's latest writeback, one query for the page."""
@@ -253,6 +269,13 @@ class OrderListView(OrgScopedMixin, generics.ListAPIView):
         if not f.get("fromDate") and not f.get("toDate") and not (f.get("q") or "").strip():
             self.paginator.known_total = selectors.orders_count_from_summary(
                 org=self.request.org, channel=f.get("channel"), status=f.get("status") or None)
+        elif (f.get("q") or "").strip():
+            # A search is counted up to a cap and paged from its fenced matches (selectors.SearchResults).
+            queryset = selectors.SearchResults(queryset, f.get("ordering") or selectors.DEFAULT_ORDERING)
+            number = self.request.query_params.get(self.paginator.page_query_param, "1")
+            if number.isdigit() and int(number) > 0:
+                size = self.paginator.get_page_size(self.request)
+                queryset.fetch_page((int(number) - 1) * size, size)
         return super().paginate_queryset(queryset)
 
 

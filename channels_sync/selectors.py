@@ -33,7 +33,7 @@ ORDERINGS = {
 DEFAULT_ORDERING = "-createdAt"
 LOOKUP_LIMIT = 20
 # A search's total is counted up to this many matches; beyond it the list says `totalIsCapped` (docs/api.md).
-SEARCH_COUNT_CAP = 10_000
+SEARCH_COUNT_CAP = 1_000
 
 
 def channels_of(*, org) -> QuerySet[Channel]:

@@ -221,7 +221,7 @@ class _KnownCountPagination(PagePagination):
         body["properties"]["totalIsCapped"] = {
             "type": "boolean",
             "description": f"True when a `q` search matched more than {selectors.SEARCH_COUNT_CAP:,} orders: "
-                           "`total` is then that cap, not the exact count (show it as \"10,000+\"); "
+                           "`total` is then that cap, not the exact count (show it as \"1,000+\"); "
                            "pages up to the cap are served, so narrow the search to see further.",
         }
         return body

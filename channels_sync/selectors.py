@@ -34,6 +34,8 @@ DEFAULT_ORDERING = "-createdAt"
 LOOKUP_LIMIT = 20
 # A search's total is counted up to this many matches; beyond it the list says `totalIsCapped` (docs/api.md).
 SEARCH_COUNT_CAP = 1_000
+# Part of a name is searched from this many characters (a trigram); shorter `q` matches identifiers only.
+NAME_SEARCH_MIN = 3
 
 
 def channels_of(*, org) -> QuerySet[Channel]:
@@ -70,15 +72,18 @@ def _sku_match(sku: str) -> Q:
 def search_q(*, org, q: str) -> Q:
     """`?q=`: an email matches the customer's email exactly (case-blind); anything else matches the channel order
     number as quoted (`#1201` = `1201`), the channel's order id, a line's exact SKU, or part of the customer's
-    name. Each branch has its own index (docs/performance.md), so PostgreSQL ORs index scans."""
+    name (from NAME_SEARCH_MIN characters). Each branch has its own index (docs/performance.md), so PostgreSQL
+    ORs index scans."""
     q = q.strip()
     if "@" in q:
         return Q(org=org, _email=q.lower())
     # The org inside every branch: each one alone is an index condition, so PostgreSQL ORs bitmap index scans
     # instead of walking the org's orders and filtering them.
     channel_ids = list(Channel.objects.filter(org=org).values_list("pk", flat=True))
-    match = (Q(org=org, channel_id__in=channel_ids, channel_order_id=q) | Q(_sku_match(q), org=org)
-             | Q(org=org, customer_name__icontains=q))
+    match = Q(org=org, channel_id__in=channel_ids, channel_order_id=q) | Q(_sku_match(q), org=org)
+    if len(q) >= NAME_SEARCH_MIN:
+        # Shorter text has no trigram for the index to use: PostgreSQL would read every order (1 s at a million).
+        match |= Q(org=org, customer_name__icontains=q)
     number = normalize_order_number(q)
     if number:
         match |= Q(org=org, _number=number)

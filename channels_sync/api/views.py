@@ -241,8 +241,9 @@ class OrderListView(OrgScopedMixin, generics.ListAPIView):
         summary="List channel orders: filter, search (q) and sort",
         description="The org's orders from every connected channel, newest first unless `ordering` says "
                     "otherwise. `q` finds an order by the channel order number as quoted (`#1201` = `1201`), "
-                    "the channel's order id, an exact SKU, part of the customer's name, or the customer's email "
-                    "(exact, any case). `ordering` is one of " + ", ".join(f"`{o}`" for o in ORDERINGS)
+                    "the channel's order id, an exact SKU, part of the customer's name (from 3 characters), or "
+                    "the customer's email (exact, any case); a search's `total` stops at 1,000 (`totalIsCapped`). "
+                    "`ordering` is one of " + ", ".join(f"`{o}`" for o in ORDERINGS)
                     + " (400 for any other). Each order carries its latest writeback.",
         parameters=[OrderListQuerySerializer, OpenApiParameter("page", int), OpenApiParameter("pageSize", int)])
     def get(self, request, *args, **kwargs):

@@ -169,3 +169,12 @@ def test_search_total_is_capped_and_says_so(owner, shop_orders, monkeypatch):
     assert _ids(capped) == [("shop-main", "1203")]
     unsearched = owner.client.get(f"{BASE}/orders").json()
     assert unsearched["total"] == 5 and unsearched["totalIsCapped"] is False
+
+
+def test_name_search_needs_three_characters_but_identifiers_do_not(owner, shop_orders):
+    assert _ids(owner.client.get(f"{BASE}/orders", {"q": "Ja"})) == []  # would read every order: no trigram
+    assert _ids(owner.client.get(f"{BASE}/orders", {"q": "Jan"})) == [("shop-main", "1203"), ("shop-main", "1201")]
+    assert _ids(owner.client.get(f"{BASE}/orders", {"q": "Li"})) == []
+    AggregatedOrder.objects.filter(pk=shop_orders[("amazon-us", "112-0000001-1201")].pk).update(
+        lines=[{"sku": "B1", "quantity": 1}])
+    assert _ids(owner.client.get(f"{BASE}/orders", {"q": "B1"})) == [("amazon-us", "112-0000001-1201")]

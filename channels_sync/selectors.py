@@ -32,6 +32,10 @@ ORDERINGS = {
 }
 DEFAULT_ORDERING = "-createdAt"
 LOOKUP_LIMIT = 20
+# A search's total is counted up to this many matches; beyond it the list says `totalIsCapped` (docs/api.md).
+SEARCH_COUNT_CAP = 1_000
+# Part of a name is searched from this many characters (a trigram); shorter `q` matches identifiers only.
+NAME_SEARCH_MIN = 3
 
 
 def channels_of(*, org) -> QuerySet[Channel]:
@@ -68,15 +72,18 @@ def _sku_match(sku: str) -> Q:
 def search_q(*, org, q: str) -> Q:
     """`?q=`: an email matches the customer's email exactly (case-blind); anything else matches the channel order
     number as quoted (`#1201` = `1201`), the channel's order id, a line's exact SKU, or part of the customer's
-    name. Each branch has its own index (docs/performance.md), so PostgreSQL ORs index scans."""
+    name (from NAME_SEARCH_MIN characters). Each branch has its own index (docs/performance.md), so PostgreSQL
+    ORs index scans."""
     q = q.strip()
     if "@" in q:
         return Q(org=org, _email=q.lower())
     # The org inside every branch: each one alone is an index condition, so PostgreSQL ORs bitmap index scans
     # instead of walking the org's orders and filtering them.
     channel_ids = list(Channel.objects.filter(org=org).values_list("pk", flat=True))
-    match = (Q(org=org, channel_id__in=channel_ids, channel_order_id=q) | Q(_sku_match(q), org=org)
-             | Q(org=org, customer_name__icontains=q))
+    match = Q(org=org, channel_id__in=channel_ids, channel_order_id=q) | Q(_sku_match(q), org=org)
+    if len(q) >= NAME_SEARCH_MIN:
+        # Shorter text has no trigram for the index to use: PostgreSQL would read every order (1 s at a million).
+        match |= Q(org=org, customer_name__icontains=q)
     number = normalize_order_number(q)
     if number:
         match |= Q(org=org, _number=number)
@@ -109,6 +116,72 @@ def orders_filtered(*, org, queryset: QuerySet[AggregatedOrder], channel: str | 
     # The channel rides along for its channelId only: loading its encrypted config would decrypt it once per row.
     return (queryset.select_related("channel").defer("channel__config", "channel__webhook_secret")
             .order_by(*ORDERINGS[ordering]))
+
+
+class SearchResults:
+    """One page of a `q` search, as Django's Paginator asks for it (count(), then one slice).
+
+    PostgreSQL: the matches are fenced in a MATERIALIZED CTE (at most SEARCH_COUNT_CAP + 1 of them, found through
+    each branch's index), then counted and sorted for the page in the same statement. Without the fence the
+    planner walks agg_org_created_idx newest-first hoping to fill a page early, which reads the whole org when
+    few orders match (docs/performance.md, issue 18). When more than the cap match, the matches are dense, so the
+    plain ORDER BY/LIMIT walk is the fast plan and the page comes from it; the total is then the cap.
+    SQLite (the demo and tests): a capped COUNT and the plain query.
+    """
+
+    ordered = True
+
+    def __init__(self, queryset: QuerySet[AggregatedOrder], ordering: str, cap: int | None = None):
+        self.queryset = queryset
+        self.ordering = ordering
+        self.cap = SEARCH_COUNT_CAP if cap is None else cap
+        self._total: int | None = None
+        self._capped = False
+        self._page: tuple[int, int, list[int]] | None = None
+
+    @property
+    def capped(self) -> bool:
+        self.count()
+        return self._capped
+
+    def count(self) -> int:
+        if self._total is None:
+            matches = self.queryset.order_by().values("pk")[: self.cap + 1].count()
+            self._total, self._capped = min(matches, self.cap), matches > self.cap
+        return self._total
+
+    def fetch_page(self, offset: int, limit: int) -> None:
+        """Count and page ids in one statement (PostgreSQL); the Paginator's count() and slice then reuse them."""
+        if connection.vendor != "postgresql":
+            return
+        columns = [field.lstrip("-") for field in ORDERINGS[self.ordering]]
+        matches = self.queryset.order_by().values_list(*dict.fromkeys(["id", *columns]))
+        sql, params = matches.query.sql_with_params()
+        order_by = ", ".join(f"m.{c.lstrip('-')} {'DESC' if c.startswith('-') else 'ASC'}"
+                             for c in ORDERINGS[self.ordering])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH m AS MATERIALIZED ({sql} LIMIT %s), n AS (SELECT count(*) AS total FROM m) "
+                f"SELECT n.total, p.id FROM n LEFT JOIN LATERAL "
+                f"(SELECT m.id FROM m ORDER BY {order_by} LIMIT %s OFFSET %s) p ON TRUE",
+                [*params, self.cap + 1, limit, offset])
+            rows = cursor.fetchall()
+        matched = rows[0][0]
+        self._total, self._capped = min(matched, self.cap), matched > self.cap
+        self._page = (offset, limit, [pk for _, pk in rows if pk is not None])
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, item):
+        if not isinstance(item, slice):
+            raise TypeError("SearchResults pages by slices")
+        offset, stop = item.start or 0, item.stop
+        if self._page and not self._capped and self._page[0] == offset and offset + self._page[1] >= stop:
+            ids = self._page[2][: stop - offset]
+            rows = {order.pk: order for order in self.queryset.filter(pk__in=ids)}
+            return [rows[pk] for pk in ids if pk in rows]
+        return list(self.queryset[offset:stop])
 
 
 def orders_by_number(*, org, number: str, channel: str | None = None) -> list[AggregatedOrder]:

@@ -210,6 +210,22 @@ class _KnownCountPagination(PagePagination):
 
         return _Paginator(object_list, per_page)
 
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["totalIsCapped"] = bool(getattr(self.page.paginator.object_list, "capped", False))
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        body = super().get_paginated_response_schema(schema)
+        body["required"] = [*body["required"], "totalIsCapped"]
+        body["properties"]["totalIsCapped"] = {
+            "type": "boolean",
+            "description": f"True when a `q` search matched more than {selectors.SEARCH_COUNT_CAP:,} orders: "
+                           "`total` is then that cap, not the exact count (show it as \"1,000+\"); "
+                           "pages up to the cap are served, so narrow the search to see further.",
+        }
+        return body
+
 
 def _order_context(orders) -> dict:
     """The serializer's context: each order's latest writeback, one query for the page."""
@@ -225,8 +241,9 @@ class OrderListView(OrgScopedMixin, generics.ListAPIView):
         summary="List channel orders: filter, search (q) and sort",
         description="The org's orders from every connected channel, newest first unless `ordering` says "
                     "otherwise. `q` finds an order by the channel order number as quoted (`#1201` = `1201`), "
-                    "the channel's order id, an exact SKU, part of the customer's name, or the customer's email "
-                    "(exact, any case). `ordering` is one of " + ", ".join(f"`{o}`" for o in ORDERINGS)
+                    "the channel's order id, an exact SKU, part of the customer's name (from 3 characters), or "
+                    "the customer's email (exact, any case); a search's `total` stops at 1,000 (`totalIsCapped`). "
+                    "`ordering` is one of " + ", ".join(f"`{o}`" for o in ORDERINGS)
                     + " (400 for any other). Each order carries its latest writeback.",
         parameters=[OrderListQuerySerializer, OpenApiParameter("page", int), OpenApiParameter("pageSize", int)])
     def get(self, request, *args, **kwargs):
@@ -253,6 +270,13 @@ class OrderListView(OrgScopedMixin, generics.ListAPIView):
         if not f.get("fromDate") and not f.get("toDate") and not (f.get("q") or "").strip():
             self.paginator.known_total = selectors.orders_count_from_summary(
                 org=self.request.org, channel=f.get("channel"), status=f.get("status") or None)
+        elif (f.get("q") or "").strip():
+            # A search is counted up to a cap and paged from its fenced matches (selectors.SearchResults).
+            queryset = selectors.SearchResults(queryset, f.get("ordering") or selectors.DEFAULT_ORDERING)
+            number = self.request.query_params.get(self.paginator.page_query_param, "1")
+            if number.isdigit() and int(number) > 0:
+                size = self.paginator.get_page_size(self.request)
+                queryset.fetch_page((int(number) - 1) * size, size)
         return super().paginate_queryset(queryset)
 
 

@@ -146,3 +146,35 @@ def test_lookup_none_is_404_and_number_is_required(owner, shop_orders):
 def test_search_and_lookup_never_cross_orgs(other_owner, shop_orders):
     assert other_owner.client.get(f"{BASE}/orders/lookup", {"number": "#1201"}).status_code == 404
     assert _ids(other_owner.client.get(f"{BASE}/orders", {"q": "jane"})) == []
+
+
+@pytest.mark.parametrize("ordering", ["-createdAt", "grandTotal", "-grandTotal", "createdAt", "-channelUpdatedAt"])
+def test_search_pages_follow_the_ordering(owner, shop_orders, ordering):
+    everything = _ids(owner.client.get(f"{BASE}/orders", {"ordering": ordering}))
+    expected = [key for key in everything if key in {("shop-main", "1201"), ("shop-eu", "1201")}]
+    pages = [owner.client.get(f"{BASE}/orders", {"q": "1201", "ordering": ordering, "pageSize": 1, "page": n})
+             for n in (1, 2)]
+    assert [_ids(page) for page in pages] == [[expected[0]], [expected[1]]]
+    assert all(page.json()["total"] == 2 and page.json()["totalIsCapped"] is False for page in pages)
+
+
+def test_search_total_is_capped_and_says_so(owner, shop_orders, monkeypatch):
+    monkeypatch.setattr("channels_sync.selectors.SEARCH_COUNT_CAP", 2)
+    broad = owner.client.get(f"{BASE}/orders", {"q": "Jane"}).json()  # two matches: at the cap, exact
+    assert broad["total"] == 2 and broad["totalIsCapped"] is False
+    monkeypatch.setattr("channels_sync.selectors.SEARCH_COUNT_CAP", 1)
+    capped = owner.client.get(f"{BASE}/orders", {"q": "Jane"})
+    assert capped.json()["total"] == 1 and capped.json()["totalIsCapped"] is True
+    # The page is the newest match, not an arbitrary one; pages stop at the cap.
+    assert _ids(capped) == [("shop-main", "1203")]
+    unsearched = owner.client.get(f"{BASE}/orders").json()
+    assert unsearched["total"] == 5 and unsearched["totalIsCapped"] is False
+
+
+def test_name_search_needs_three_characters_but_identifiers_do_not(owner, shop_orders):
+    assert _ids(owner.client.get(f"{BASE}/orders", {"q": "Ja"})) == []  # would read every order: no trigram
+    assert _ids(owner.client.get(f"{BASE}/orders", {"q": "Jan"})) == [("shop-main", "1203"), ("shop-main", "1201")]
+    assert _ids(owner.client.get(f"{BASE}/orders", {"q": "Li"})) == []
+    AggregatedOrder.objects.filter(pk=shop_orders[("amazon-us", "112-0000001-1201")].pk).update(
+        lines=[{"sku": "B1", "quantity": 1}])
+    assert _ids(owner.client.get(f"{BASE}/orders", {"q": "B1"})) == [("amazon-us", "112-0000001-1201")]

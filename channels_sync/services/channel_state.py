@@ -68,9 +68,11 @@ class ChannelStateStore:
 
     def clear_warning(self, code: str) -> None:
         """Drop the code's warning once the channel no longer gives cause (one cheap UPDATE, none when absent)."""
+        current = Channel.objects.filter(pk=self.channel_pk).values_list("warnings", flat=True).first()
+        if not any(w.get("code") == code for w in current or []):   # (a JSON `contains` lookup: not on SQLite)
+            return
         with transaction.atomic():
-            channel = (Channel.objects.select_for_update()
-                       .filter(pk=self.channel_pk, warnings__contains=[{"code": code}]).only("warnings").first())
+            channel = Channel.objects.select_for_update().filter(pk=self.channel_pk).only("warnings").first()
             if channel is None:
                 return
             Channel.objects.filter(pk=self.channel_pk).update(

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import logging
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, TextField
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from channels_sync.models import AggregatedOrder, Channel, ComplianceRequest, WebhookDelivery
@@ -197,7 +198,10 @@ def ebay_account_deletion(*, channels: list[Channel], delivery_id: str, username
         return []
     records = []
     with transaction.atomic():
-        matching = (AggregatedOrder.objects.annotate(ebay_username=ebay_buyer_username())
+        username_of = ebay_buyer_username()
+        if connection.vendor != "postgresql":   # SQLite would read the compared username as JSON ("malformed JSON")
+            username_of = Cast(username_of, TextField())
+        matching = (AggregatedOrder.objects.annotate(ebay_username=username_of)
                     .filter(ebay_username=username, channel__in=[channel.pk for channel in channels]))
         by_channel: dict[int, list[int]] = {}
         for channel_pk, order_pk in matching.values_list("channel_id", "pk"):

@@ -213,3 +213,24 @@ def test_sku_pages_past_the_cap_are_newest_first_and_exact(owner, shop_orders, m
              for n in (1, 2)]
     assert [_ids(page) for page in pages] == [everything[:1], everything[1:2]]
     assert all(page.json()["total"] == 2 and page.json()["totalIsCapped"] is True for page in pages)
+
+
+def test_orders_stored_before_the_sku_table_are_found_after_the_backfill(owner, shop_orders):
+    """Migration 0019 fills OrderSku from the stored lines (PostgreSQL in SQL, SQLite in Python)."""
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    from channels_sync.models import OrderSku
+
+    rows = sorted(OrderSku.objects.values_list("org_id", "order_id", "sku", "created_at", "status"))
+    OrderSku.objects.all().delete()
+    AggregatedOrder.objects.filter(pk=shop_orders[("shop-main", "1201")].pk).update(
+        lines=[{"sku": "MUG-RED"}, {"sku": "MUG-RED"}, {"sku": ""}, {"quantity": 1}, "odd"])
+    import_module("channels_sync.migrations.0019_order_sku_search").backfill(apps, SimpleNamespace(
+        connection=connection))
+    assert sorted(OrderSku.objects.values_list("org_id", "order_id", "sku", "created_at", "status")) == rows
+    tee = owner.client.get(f"{BASE}/orders", {"q": "TEE-L"})
+    assert _ids(tee) == [("shop-main", "1203"), ("shop-main", "1202")] and tee.json()["total"] == 2

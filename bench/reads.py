@@ -78,9 +78,15 @@ def generate(org: Org, total: int) -> None:
                  "stop": min(offset + per_statement, total)},
             )
             print(f"  {min(offset + per_statement, total):>9} rows ({time.perf_counter() - started:.0f} s)")
+        # The SKU search rows (channels_sync.OrderSku) that ingest keeps: one line, so one SKU, per order.
+        cursor.execute(
+            "INSERT INTO channels_sync_ordersku (org_id, order_id, created_at, status, sku) "
+            "SELECT org_id, id, created_at, status, lines -> 0 ->> 'sku' FROM channels_sync_aggregatedorder "
+            "WHERE org_id = %s", [org.pk])
     summary_rebuild(org_id=org.pk)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE channels_sync_aggregatedorder")
+        cursor.execute("VACUUM ANALYZE channels_sync_ordersku")
         cursor.execute("VACUUM ANALYZE channels_sync_ordersummary")
 
 

@@ -223,6 +223,24 @@ class AggregatedOrder(models.Model):
         return f"{self.public_id} {self.channel_order_id}"
 
 
+class OrderSku(models.Model):
+    """One row per distinct SKU of a channel order, so `?q=<SKU>` counts and pages newest first from one btree
+    (index-only) instead of rechecking order rows found through the lossy jsonb GIN index (docs/performance.md,
+    issue 18). Replaced with the order's lines by `services.ingest`; status kept by the status PUT."""
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+", db_index=False)
+    order = models.ForeignKey(AggregatedOrder, on_delete=models.CASCADE, related_name="sku_rows")
+    sku = models.TextField()
+    created_at = models.DateTimeField()
+    status = models.CharField(max_length=16)
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "sku", "-created_at", "-order", "status"], name="ordersku_search_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.sku} on order {self.order_id}"
+
+
 class OrderSummary(models.Model):
     """Running counts and totals per org, channel, status and currency, kept by every status writer.
 

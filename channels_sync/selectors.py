@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from django.db.models.functions import Lower
 from channels_sync.models import (
     AggregatedOrder,
     Channel,
+    OrderSku,
     OrderSummary,
     Outcome,
     SyncRun,
@@ -69,18 +71,20 @@ def _sku_match(sku: str) -> Q:
     return Q(lines__icontains=f'"{sku}"')
 
 
-def search_q(*, org, q: str) -> Q:
+def search_q(*, org, q: str, sku: bool = True) -> Q:
     """`?q=`: an email matches the customer's email exactly (case-blind); anything else matches the channel order
     number as quoted (`#1201` = `1201`), the channel's order id, a line's exact SKU, or part of the customer's
     name (from NAME_SEARCH_MIN characters). Each branch has its own index (docs/performance.md), so PostgreSQL
-    ORs index scans."""
+    ORs index scans. `sku=False` leaves the SKU out, for SearchResults, which finds those in OrderSku."""
     q = q.strip()
     if "@" in q:
         return Q(org=org, _email=q.lower())
     # The org inside every branch: each one alone is an index condition, so PostgreSQL ORs bitmap index scans
     # instead of walking the org's orders and filtering them.
     channel_ids = list(Channel.objects.filter(org=org).values_list("pk", flat=True))
-    match = Q(org=org, channel_id__in=channel_ids, channel_order_id=q) | Q(_sku_match(q), org=org)
+    match = Q(org=org, channel_id__in=channel_ids, channel_order_id=q)
+    if sku:
+        match |= Q(_sku_match(q), org=org)
     if len(q) >= NAME_SEARCH_MIN:
         # Shorter text has no trigram for the index to use: PostgreSQL would read every order (1 s at a million).
         match |= Q(org=org, customer_name__icontains=q)
@@ -93,7 +97,7 @@ def search_q(*, org, q: str) -> Q:
 def orders_filtered(*, org, queryset: QuerySet[AggregatedOrder], channel: str | None = None,
                     status: str | None = None, from_date: datetime | None = None,
                     to_date: datetime | None = None, q: str | None = None,
-                    ordering: str = DEFAULT_ORDERING) -> QuerySet[AggregatedOrder]:
+                    ordering: str = DEFAULT_ORDERING, sku: bool = True) -> QuerySet[AggregatedOrder]:
     """The list's filters: channel (channelId), status, createdAt in [fromDate, toDate], the `q` search,
     in one of ORDERINGS.
 
@@ -112,10 +116,49 @@ def orders_filtered(*, org, queryset: QuerySet[AggregatedOrder], channel: str | 
     if q and q.strip():
         # The annotations are the indexed expressions (agg_org_email_idx, agg_org_number_idx), word for word.
         queryset = (queryset.alias(_email=Lower("customer_email"), _number=order_number_key())
-                    .filter(search_q(org=org, q=q)))
+                    .filter(search_q(org=org, q=q, sku=sku)))
     # The channel rides along for its channelId only: loading its encrypted config would decrypt it once per row.
     return (queryset.select_related("channel").defer("channel__config", "channel__webhook_secret")
             .order_by(*ORDERINGS[ordering]))
+
+
+@dataclass
+class SkuSearch:
+    """The SKU branch of a `q` search, looked up in OrderSku (PostgreSQL, newest or oldest first, no channel
+    filter); `rest` is the same search without the SKU branch."""
+
+    org_id: int
+    sku: str
+    rest: QuerySet[AggregatedOrder]
+    status: str | None = None
+    from_date: datetime | None = None
+    to_date: datetime | None = None
+
+    def sql(self, ordering: str, limit: int) -> tuple[str, list]:
+        """Up to `limit` (id, created_at) of the SKU's orders in the page's order: an index-only scan of
+        ordersku_search_idx (the filters are columns of the index)."""
+        where, params = ["org_id = %s", "sku = %s"], [self.org_id, self.sku]
+        for clause, value in (("status = %s", self.status), ("created_at >= %s", self.from_date),
+                              ("created_at <= %s", self.to_date)):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        direction = "DESC" if ordering.startswith("-") else "ASC"
+        return (f"SELECT order_id AS id, created_at FROM {OrderSku._meta.db_table} WHERE {' AND '.join(where)} "
+                f"ORDER BY created_at {direction}, order_id {direction} LIMIT %s", [*params, limit])
+
+
+def sku_search(*, org, q: str, channel: str | None = None, status: str | None = None,
+               from_date: datetime | None = None, to_date: datetime | None = None,
+               ordering: str = DEFAULT_ORDERING) -> SkuSearch | None:
+    """The OrderSku lookup for a search where it applies (PostgreSQL, ordered by createdAt, no channel filter,
+    not an email); otherwise None and the search finds SKUs through the lines' GIN index."""
+    q = q.strip()
+    if connection.vendor != "postgresql" or channel or "@" in q or ordering not in ("createdAt", "-createdAt"):
+        return None
+    rest = orders_filtered(org=org, queryset=AggregatedOrder.objects.filter(org=org), status=status,
+                           from_date=from_date, to_date=to_date, q=q, ordering=ordering, sku=False)
+    return SkuSearch(org_id=org.pk, sku=q, rest=rest, status=status, from_date=from_date, to_date=to_date)
 
 
 class SearchResults:
@@ -126,13 +169,18 @@ class SearchResults:
     planner walks agg_org_created_idx newest-first hoping to fill a page early, which reads the whole org when
     few orders match (docs/performance.md, issue 18). When more than the cap match, the matches are dense, so the
     plain ORDER BY/LIMIT walk is the fast plan and the page comes from it; the total is then the cap.
+    With `skus` (SkuSearch), the SKU's matches come from OrderSku instead, in the page's order, so the page is
+    exact even past the cap (up to the cap) and a common SKU reads no order rows but the page's.
     SQLite (the demo and tests): a capped COUNT and the plain query.
     """
 
     ordered = True
 
-    def __init__(self, queryset: QuerySet[AggregatedOrder], ordering: str, cap: int | None = None):
+    def __init__(self, queryset: QuerySet[AggregatedOrder], ordering: str, cap: int | None = None,
+                 skus: SkuSearch | None = None):
         self.queryset = queryset
+        self.skus = skus
+        self._exact = False
         self.ordering = ordering
         self.cap = SEARCH_COUNT_CAP if cap is None else cap
         self._total: int | None = None
@@ -155,16 +203,26 @@ class SearchResults:
         if connection.vendor != "postgresql":
             return
         columns = [field.lstrip("-") for field in ORDERINGS[self.ordering]]
-        matches = self.queryset.order_by().values_list(*dict.fromkeys(["id", *columns]))
-        sql, params = matches.query.sql_with_params()
         order_by = ", ".join(f"m.{c.lstrip('-')} {'DESC' if c.startswith('-') else 'ASC'}"
                              for c in ORDERINGS[self.ordering])
+        if self.skus:
+            # The other branches (few matches, their own indexes) and the SKU's first cap + 1 in the page's order:
+            # their union holds the first cap + 1 of the whole search, so pages up to the cap are exact.
+            rest_sql, rest_params = self.skus.rest.order_by().values_list("id", "created_at").query.sql_with_params()
+            sku_sql, sku_params = self.skus.sql(self.ordering, self.cap + 1)
+            matches_sql = (f"(SELECT * FROM ({rest_sql} LIMIT %s) r) UNION (SELECT * FROM ({sku_sql}) s)")
+            params = [*rest_params, self.cap + 1, *sku_params]
+            self._exact = offset + limit <= self.cap + 1
+        else:
+            matches = self.queryset.order_by().values_list(*dict.fromkeys(["id", *columns]))
+            sql, params = matches.query.sql_with_params()
+            matches_sql, params = f"{sql} LIMIT %s", [*params, self.cap + 1]
         with connection.cursor() as cursor:
             cursor.execute(
-                f"WITH m AS MATERIALIZED ({sql} LIMIT %s), n AS (SELECT count(*) AS total FROM m) "
+                f"WITH m AS MATERIALIZED ({matches_sql}), n AS (SELECT count(*) AS total FROM m) "
                 f"SELECT n.total, p.id FROM n LEFT JOIN LATERAL "
                 f"(SELECT m.id FROM m ORDER BY {order_by} LIMIT %s OFFSET %s) p ON TRUE",
-                [*params, self.cap + 1, limit, offset])
+                [*params, limit, offset])
             rows = cursor.fetchall()
         matched = rows[0][0]
         self._total, self._capped = min(matched, self.cap), matched > self.cap
@@ -177,7 +235,8 @@ class SearchResults:
         if not isinstance(item, slice):
             raise TypeError("SearchResults pages by slices")
         offset, stop = item.start or 0, item.stop
-        if self._page and not self._capped and self._page[0] == offset and offset + self._page[1] >= stop:
+        page_ok = self._page and (self._exact or not self._capped)
+        if page_ok and self._page[0] == offset and offset + self._page[1] >= stop:
             ids = self._page[2][: stop - offset]
             rows = {order.pk: order for order in self.queryset.filter(pk__in=ids)}
             return [rows[pk] for pk in ids if pk in rows]

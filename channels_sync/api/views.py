@@ -272,7 +272,11 @@ class OrderListView(OrgScopedMixin, generics.ListAPIView):
                 org=self.request.org, channel=f.get("channel"), status=f.get("status") or None)
         elif (f.get("q") or "").strip():
             # A search is counted up to a cap and paged from its fenced matches (selectors.SearchResults).
-            queryset = selectors.SearchResults(queryset, f.get("ordering") or selectors.DEFAULT_ORDERING)
+            ordering = f.get("ordering") or selectors.DEFAULT_ORDERING
+            skus = selectors.sku_search(org=self.request.org, q=f["q"], channel=f.get("channel"),
+                                        status=f.get("status") or None, from_date=f.get("fromDate"),
+                                        to_date=f.get("toDate"), ordering=ordering)
+            queryset = selectors.SearchResults(queryset, ordering, skus=skus)
             number = self.request.query_params.get(self.paginator.page_query_param, "1")
             if number.isdigit() and int(number) > 0:
                 size = self.paginator.get_page_size(self.request)

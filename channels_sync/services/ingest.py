@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from channels_sync import scheduling
-from channels_sync.models import AggregatedOrder, Channel, new_aggregated_order_id
+from channels_sync.models import AggregatedOrder, Channel, OrderSku, new_aggregated_order_id
 from channels_sync.normalized import AggregatedOrderData
 from channels_sync.services import events
 from channels_sync.services.summary import SummaryDelta
@@ -178,6 +178,35 @@ class _Done:
         return self.value
 
 
+def line_skus(lines) -> list[str]:
+    """The distinct non-empty SKUs of an order's lines, in line order."""
+    if not isinstance(lines, list):
+        return []
+    return list(dict.fromkeys(line["sku"] for line in lines
+                              if isinstance(line, dict) and isinstance(line.get("sku"), str) and line["sku"]))
+
+
+def replace_order_skus(org_id: int, orders: list[tuple[int, object, str, list]]) -> None:
+    """Replace the search rows (models.OrderSku) of (order pk, created_at, status, lines); call inside the
+    transaction that wrote the orders, so a search never sees lines and rows disagree."""
+    if not orders:
+        return
+    table = OrderSku._meta.db_table
+    rows = [(pk, created_at, status, sku) for pk, created_at, status, lines in orders for sku in line_skus(lines)]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE order_id = ANY(%s)", [[pk for pk, *_ in orders]])
+            if rows:
+                cursor.execute(
+                    f"INSERT INTO {table} (org_id, order_id, created_at, status, sku) "
+                    "SELECT %s, * FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[], %s::text[])",
+                    [org_id, *map(list, zip(*rows, strict=True))])
+        return
+    OrderSku.objects.filter(order_id__in=[pk for pk, *_ in orders]).delete()
+    OrderSku.objects.bulk_create([OrderSku(org_id=org_id, order_id=pk, created_at=created_at, status=status, sku=sku)
+                                  for pk, created_at, status, sku in rows])
+
+
 def _write_normalized(channel: Channel, normalized: _Normalized, result: IngestResult) -> None:
     result.add(normalized.result)
     if normalized.rows:
@@ -280,6 +309,9 @@ def _write_batch_postgres(channel: Channel, rows: list[dict]) -> IngestResult:
         cursor.execute(_PG_UPSERT_SQL, pg_upsert_params(changed), prepare=False)
         written = cursor.fetchall()
     moved: dict[int, str] = {}  # order pk -> status before, for the status_changed events
+    by_key = {row["channel_order_id"]: row for row in changed}
+    replace_order_skus(channel.org_id, [(pk, by_key[key]["created_at"], status, by_key[key]["lines"])
+                                        for pk, key, status, *_ in written])
     for order_pk, channel_order_id, status, currency, grand_total, inserted in written:
         if inserted:
             result.created += 1
@@ -307,7 +339,7 @@ def _write_batch_portable(channel: Channel, rows: list[dict]) -> IngestResult:
         for order in AggregatedOrder.objects.filter(
             org_id=channel.org_id, channel_id=channel.pk, channel_order_id__in=[r["channel_order_id"] for r in rows])
     }
-    to_create = []
+    to_create, written = [], []
     for row in rows:
         order = existing.get(row["channel_order_id"])
         if order is None:
@@ -324,14 +356,20 @@ def _write_batch_portable(channel: Channel, rows: list[dict]) -> IngestResult:
         if row["tracking_number"]:
             order.tracking_number = row["tracking_number"]
         order.save(update_fields=[*_UPDATED_COLUMNS, "tracking_number"])
+        written.append(order)
         delta.add(channel.pk, order.status, order.currency, order.grand_total)
         result.updated += 1
     if to_create:
         for order in AggregatedOrder.objects.bulk_create(to_create):
             result.created += 1
             delta.add(channel.pk, order.status, order.currency, order.grand_total)
-        result.created_ids += list(AggregatedOrder.objects.filter(
-            public_id__in=[o.public_id for o in to_create]).values_list("id", flat=True))
+        created = AggregatedOrder.objects.filter(public_id__in=[o.public_id for o in to_create]).values_list(
+            "id", "created_at", "status", "lines")
+        result.created_ids += [pk for pk, *_ in created]
+        written_skus = list(created)
+    else:
+        written_skus = []
+    replace_order_skus(channel.org_id, [*((o.pk, o.created_at, o.status, o.lines) for o in written), *written_skus])
     delta.apply()
     events.ingested(channel=channel, created_ids=result.created_ids, changed=moved)
     return result

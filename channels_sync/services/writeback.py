@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from channels_sync import scheduling
 from channels_sync.conf import retry_max_delay_seconds, writeback_backoff_seconds, writeback_max_attempts
-from channels_sync.models import AggregatedOrder, Channel, Outcome, Writeback, WritebackAttempt
+from channels_sync.models import AggregatedOrder, Channel, OrderSku, Outcome, Writeback, WritebackAttempt
 from channels_sync.normalized import CommonStatus, OrderLineData, WritebackRequest
 from channels_sync.providers import provider_class
 from channels_sync.providers.errors import ChannelError, RetryableChannelError
@@ -123,6 +123,7 @@ def order_status_update(*, order: AggregatedOrder, status: str, tracking_number:
             locked.carrier = carrier.strip()[:64]
         locked.updated_at = timezone.now()
         locked.save(update_fields=["status", "tracking_number", "carrier", "updated_at"])
+        OrderSku.objects.filter(order=locked).update(status=locked.status)  # the SKU search filters on it
         delta.add(locked.channel_id, locked.status, locked.currency, locked.grand_total)
         delta.apply()
         writeback = Writeback.objects.create(

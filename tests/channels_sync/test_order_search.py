@@ -175,6 +175,62 @@ def test_name_search_needs_three_characters_but_identifiers_do_not(owner, shop_o
     assert _ids(owner.client.get(f"{BASE}/orders", {"q": "Ja"})) == []  # would read every order: no trigram
     assert _ids(owner.client.get(f"{BASE}/orders", {"q": "Jan"})) == [("shop-main", "1203"), ("shop-main", "1201")]
     assert _ids(owner.client.get(f"{BASE}/orders", {"q": "Li"})) == []
-    AggregatedOrder.objects.filter(pk=shop_orders[("amazon-us", "112-0000001-1201")].pk).update(
-        lines=[{"sku": "B1", "quantity": 1}])
+    amazon = shop_orders[("amazon-us", "112-0000001-1201")].channel
+    ingest(channel=amazon, raw_orders=[_order("112-0000001-1201", created="2026-01-04T09:00:00Z", total="5.00",
+                                              name="Li Wei", sku="B1", updated="2026-01-07T10:00:00Z")])
     assert _ids(owner.client.get(f"{BASE}/orders", {"q": "B1"})) == [("amazon-us", "112-0000001-1201")]
+
+
+def test_sku_search_follows_changed_lines_and_status(owner, shop_orders):
+    """The SKU rows are replaced with the order's lines and follow its status (the status PUT)."""
+    amazon = shop_orders[("amazon-us", "112-0000001-1201")].channel
+    assert _ids(owner.client.get(f"{BASE}/orders", {"q": "CAP"})) == [("shop-eu", "1201"), ("amazon-us",
+                                                                                         "112-0000001-1201")]
+    ingest(channel=amazon, raw_orders=[_order("112-0000001-1201", created="2026-01-04T09:00:00Z", total="5.00",
+                                              name="Li Wei", sku="TEE-L", updated="2026-01-07T10:00:00Z")])
+    assert _ids(owner.client.get(f"{BASE}/orders", {"q": "CAP"})) == [("shop-eu", "1201")]
+    tee = owner.client.get(f"{BASE}/orders", {"q": "TEE-L"})
+    assert tee.json()["total"] == 3 and tee.json()["totalIsCapped"] is False
+    assert _ids(tee) == [
+        ("amazon-us", "112-0000001-1201"), ("shop-main", "1203"), ("shop-main", "1202")]
+    order = shop_orders[("shop-main", "1203")]
+    response = owner.client.put(f"{BASE}/orders/{order.public_id}/status", {"status": "cancelled"}, format="json")
+    assert response.status_code == 200, response.content
+    assert _ids(owner.client.get(f"{BASE}/orders", {"q": "TEE-L", "status": "cancelled"})) == [("shop-main", "1203")]
+    assert ("shop-main", "1203") not in _ids(owner.client.get(f"{BASE}/orders", {"q": "TEE-L", "status": "pending"}))
+
+
+@pytest.mark.parametrize("ordering", ["-createdAt", "createdAt"])
+def test_sku_pages_past_the_cap_are_newest_first_and_exact(owner, shop_orders, monkeypatch, ordering):
+    """A SKU on more orders than the cap: total says capped, and every page up to the cap is in order."""
+    monkeypatch.setattr("channels_sync.selectors.SEARCH_COUNT_CAP", 2)
+    amazon = shop_orders[("amazon-us", "112-0000001-1201")].channel
+    ingest(channel=amazon, raw_orders=[_order("112-0000001-1201", created="2026-01-04T09:00:00Z", total="5.00",
+                                              name="Li Wei", sku="TEE-L", updated="2026-01-07T10:00:00Z")])
+    everything = [key for key in _ids(owner.client.get(f"{BASE}/orders", {"ordering": ordering}))
+                  if key in {("amazon-us", "112-0000001-1201"), ("shop-main", "1203"), ("shop-main", "1202")}]
+    pages = [owner.client.get(f"{BASE}/orders", {"q": "TEE-L", "ordering": ordering, "pageSize": 1, "page": n})
+             for n in (1, 2)]
+    assert [_ids(page) for page in pages] == [everything[:1], everything[1:2]]
+    assert all(page.json()["total"] == 2 and page.json()["totalIsCapped"] is True for page in pages)
+
+
+def test_orders_stored_before_the_sku_table_are_found_after_the_backfill(owner, shop_orders):
+    """Migration 0019 fills OrderSku from the stored lines (PostgreSQL in SQL, SQLite in Python)."""
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    from channels_sync.models import OrderSku
+
+    rows = sorted(OrderSku.objects.values_list("org_id", "order_id", "sku", "created_at", "status"))
+    OrderSku.objects.all().delete()
+    AggregatedOrder.objects.filter(pk=shop_orders[("shop-main", "1201")].pk).update(
+        lines=[{"sku": "MUG-RED"}, {"sku": "MUG-RED"}, {"sku": ""}, {"quantity": 1}, "odd"])
+    import_module("channels_sync.migrations.0019_order_sku_search").backfill(apps, SimpleNamespace(
+        connection=connection))
+    assert sorted(OrderSku.objects.values_list("org_id", "order_id", "sku", "created_at", "status")) == rows
+    tee = owner.client.get(f"{BASE}/orders", {"q": "TEE-L"})
+    assert _ids(tee) == [("shop-main", "1203"), ("shop-main", "1202")] and tee.json()["total"] == 2

@@ -235,6 +235,8 @@ class OrderSku(models.Model):
     status = models.CharField(max_length=16)
 
     class Meta:
+        verbose_name = "order SKU"
+        verbose_name_plural = "order SKUs"
         indexes = [models.Index(fields=["org", "sku", "-created_at", "-order", "status"], name="ordersku_search_idx")]
 
     def __str__(self) -> str:

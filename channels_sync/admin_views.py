@@ -22,7 +22,6 @@ from channels_sync.order_actions import action_for, order_actions
 from channels_sync.providers import provider_class
 from channels_sync.services import order_status_update
 from core.api.exceptions import ApiError
-from orders.admin_views import address_lines
 from orders.carrier_formats import CARRIERS, normalized_tracking, tracking_error
 
 OTHER = "__other__"
@@ -95,7 +94,6 @@ def page_context(model_admin, request, order: AggregatedOrder) -> dict:
                          for name in ("fulfil", "cancel")},
         "channel_writebacks": list(order.writebacks.order_by("-created_at", "-id")[:5]),
         "channel_label": provider_class(order.channel.provider).label,
-        "channel_address": address_lines(order.shipping_address),
     }
 
 

@@ -95,10 +95,6 @@ class OrderPage:
         return len(self.parcels) > 1
 
 
-def carrier_name(code: str) -> str:
-    return carrier_label(code)
-
-
 def _mask(value: str, keep: int) -> str:
     value = (value or "").strip()
     if not value:
@@ -157,7 +153,7 @@ def present_parcel(shipment: Shipment, *, number: int, order: Order, token: str,
     else:
         note = "No scans from the carrier yet."
     return Parcel(
-        number=number, public_id=shipment.public_id, carrier=carrier_name(shipment.carrier), service=shipment.service,
+        number=number, public_id=shipment.public_id, carrier=carrier_label(shipment.carrier), service=shipment.service,
         tracking_number=shipment.tracking_number, tracking_url=customer_tracking_url(shipment, token=token),
         tracking_is_carrier=bool(carrier_url), page_url=parcel_page_url(shipment, token=token),
         status=status, status_label=TRACKING_LABELS.get(status, status.replace("_", " ").capitalize()),

@@ -1,6 +1,7 @@
 """customer_pages.presenters: the pure parts (no database)."""
 
-from customer_pages.presenters import carrier_name, masked_address
+from customer_pages.presenters import masked_address
+from orders.carrier_formats import carrier_label as carrier_name
 
 
 def test_masked_address_reads_storefront_and_channel_shapes():
